@@ -1,0 +1,63 @@
+// The ledger: a general append-only log of 42-byte entries (entry.h) with tlog-tiles storage,
+// signed checkpoints and receipts. It knows nothing about FHIR; the record layer is one user.
+//
+// Appends come from many threads. A sequencer thread groups them into batches (one per window,
+// default 10 ms or 4096 entries) and commits each batch in ONE storage transaction: entry bundles,
+// new full and partial tiles, private extras and the new signed checkpoint. Only after that commit
+// does any caller in the batch learn its index. If the commit fails, every caller of that batch gets
+// the error, nothing of it is acknowledged, and the ledger resumes from what the store holds.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ledger/entry.h"
+#include "merkle/tile.h"
+#include "note/keys.h"
+#include "storage/store.h"
+#include "util/clock.h"
+#include "util/status.h"
+
+namespace medseal::ledger {
+
+struct LedgerOptions {
+  std::chrono::microseconds batch_window{10'000};
+  size_t max_batch_entries = 4096;
+  const Clock* clock = &system_clock();
+};
+
+struct AppendRequest {
+  EntryKind kind = EntryKind::kSystem;
+  std::string statement;   // UTF-8 JSON written by the caller; stored byte for byte
+  uint64_t time_ms = 0;    // 0: the ledger's clock at append time
+};
+
+class Ledger {
+ public:
+  // Resumes the log held in `store` (which must outlive the ledger), signing checkpoints with
+  // `log_key`, whose name is the log's origin. Fails if the stored checkpoint is not signed by
+  // that key or does not match the stored tiles.
+  static Result<std::unique_ptr<Ledger>> open(storage::Store& store, note::SignerKey log_key,
+                                              LedgerOptions options = {});
+  virtual ~Ledger() = default;
+
+  // Appends one entry with a fresh random salt and blocks until its batch is durable.
+  // Returns the entry's index, or the error that failed its batch.
+  virtual Result<uint64_t> append(AppendRequest request) = 0;
+  // Appends entries with consecutive indexes, all acknowledged together; returns the first index.
+  virtual Result<uint64_t> append_all(std::vector<AppendRequest> requests) = 0;
+
+  // The latest signed checkpoint note and its size.
+  virtual storage::LogHead head() const = 0;
+  // A tile or entry bundle of the current tree, exactly `id.width` wide; kNotFound if the current
+  // tree has no such tile (never a guess, never a tile wider than the tree).
+  virtual Result<std::string> read_tile(const merkle::TileId& id) = 0;
+  // A receipt (DESIGN.md 4.4): a tlog-proof against the latest checkpoint whose extra is
+  // leaf[42] || salt[32] || statement. kNotFound for an index beyond the tree or erased.
+  virtual Result<std::string> receipt(uint64_t index) = 0;
+};
+
+}  // namespace medseal::ledger
