@@ -1,0 +1,146 @@
+// medseal_bench: runs every Google Benchmark in bench/, then prints the DESIGN.md section 8 summary
+// (each figure with its unit, the baseline measured in the same run, the ratio and the target) and
+// writes it as JSON to the file given with --summary.
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+// Remembers every run's figures by benchmark name while the console reporter prints as usual.
+class RecordingReporter : public benchmark::ConsoleReporter {
+ public:
+  struct Figures {
+    double ns_per_op = 0;
+    std::map<std::string, double> counters;
+  };
+
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs) {
+      if (run.error_occurred || run.run_type != Run::RT_Iteration) continue;
+      Figures f;
+      f.ns_per_op = run.GetAdjustedRealTime() *
+                    (1e9 / benchmark::GetTimeUnitMultiplier(run.time_unit));
+      for (const auto& [name, counter] : run.counters) f.counters[name] = counter.value;
+      figures_[run.benchmark_name()] = f;
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+
+  // A figure of the first benchmark whose name starts with `prefix`: its time per operation in
+  // microseconds ("us") or one of its counters.
+  std::optional<double> figure(const std::string& prefix, const std::string& what) const {
+    for (const auto& [name, f] : figures_) {
+      if (name.rfind(prefix, 0) != 0) continue;
+      if (what == "us") return f.ns_per_op / 1000.0;
+      auto it = f.counters.find(what);
+      if (it != f.counters.end()) return it->second;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  std::map<std::string, Figures> figures_;
+};
+
+// One line of the summary. With a baseline, the ratio figure/baseline is compared with `target`;
+// without one, the figure itself is (lower_is_better decides the direction).
+struct SummaryRow {
+  const char* title;
+  const char* benchmark;
+  const char* what;  // "us" or a counter name
+  const char* unit;
+  const char* baseline_benchmark;  // nullptr: no baseline
+  double target;
+  bool lower_is_better;
+  const char* target_text;
+};
+
+const SummaryRow kRows[] = {
+    {"Merkle node hash (65 B) vs raw SHA-256", "BM_NodeHash", "bytes_per_second", "B/s",
+     "BM_RawSha256_65", 0.8, false, ">= 0.8 x raw OpenSSL"},
+    {"Merkle leaf hash (43 B) vs raw SHA-256", "BM_LeafHash", "bytes_per_second", "B/s",
+     "BM_RawSha256_43", 0.8, false, ">= 0.8 x raw OpenSSL"},
+    {"durable appends, batches of 4096", "BM_LedgerAppendDurable", "items_per_second",
+     "entries/s", nullptr, 500000, false, ">= 500,000 entries/s"},
+    {"durable appends vs plain SQLite inserts", "BM_LedgerAppendDurable", "items_per_second",
+     "entries/s", "BM_SqliteBaselineInsert", 0.0, false, "(reported)"},
+    {"inclusion proof from store, 10^6 entries", "BM_InclusionProofFromStore/1000000", "us", "us",
+     nullptr, 50, true, "< 50 us"},
+    {"inclusion proof from store, 10^7 entries", "BM_InclusionProofFromStore/10000000", "us", "us",
+     nullptr, 50, true, "< 50 us"},
+    {"receipt verification", "BM_VerifyReceipt", "us", "us", nullptr, 10, true, "< 10 us"},
+    {"inclusion proof verification (2^20 leaves)", "BM_VerifyInclusion", "us", "us", nullptr, 10,
+     true, "< 10 us"},
+    {"storage per entry", "BM_LedgerAppendDurable", "bytes_per_entry", "B", nullptr, 0.0, true,
+     "(reported)"},
+};
+
+nlohmann::json summarize(const RecordingReporter& reporter) {
+  nlohmann::json rows = nlohmann::json::array();
+  std::printf("\n%-46s %16s %-10s %16s %8s  %-22s %s\n", "figure", "value", "unit", "baseline",
+              "ratio", "target", "met");
+  for (const SummaryRow& row : kRows) {
+    nlohmann::json j = {{"figure", row.title}, {"unit", row.unit}, {"target", row.target_text}};
+    auto value = reporter.figure(row.benchmark, row.what);
+    std::optional<double> baseline;
+    if (row.baseline_benchmark) baseline = reporter.figure(row.baseline_benchmark, row.what);
+    std::optional<double> ratio;
+    if (value && baseline && *baseline > 0) ratio = *value / *baseline;
+    const bool reported_only = row.target == 0.0;
+    std::optional<bool> met;
+    if (!reported_only) {
+      double compared = row.baseline_benchmark ? ratio.value_or(-1) : value.value_or(-1);
+      if (compared >= 0) met = row.lower_is_better ? compared < row.target : compared >= row.target;
+    }
+    j["value"] = value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+    j["baseline"] = baseline ? nlohmann::json(*baseline) : nlohmann::json(nullptr);
+    j["ratio"] = ratio ? nlohmann::json(*ratio) : nlohmann::json(nullptr);
+    j["met"] = met ? nlohmann::json(*met) : nlohmann::json(nullptr);
+    rows.push_back(j);
+    auto num = [](std::optional<double> v) {
+      char buf[32];
+      if (!v) return std::string("-");
+      std::snprintf(buf, sizeof buf, *v >= 1000 ? "%.0f" : "%.3f", *v);
+      return std::string(buf);
+    };
+    std::printf("%-46s %16s %-10s %16s %8s  %-22s %s\n", row.title, num(value).c_str(), row.unit,
+                num(baseline).c_str(), num(ratio).c_str(), row.target_text,
+                !value ? "not run" : reported_only ? "" : (met && *met) ? "yes" : "NO");
+  }
+  return rows;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string summary_path;
+  std::vector<char*> args;
+  for (int i = 0; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--summary") == 0 && i + 1 < argc) {
+      summary_path = argv[++i];
+    } else {
+      args.push_back(argv[i]);
+    }
+  }
+  int count = static_cast<int>(args.size());
+  benchmark::Initialize(&count, args.data());
+  if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
+  RecordingReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  nlohmann::json rows = summarize(reporter);
+  if (!summary_path.empty()) {
+    std::ofstream(summary_path) << nlohmann::json{{"summary", rows}}.dump(2) << "\n";
+    std::printf("\nsummary written to %s\n", summary_path.c_str());
+  }
+  benchmark::Shutdown();
+  return 0;
+}
