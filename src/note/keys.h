@@ -36,13 +36,17 @@ bool valid_key_name(std::string_view name);
 // First 4 bytes, big-endian, of SHA-256(name || 0x0A || type || public key).
 uint32_t key_id(std::string_view name, KeyType type, const crypto::Ed25519PublicKey& key);
 
-// Strict parsers: a bad name, a key id that does not match the key, an unknown type, bad base64 or
-// a wrong key length are kInvalidArgument. Base64 may contain '+', so the name is split off first.
+// Strict parsers: a bad name, a key id that is not 8 lowercase hex digits or does not match the
+// key, an unknown type, non-canonical base64 or a wrong key length are kInvalidArgument. Base64
+// may contain '+' and names may not, so the text is split on its first two '+' only (after the
+// "PRIVATE+KEY+" prefix of a signer key).
 Result<VerifierKey> parse_verifier_key(std::string_view text);
 Result<SignerKey> parse_signer_key(std::string_view text);
 std::string format_verifier_key(const VerifierKey& key);
 std::string format_signer_key(const SignerKey& key);
 
+// `name` must be a valid_key_name (signing with an invalid one fails). The id is derived here, so
+// keys made by these functions or the parsers are always self-consistent.
 SignerKey generate_signer_key(std::string name, KeyType type = KeyType::kEd25519);
 SignerKey signer_key_from_seed(std::string name, const crypto::Ed25519Seed& seed,
                                KeyType type = KeyType::kEd25519);

@@ -22,7 +22,7 @@ constexpr size_t kMaxSignatures = 100;     // the spec's minimum that verifiers 
 struct NoteSignature {
   std::string name;
   uint32_t id = 0;
-  std::string signature;  // the raw signature bytes after the 4-byte key id
+  std::string signature;  // the raw signature bytes after the 4-byte key id; at least 1 byte
 };
 
 struct Note {
@@ -46,6 +46,11 @@ struct OpenedNote {
 Result<Note> parse_note(std::string_view message);
 std::string format_note(const Note& note);
 
+// One signature line, "— <name> <base64(key id || signature)>", without its newline. tlog-witness
+// answers carry bare cosignature lines like these.
+Result<NoteSignature> parse_signature_line(std::string_view line);
+std::string format_signature_line(const NoteSignature& sig);
+
 // Text that may be signed: valid UTF-8, no control characters but '\n', ends in '\n', at most
 // kMaxNoteSize bytes.
 Status check_note_text(std::string_view text);
@@ -58,7 +63,11 @@ Result<NoteSignature> sign_text(std::string_view text, const SignerKey& signer);
 // Parses and verifies. Signatures whose (name, id) match a known key MUST verify, or the whole
 // note is rejected (kVerificationFailed); others are returned as unknown. At least one known key
 // must have signed, or kVerificationFailed. Cosignature keys (type 0x04) are verified over the
-// tlog-cosignature/v1 message.
+// tlog-cosignature/v1 message, so the text must be a checkpoint. A key that signed twice is
+// verified twice but listed once in `verified` (policies count keys, not lines); identical
+// unknown lines are listed once. Two different keys with the same (name, id) in `known` are
+// kInvalidArgument. Any one known key suffices here, so a caller that needs a particular key (the
+// log's, or k witnesses) must look for it in `verified`.
 Result<OpenedNote> open_note(std::string_view message, std::span<const VerifierKey> known);
 
 }  // namespace medseal::note

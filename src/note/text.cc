@@ -47,14 +47,12 @@ bool clean_utf8(std::string_view s, size_t* bad_at) {
 }
 
 bool is_unicode_space(char32_t r) {
-  switch (r) {
-    case 0x09: case 0x0a: case 0x0b: case 0x0c: case 0x0d: case 0x20:
-    case 0x85: case 0xa0: case 0x1680:
-    case 0x2028: case 0x2029: case 0x202f: case 0x205f: case 0x3000:
-      return true;
-    default:
-      return r >= 0x2000 && r <= 0x200a;
+  if (r <= 0x20) return r == 0x20 || (r >= 0x09 && r <= 0x0d);
+  if (r >= 0x2000 && r <= 0x200a) return true;
+  for (char32_t space : {0x85, 0xa0, 0x1680, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000}) {
+    if (r == space) return true;
   }
+  return false;
 }
 
 std::optional<uint64_t> parse_decimal(std::string_view s) {

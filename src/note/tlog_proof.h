@@ -13,10 +13,10 @@
 
 namespace medseal::note {
 
-constexpr size_t kMaxProofHashes = 64;  // a tree of at most 2^63 leaves needs at most 63
+constexpr size_t kMaxProofHashes = 64;  // a uint64 tree size needs at most 64
 
 struct TlogProof {
-  std::optional<std::string> extra;  // decoded bytes of the "extra" line, if present
+  std::optional<std::string> extra;  // decoded bytes of the "extra" line, if present; non-empty
   uint64_t index = 0;
   std::vector<Hash> inclusion;       // from the leaf's sibling up to the root's child
   std::string checkpoint;            // the signed checkpoint note, verbatim
@@ -24,6 +24,7 @@ struct TlogProof {
 
 // Strict: the header line, canonical base64, an index without leading zeros, 32-byte hashes, the
 // blank separator line and a checkpoint note that parses (its signatures are not verified here).
+// An "extra" line must carry at least one byte: no extra data is spelled by omitting the line.
 Result<TlogProof> parse_tlog_proof(std::string_view text);
 std::string format_tlog_proof(const TlogProof& proof);
 

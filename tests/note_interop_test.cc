@@ -1,0 +1,230 @@
+// Interoperability with Go's golang.org/x/mod/sumdb/note, a third-party implementation, in both
+// directions: Go opens what we sign, we open what Go signs, and both derive the same keys from the
+// same seed. The Go side is tests/interop/note_interop.go, built offline in GOPATH mode against
+// Debian's golang-golang-x-mod-dev. Without Go these tests fail (CI installs it through
+// scripts/install-deps.sh); they never skip.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <vector>
+
+#include "crypto/sha256.h"
+#include "note/checkpoint.h"
+#include "note/cosignature.h"
+#include "note/keys.h"
+#include "note/note.h"
+#include "support/paths.h"
+
+namespace medseal::note {
+namespace {
+
+using medseal::testing::source_dir;
+using medseal::testing::TempDir;
+
+struct Outcome {
+  int status = -1;     // exit status, or -1 if the command could not be run
+  std::string output;  // stdout and stderr
+};
+
+std::string quote(std::string_view s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+Outcome run(const std::string& command) {
+  Outcome r;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.output.append(buf, n);
+  int status = pclose(pipe);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+TempDir& scratch() {
+  static TempDir dir;
+  return dir;
+}
+
+std::string write_file(const std::string& name, const std::string& content) {
+  std::string path = scratch().path() + "/" + name;
+  std::ofstream(path, std::ios::binary) << content;
+  return path;
+}
+
+// Builds the Go program once; on failure returns "" and sets `*why`.
+const std::string& go_tool(std::string* why) {
+  static std::string tool, error;
+  static bool tried = false;
+  if (!tried) {
+    tried = true;
+    if (run("command -v go").status != 0) {
+      error =
+          "`go` is not on PATH: install golang-go and golang-golang-x-mod-dev "
+          "(scripts/install-deps.sh) to run the Go interoperability tests";
+    } else {
+      const std::string out = scratch().path() + "/note_interop";
+      // GOPATH mode against the Debian package: no module download, no network.
+      Outcome build = run("cd " + quote(scratch().path()) +
+                          " && GOPATH=/usr/share/gocode GO111MODULE=off GOFLAGS= GOPROXY=off "
+                          "GOCACHE=" +
+                          quote(scratch().path() + "/gocache") + " go build -o " + quote(out) +
+                          " " + quote(source_dir() + "/tests/interop/note_interop.go"));
+      if (build.status == 0) {
+        tool = out;
+      } else {
+        error =
+            "building tests/interop/note_interop.go failed (is golang-golang-x-mod-dev "
+            "installed?): " +
+            build.output;
+      }
+    }
+  }
+  *why = error;
+  return tool;
+}
+
+crypto::Ed25519Seed seed_of(std::string_view label) {
+  Hash h = crypto::sha256(label);
+  crypto::Ed25519Seed seed;
+  std::copy(h.begin(), h.end(), seed.begin());
+  return seed;
+}
+
+std::string hex_of(const crypto::Ed25519Seed& seed) {
+  return hex_encode(std::string_view(reinterpret_cast<const char*>(seed.data()), seed.size()));
+}
+
+std::string label(const SignerKey& k) {
+  char id[9];
+  std::snprintf(id, sizeof id, "%08x", k.id);
+  return k.name + "+" + id;
+}
+
+class GoNoteInterop : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    tool = go_tool(&why);
+    ASSERT_FALSE(tool.empty()) << why;
+  }
+  Outcome go(const std::string& args) { return run(quote(tool) + " " + args); }
+
+  std::string tool;
+  const SignerKey ours = signer_key_from_seed("example.com/medseal-interop", seed_of("ours"));
+  const SignerKey other = signer_key_from_seed("other.example/key", seed_of("other"));
+};
+
+TEST_F(GoNoteInterop, GoOpensOurNote) {
+  const std::string text = "medseal interop\n\nline with \xc3\xa9 and \xe2\x80\x94 dash\n";
+  std::vector<SignerKey> signers = {ours, other};
+  auto note = sign_note(text, signers);
+  ASSERT_TRUE(note) << note.status().to_string();
+  std::string path = write_file("ours.note", *note);
+
+  Outcome r = go("verify " + quote(path) + " " + quote(format_verifier_key(verifier_of(ours))));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output, text + "verified " + label(ours) + "\nunverified " + label(other) + "\n");
+
+  r = go("verify " + quote(path) + " " + quote(format_verifier_key(verifier_of(ours))) + " " +
+         quote(format_verifier_key(verifier_of(other))));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output, text + "verified " + label(ours) + "\nverified " + label(other) + "\n");
+}
+
+TEST_F(GoNoteInterop, GoOpensOurCosignedCheckpoint) {
+  const std::string cp =
+      format_checkpoint({"example.com/medseal-interop", 15, crypto::sha256("root"), {}});
+  SignerKey witness =
+      signer_key_from_seed("witness.example/w", seed_of("witness"), KeyType::kCosignatureV1);
+  auto parsed = parse_note(*sign_note(cp, std::span(&ours, 1)));
+  ASSERT_TRUE(parsed);
+  parsed->signatures.push_back(*cosign(cp, witness, 1767139200));
+  std::string path = write_file("checkpoint.note", format_note(*parsed));
+
+  // Go's x/mod 0.7.0 knows no type 0x04 keys, so to it the cosignature is simply unknown.
+  Outcome r = go("verify " + quote(path) + " " + quote(format_verifier_key(verifier_of(ours))));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output, cp + "verified " + label(ours) + "\nunverified " + label(witness) + "\n");
+}
+
+TEST_F(GoNoteInterop, GoRejectsWhatWeReject) {
+  std::string note = *sign_note("tamper with me\n", std::span(&ours, 1));
+  std::string vkey = quote(format_verifier_key(verifier_of(ours)));
+  std::string changed = note;
+  changed[0] = 'T';
+  Outcome r = go("verify " + quote(write_file("changed.note", changed)) + " " + vkey);
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("invalid signature"), std::string::npos) << r.output;
+  EXPECT_EQ(open_note(changed, std::vector<VerifierKey>{verifier_of(ours)}).status().code(),
+            Code::kVerificationFailed);
+
+  std::string no_newline = note.substr(0, note.size() - 1);
+  r = go("verify " + quote(write_file("short.note", no_newline)) + " " + vkey);
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_EQ(parse_note(no_newline).status().code(), Code::kInvalidArgument);
+}
+
+TEST_F(GoNoteInterop, SameKeysFromSameSeed) {
+  for (std::string name : {"example.com/log/testdata", "PeterNeumann", "localhost/medseal",
+                           "\xc3\xa9t\xc3\xa9.example/k"}) {
+    for (std::string label_text : {"a", "b", "c"}) {
+      crypto::Ed25519Seed seed = seed_of(name + label_text);
+      Outcome r = go("generate " + quote(name) + " " + hex_of(seed));
+      ASSERT_EQ(r.status, 0) << r.output;
+      SignerKey k = signer_key_from_seed(name, seed);
+      EXPECT_EQ(r.output, format_signer_key(k) + "\n" + format_verifier_key(verifier_of(k)) + "\n");
+      std::string go_skey = r.output.substr(0, r.output.find('\n'));
+      auto parsed = parse_signer_key(go_skey);
+      ASSERT_TRUE(parsed) << parsed.status().to_string();
+      EXPECT_EQ(parsed->seed, seed);
+    }
+  }
+}
+
+TEST_F(GoNoteInterop, WeOpenWhatGoSigns) {
+  // Keys generated by Go itself, then a note signed by Go with two of them.
+  Outcome gen1 = go("generate example.com/go-one " + hex_of(seed_of("go-one")));
+  Outcome gen2 = go("generate example.com/go-two " + hex_of(seed_of("go-two")));
+  ASSERT_EQ(gen1.status, 0) << gen1.output;
+  ASSERT_EQ(gen2.status, 0) << gen2.output;
+  auto lines = [](const std::string& out) {
+    size_t nl = out.find('\n');
+    return std::pair(out.substr(0, nl), out.substr(nl + 1, out.size() - nl - 2));
+  };
+  auto [skey1, vkey1] = lines(gen1.output);
+  auto [skey2, vkey2] = lines(gen2.output);
+
+  const std::string text = "signed by Go\n\xf0\x9f\x94\x91\n";
+  std::string text_path = write_file("text", text);
+  Outcome signed_note = go("sign " + quote(text_path) + " " + quote(skey1) + " " + quote(skey2));
+  ASSERT_EQ(signed_note.status, 0) << signed_note.output;
+
+  auto v1 = parse_verifier_key(vkey1);
+  auto v2 = parse_verifier_key(vkey2);
+  ASSERT_TRUE(v1 && v2) << vkey1 << " " << vkey2;
+  std::vector<VerifierKey> known = {*v1, *v2};
+  auto opened = open_note(signed_note.output, known);
+  ASSERT_TRUE(opened) << opened.status().to_string();
+  EXPECT_EQ(opened->text, text);
+  EXPECT_EQ(opened->verified.size(), 2u);
+
+  // And our signatures with the same keys are the same bytes.
+  std::vector<SignerKey> signers = {*parse_signer_key(skey1), *parse_signer_key(skey2)};
+  auto ours_signed = sign_note(text, signers);
+  ASSERT_TRUE(ours_signed);
+  EXPECT_EQ(*ours_signed, signed_note.output);
+
+  // Go signing with a key we formatted.
+  Outcome r = go("sign " + quote(text_path) + " " + quote(format_signer_key(ours)));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output, *sign_note(text, std::span(&ours, 1)));
+}
+
+}  // namespace
+}  // namespace medseal::note
