@@ -32,14 +32,17 @@ class NodeReader {
 };
 
 // The root of the tree of the first `size` leaves (empty_root() for 0), reading O(log size) nodes.
+// Reader errors are passed on.
 Result<Hash> tree_root(uint64_t size, NodeReader& reader);
 
 // RFC 9162 2.1.3.1: the audit path for leaf `index` in the tree of `size` leaves, from the leaf's
-// sibling up to the root's child. Requires index < size; reads all nodes in one read_nodes call.
+// sibling up to the root's child. Requires index < size (else kInvalidArgument); reads all nodes in
+// one read_nodes call and passes its errors on.
 Result<std::vector<Hash>> inclusion_proof(uint64_t index, uint64_t size, NodeReader& reader);
 
 // RFC 9162 2.1.4.1: the consistency proof between the trees of size1 and size2 leaves.
-// Requires 0 < size1 <= size2 (empty proof when equal); reads all nodes in one read_nodes call.
+// Requires 0 < size1 <= size2 (else kInvalidArgument; empty proof when equal); reads all nodes in
+// one read_nodes call and passes its errors on.
 Result<std::vector<Hash>> consistency_proof(uint64_t size1, uint64_t size2, NodeReader& reader);
 
 // RFC 9162 2.1.3.2. OK only if `proof` proves that `leaf_hash` is leaf `index` of the tree of
@@ -48,14 +51,17 @@ Status verify_inclusion(const Hash& leaf_hash, uint64_t index, uint64_t size,
                         std::span<const Hash> proof, const Hash& root);
 
 // RFC 9162 2.1.4.2. OK only if `proof` proves that the tree of size1 leaves with root1 is a prefix
-// of the tree of size2 leaves with root2. Policy where the RFC is silent: size1 == size2 requires an
-// empty proof and root1 == root2; size1 == 0 is rejected (an empty tree is trivially a prefix, so
-// such a "proof" proves nothing and asking for one is a caller bug).
+// of the tree of size2 leaves with root2; kVerificationFailed otherwise. Policy where the RFC is
+// silent: size1 > size2 is rejected; size1 == size2 requires an empty proof and root1 == root2;
+// size1 == 0 is rejected whatever size2, proof and roots are (an empty tree is trivially a prefix,
+// so such a "proof" proves nothing and asking for one is a caller bug). Every transparency-dev probe
+// with size1 == 0 expects an error; unlike transparency-dev we also reject 0 -> 0 with equal roots.
 Status verify_consistency(uint64_t size1, uint64_t size2, std::span<const Hash> proof,
                           const Hash& root1, const Hash& root2);
 
-// Computes the root that an inclusion proof leads to (the RFC 9162 2.1.3.2 loop), or an error if
-// the proof has the wrong length for (index, size). verify_inclusion compares this with a root.
+// Computes the root that an inclusion proof leads to (the RFC 9162 2.1.3.2 loop), or
+// kVerificationFailed if index >= size or the proof has the wrong length for (index, size).
+// verify_inclusion compares this with a root.
 Result<Hash> root_from_inclusion_proof(const Hash& leaf_hash, uint64_t index, uint64_t size,
                                        std::span<const Hash> proof);
 

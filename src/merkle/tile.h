@@ -33,10 +33,13 @@ struct TileId {
 };
 
 // "tile/<L>/<N>[.p/<W>]" or "tile/entries/<N>[.p/<W>]", N in x-prefixed 3-digit groups.
+// Requires width 1..256 (256 writes no ".p/<W>").
 std::string tile_path(const TileId& id);
 // Parses exactly the canonical form of tile_path (no leading zeros in L or W, W in 1..255,
 // 3-digit groups, L <= 63, N that fits in 64 bits and a tree of at most 2^63 leaves). Anything
-// else is kInvalidArgument. The path starts at "tile/".
+// else is kInvalidArgument. The path starts at "tile/". The 2^63 limit means the tile's last hash
+// must exist in a tree of at most 2^63 leaves: (N * 256 + W) * 256^L <= 2^63, so in practice L <= 7
+// (and W <= 128 at L = 7) even though the syntax allows up to 63.
 Result<TileId> parse_tile_path(std::string_view path);
 
 // Width of tile (level, index) in a tree of `size` leaves: 256 if full, 1..255 if it is the partial
@@ -57,9 +60,11 @@ TileSlice tile_slice_for_node(NodeId id);
 // taken as leaves-already-hashed. `hashes` holds width*32 bytes.
 Result<Hash> tile_root(std::string_view hashes);
 
-// Entry bundles: each entry as a big-endian uint16 length and its bytes.
+// Entry bundles: each entry as a big-endian uint16 length and its bytes. Requires 1..256 entries
+// of at most kMaxEntrySize bytes; otherwise returns "" (never a valid bundle).
 std::string encode_entry_bundle(std::span<const std::string_view> entries);
-// Strict: rejects a truncated length or entry, trailing bytes, and more than 256 entries.
+// Strict: rejects a truncated length or entry, trailing bytes, more than 256 entries and an empty
+// bundle (tlog-tiles: empty tiles are never served). The views point into `bundle`.
 Result<std::vector<std::string_view>> parse_entry_bundle(std::string_view bundle);
 
 // Where TileNodeReader gets tiles from.
@@ -71,8 +76,11 @@ class TileReader {
   virtual Result<std::vector<std::string>> read_tiles(std::span<const TileId> ids) = 0;
 };
 
-// Serves read_nodes for a tree of `size` leaves from hash tiles, hashing sub-tile levels. It does
-// not authenticate tiles against a root: use it over a trusted store, or verify the result.
+// Serves read_nodes for a tree of `size` leaves from hash tiles, hashing sub-tile levels. It asks
+// for each tile once per read_nodes call, at the width the tile has in the tree of `size` (the
+// partial tiles a log must serve for that checkpoint). A node that is not complete in that tree is
+// kInvalidArgument, and so is a tile shorter than asked for. It does not authenticate tiles
+// against a root: use it over a trusted store, or verify the result.
 class TileNodeReader : public NodeReader {
  public:
   TileNodeReader(uint64_t size, TileReader& tiles) : size_(size), tiles_(tiles) {}
