@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -27,15 +28,18 @@ struct EntryExtra {
 struct TileBlob {
   merkle::TileId id;  // id.width is the width of `bytes`
   std::string bytes;
+  // Hash tiles only: interior nodes the ledger saves to make proofs cheap (ledger/tile_nodes.h).
+  // Opaque to the store, which keeps them with the tile; never part of the public tile.
+  std::string nodes;
 };
 
 // Everything one sequencer batch changes; committed atomically and durably, or not at all.
 struct Batch {
-  uint64_t old_size = 0;              // the size the batch extends; must equal the stored size
+  uint64_t old_size = 0;  // the size the batch extends; must equal the stored size
   uint64_t new_size = 0;
-  std::vector<TileBlob> tiles;        // every hash tile and entry bundle the batch changed
-  std::vector<EntryExtra> extras;     // for indexes old_size .. new_size - 1, in order
-  std::string checkpoint;             // the signed checkpoint note for new_size
+  std::vector<TileBlob> tiles;     // every hash tile and entry bundle the batch changed
+  std::vector<EntryExtra> extras;  // for indexes old_size .. new_size - 1, in order
+  std::string checkpoint;          // the signed checkpoint note for new_size
 };
 
 struct LogHead {
@@ -46,6 +50,14 @@ struct LogHead {
 struct StoredTile {
   uint32_t width = 0;
   std::string bytes;
+  std::string nodes;  // as committed with the tile (TileBlob::nodes); may be empty
+};
+
+// Which tile: a hash tile (entries == false) or an entry bundle (level 0), by level and index.
+struct TileRef {
+  bool entries = false;
+  uint8_t level = 0;
+  uint64_t index = 0;
 };
 
 class Store {
@@ -62,6 +74,11 @@ class Store {
 
   // The tile or bundle at (entries, level, index) at its stored width; kNotFound if none.
   virtual Result<StoredTile> read_tile(bool entries, uint8_t level, uint64_t index) = 0;
+
+  // Several tiles, in `refs` order, from one snapshot: a proof needs 3 to 6 tiles, and one read
+  // transaction (or round trip) for all of them costs about half of one per tile. kNotFound if
+  // any is missing. The default reads them one by one with read_tile.
+  virtual Result<std::vector<StoredTile>> read_tiles(std::span<const TileRef> refs);
 
   // The salt and statement of entry `index`; kNotFound if there is none (or it was erased).
   virtual Result<EntryExtra> read_extra(uint64_t index) = 0;

@@ -1,0 +1,367 @@
+#include "storage/sqlite/sqlite_store.h"
+
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "storage/extras_codec.h"
+#include "storage/sqlite/checkpointer.h"
+#include "storage/sqlite/sqlite_db.h"
+
+namespace medseal::storage {
+namespace {
+
+using sqlite::Db;
+using sqlite::Stmt;
+
+// migrations[i] brings the schema from version i to i + 1; the last one gives kSchemaVersion.
+// Only plain tables, BIGINT/SMALLINT/INTEGER and BLOB, so PostgreSQL can run the same statements
+// with BLOB spelled BYTEA.
+constexpr const char* kMigrations[] = {
+    R"sql(
+CREATE TABLE schema_version (version BIGINT NOT NULL);
+INSERT INTO schema_version (version) VALUES (0);
+CREATE TABLE log_head (
+  id BIGINT NOT NULL PRIMARY KEY,
+  size BIGINT NOT NULL,
+  checkpoint BLOB NOT NULL
+);
+CREATE TABLE tiles (
+  entries SMALLINT NOT NULL,
+  level SMALLINT NOT NULL,
+  idx BIGINT NOT NULL,
+  width INTEGER NOT NULL,
+  bytes BLOB NOT NULL,
+  nodes BLOB,
+  PRIMARY KEY (entries, level, idx)
+);
+CREATE TABLE entry_extras (
+  first_idx BIGINT NOT NULL PRIMARY KEY,
+  count INTEGER NOT NULL,
+  data BLOB NOT NULL
+);
+)sql",
+};
+constexpr int64_t kSchemaVersion = std::size(kMigrations);
+
+constexpr char kSelectHead[] = "SELECT size, checkpoint FROM log_head WHERE id = 0";
+constexpr char kSelectTile[] =
+    "SELECT width, bytes, nodes FROM tiles WHERE entries = ?1 AND level = ?2 AND idx = ?3";
+constexpr char kSelectExtras[] =
+    "SELECT first_idx, count, data FROM entry_extras WHERE first_idx <= ?1 "
+    "ORDER BY first_idx DESC LIMIT 1";
+constexpr char kUpsertTile[] =
+    "INSERT INTO tiles (entries, level, idx, width, bytes, nodes) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+    "ON CONFLICT (entries, level, idx) DO UPDATE SET width = excluded.width, "
+    "bytes = excluded.bytes, nodes = excluded.nodes";
+constexpr char kInsertExtras[] =
+    "INSERT INTO entry_extras (first_idx, count, data) VALUES (?1, ?2, ?3)";
+constexpr char kUpsertHead[] =
+    "INSERT INTO log_head (id, size, checkpoint) VALUES (0, ?1, ?2) "
+    "ON CONFLICT (id) DO UPDATE SET size = excluded.size, checkpoint = excluded.checkpoint";
+
+// The head as stored, or size 0 with no checkpoint for a log never written.
+Result<LogHead> query_head(Stmt& stmt) {
+  Result<bool> row = stmt.start().step("read head");
+  if (!row) return row.status();
+  LogHead head;
+  if (*row) {
+    head.size = static_cast<uint64_t>(stmt.column_int(0));
+    head.checkpoint = std::string(stmt.column_blob(1));
+  }
+  stmt.start();  // end the read transaction now rather than at the next use
+  return head;
+}
+
+// One integer from a query that returns one row.
+Result<int64_t> query_int(Db& db, const char* sql, std::string_view what) {
+  Result<Stmt> stmt = Stmt::prepare(db, sql);
+  if (!stmt) return stmt.status();
+  Result<bool> row = stmt->start().step(what);
+  if (!row) return row.status();
+  if (!*row) return Status::internal("sqlite: " + std::string(what) + ": no result");
+  return stmt->column_int(0);
+}
+
+// 0 for a file without the schema_version table (new, or not ours yet).
+Result<int64_t> schema_version(Db& db) {
+  Result<int64_t> exists = query_int(
+      db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
+      "read schema");
+  if (!exists || *exists == 0) return exists;
+  return query_int(db, "SELECT version FROM schema_version", "read schema");
+}
+
+Status apply_migrations(Db& db) {
+  Result<int64_t> version = schema_version(db);  // re-read under the write lock
+  if (!version) return version.status();
+  for (int64_t v = *version; v < kSchemaVersion; ++v) {
+    MEDSEAL_RETURN_IF_ERROR(db.exec(kMigrations[v], "migrate schema"));
+    const std::string bump = "UPDATE schema_version SET version = " + std::to_string(v + 1);
+    MEDSEAL_RETURN_IF_ERROR(db.exec(bump.c_str(), "migrate schema"));
+  }
+  return Status::ok();
+}
+
+// Creates or upgrades the schema. Only takes the write lock when there is something to do, so a
+// file that cannot be written can still be opened for reading.
+Status migrate(Db& db) {
+  Result<int64_t> version = schema_version(db);
+  if (!version) return version.status();
+  if (*version > kSchemaVersion) {
+    return Status::precondition("database schema version " + std::to_string(*version) +
+                                " is newer than this program's " + std::to_string(kSchemaVersion));
+  }
+  if (*version == kSchemaVersion) return Status::ok();
+  MEDSEAL_RETURN_IF_ERROR(db.exec("BEGIN IMMEDIATE", "migrate schema"));
+  Status s = apply_migrations(db);
+  if (s) s = db.exec("COMMIT", "migrate schema");
+  if (!s && db.in_transaction()) (void)db.exec("ROLLBACK", "migrate schema");
+  return s;
+}
+
+Status configure_writer(Db& db, uint32_t page_size) {
+  // page_size only takes effect on a file that has no tables yet, and must precede WAL mode.
+  const std::string pragma = "PRAGMA page_size = " + std::to_string(page_size);
+  MEDSEAL_RETURN_IF_ERROR(db.exec(pragma.c_str(), "set page size"));
+  Result<std::string> mode = db.query_text("PRAGMA journal_mode = WAL", "set WAL mode");
+  if (!mode) return mode.status();
+  if (*mode != "wal") {
+    return Status::io("sqlite: cannot switch to WAL mode (journal mode " + *mode + ")");
+  }
+  // FULL: the WAL is fsynced at every commit, so a commit that returned is on disk.
+  return db.exec("PRAGMA synchronous = FULL", "set synchronous");
+}
+
+// One tile by key, on a reader's statement.
+Result<StoredTile> query_tile(Stmt& q, const TileRef& ref) {
+  q.start()
+      .bind(1, ref.entries ? 1 : 0)
+      .bind(2, ref.level)
+      .bind(3, static_cast<int64_t>(ref.index));
+  Result<bool> row = q.step("read tile");
+  if (!row) return row.status();
+  if (!*row) return Status::not_found("no such tile in the store");
+  StoredTile t{static_cast<uint32_t>(q.column_int(0)), std::string(q.column_blob(1)),
+               std::string(q.column_blob(2))};
+  q.start();  // end the statement (and an implicit read transaction) now
+  return t;
+}
+
+// One reader connection with its statements, used by one thread at a time.
+struct Reader {
+  Db db;
+  Stmt head, tile, extras, begin, end;
+
+  static Result<std::unique_ptr<Reader>> open(const std::string& path) {
+    auto r = std::make_unique<Reader>();
+    Result<Db> db = Db::open(path, false);
+    if (!db) return db.status();
+    r->db = std::move(*db);
+    const std::pair<Stmt*, const char*> all[] = {{&r->head, kSelectHead},
+                                                 {&r->tile, kSelectTile},
+                                                 {&r->extras, kSelectExtras},
+                                                 {&r->begin, "BEGIN"},
+                                                 {&r->end, "COMMIT"}};
+    for (auto [stmt, sql] : all) {
+      Result<Stmt> prepared = Stmt::prepare(r->db, sql);
+      if (!prepared) return prepared.status();
+      *stmt = std::move(*prepared);
+    }
+    return r;
+  }
+};
+
+class SqliteStoreImpl final : public SqliteStore {
+ public:
+  SqliteStoreImpl(std::string path, SqliteStoreOptions options)
+      : path_(std::move(path)), options_(options) {}
+
+  Status open() {
+    Result<Db> db = Db::open(path_, true);
+    if (!db) return db.status();
+    writer_ = std::move(*db);
+    MEDSEAL_RETURN_IF_ERROR(configure_writer(writer_, options_.page_size));
+    writer_.set_chunk_size(options_.grow_chunk_bytes);
+    MEDSEAL_RETURN_IF_ERROR(migrate(writer_));
+    MEDSEAL_RETURN_IF_ERROR(prepare_writer());
+    Result<std::string> max_pages = writer_.query_text("PRAGMA max_page_count", "read page limit");
+    if (!max_pages) return max_pages.status();
+    default_max_pages_ = *max_pages;
+    if (options_.background_checkpoints) {
+      Result<std::unique_ptr<sqlite::Checkpointer>> c =
+          sqlite::Checkpointer::start(path_, writer_, options_.grow_chunk_bytes);
+      if (!c) return c.status();
+      checkpointer_ = std::move(*c);
+    }
+    return Status::ok();
+  }
+
+  Status commit(const Batch& batch) override {
+    if (batch.new_size != batch.old_size + batch.extras.size()) {
+      return Status::invalid("batch sizes do not match its extras");
+    }
+    Result<std::vector<ExtrasRun>> runs = encode_extras_runs(batch.old_size, batch.extras);
+    if (!runs) return runs.status();
+    std::lock_guard lock(writer_mu_);
+    Status s = write(batch, *runs);
+    if (!s && writer_.in_transaction()) (void)rollback_.run("rollback");
+    return s;
+  }
+
+  Result<LogHead> head() override {
+    return with_reader([](Reader& r) { return query_head(r.head); });
+  }
+
+  Result<StoredTile> read_tile(bool entries, uint8_t level, uint64_t index) override {
+    return with_reader([&](Reader& r) { return query_tile(r.tile, {entries, level, index}); });
+  }
+
+  Result<std::vector<StoredTile>> read_tiles(std::span<const TileRef> refs) override {
+    return with_reader([&](Reader& r) -> Result<std::vector<StoredTile>> {
+      MEDSEAL_RETURN_IF_ERROR(r.begin.start().run("begin read"));
+      std::vector<StoredTile> out;
+      out.reserve(refs.size());
+      Status s;
+      for (const TileRef& ref : refs) {
+        Result<StoredTile> t = query_tile(r.tile, ref);
+        if (!t) {
+          s = t.status();
+          break;
+        }
+        out.push_back(std::move(*t));
+      }
+      if (s) s = r.end.start().run("end read");
+      if (r.db.in_transaction()) (void)r.db.exec("ROLLBACK", "end read");
+      if (!s) return s;
+      return out;
+    });
+  }
+
+  Result<EntryExtra> read_extra(uint64_t index) override {
+    return with_reader([&](Reader& r) -> Result<EntryExtra> {
+      Stmt& q = r.extras.start().bind(1, static_cast<int64_t>(index));
+      Result<bool> row = q.step("read extras");
+      if (!row) return row.status();
+      const uint64_t first = *row ? static_cast<uint64_t>(q.column_int(0)) : 0;
+      const uint64_t count = *row ? static_cast<uint64_t>(q.column_int(1)) : 0;
+      if (!*row || index - first >= count) {
+        q.start();
+        return Status::not_found("no extras stored for entry " + std::to_string(index));
+      }
+      Result<EntryExtra> e = decode_extra_at(q.column_blob(2), index - first);
+      q.start();
+      return e;
+    });
+  }
+
+  Status set_full_for_test(bool full) override {
+    std::lock_guard lock(writer_mu_);
+    std::string limit = default_max_pages_;
+    if (full) {
+      Result<std::string> pages = writer_.query_text("PRAGMA page_count", "read page count");
+      if (!pages) return pages.status();
+      limit = *pages;
+    }
+    const std::string pragma = "PRAGMA max_page_count = " + limit;
+    return writer_.query_text(pragma.c_str(), "set page limit").status();
+  }
+
+ private:
+  Status prepare_writer() {
+    const std::pair<Stmt*, const char*> all[] = {
+        {&begin_, "BEGIN IMMEDIATE"}, {&commit_, "COMMIT"},
+        {&rollback_, "ROLLBACK"},     {&head_, kSelectHead},
+        {&upsert_tile_, kUpsertTile}, {&insert_extras_, kInsertExtras},
+        {&upsert_head_, kUpsertHead}};
+    for (auto [stmt, sql] : all) {
+      Result<Stmt> s = Stmt::prepare(writer_, sql);
+      if (!s) return s.status();
+      *stmt = std::move(*s);
+    }
+    return Status::ok();
+  }
+
+  // The batch's writes in one transaction; the caller rolls back on error.
+  Status write(const Batch& batch, const std::vector<ExtrasRun>& runs) {
+    MEDSEAL_RETURN_IF_ERROR(begin_.start().run("begin"));
+    // The precondition is checked inside the transaction, so no other writer can slip in between.
+    Result<LogHead> stored = query_head(head_);
+    if (!stored) return stored.status();
+    if (stored->size != batch.old_size) {
+      return Status::precondition("the store holds " + std::to_string(stored->size) +
+                                  " entries, the batch extends " + std::to_string(batch.old_size));
+    }
+    for (const TileBlob& t : batch.tiles) MEDSEAL_RETURN_IF_ERROR(write_tile(t));
+    for (const ExtrasRun& r : runs) {
+      Stmt& q = insert_extras_.start().bind(1, static_cast<int64_t>(r.first_index));
+      MEDSEAL_RETURN_IF_ERROR(
+          q.bind(2, static_cast<int64_t>(r.count)).bind_blob(3, r.data).run("write extras"));
+    }
+    Stmt& h = upsert_head_.start().bind(1, static_cast<int64_t>(batch.new_size));
+    MEDSEAL_RETURN_IF_ERROR(h.bind_blob(2, batch.checkpoint).run("write checkpoint"));
+    return commit_.start().run("commit");
+  }
+
+  Status write_tile(const TileBlob& t) {
+    if (t.id.width == 0 || t.id.width > merkle::kTileWidth ||
+        (!t.id.entries && t.bytes.size() != size_t{t.id.width} * 32)) {
+      return Status::invalid("a tile's width does not match its bytes");
+    }
+    Stmt& q = upsert_tile_.start().bind(1, t.id.entries ? 1 : 0).bind(2, t.id.level);
+    q.bind(3, static_cast<int64_t>(t.id.index)).bind(4, t.id.width).bind_blob(5, t.bytes);
+    if (!t.nodes.empty()) q.bind_blob(6, t.nodes);  // else NULL
+    return q.run("write tile");
+  }
+
+  // Runs fn on an idle reader connection (opening one if none is idle) and returns it to the pool.
+  template <typename Fn>
+  auto with_reader(Fn&& fn) -> decltype(fn(std::declval<Reader&>())) {
+    std::unique_ptr<Reader> r;
+    {
+      std::lock_guard lock(pool_mu_);
+      if (!idle_.empty()) {
+        r = std::move(idle_.back());
+        idle_.pop_back();
+      }
+    }
+    if (!r) {
+      Result<std::unique_ptr<Reader>> opened = Reader::open(path_);
+      if (!opened) return opened.status();
+      r = std::move(*opened);
+    }
+    auto result = fn(*r);
+    std::lock_guard lock(pool_mu_);
+    if (idle_.size() < options_.idle_readers) idle_.push_back(std::move(r));
+    return result;
+  }
+
+  const std::string path_;
+  const SqliteStoreOptions options_;
+
+  std::mutex writer_mu_;  // the writer connection and its statements
+  Db writer_;
+  Stmt begin_, commit_, rollback_, head_, upsert_tile_, insert_extras_, upsert_head_;
+  std::string default_max_pages_;
+  std::unique_ptr<sqlite::Checkpointer> checkpointer_;  // stopped before the writer closes
+
+  std::mutex pool_mu_;
+  std::vector<std::unique_ptr<Reader>> idle_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteStore>> open_sqlite_store(const std::string& path,
+                                                       const SqliteStoreOptions& options) {
+  auto store = std::make_unique<SqliteStoreImpl>(path, options);
+  MEDSEAL_RETURN_IF_ERROR(store->open());
+  return std::unique_ptr<SqliteStore>(std::move(store));
+}
+
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path) {
+  Result<std::unique_ptr<SqliteStore>> store = open_sqlite_store(path, SqliteStoreOptions{});
+  if (!store) return store.status();
+  return std::unique_ptr<Store>(std::move(*store));
+}
+
+}  // namespace medseal::storage

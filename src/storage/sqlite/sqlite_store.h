@@ -1,0 +1,50 @@
+// The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a commit is durable
+// when it returns and readers run while the writer commits.
+//
+// Schema (version 1; plain tables and types that PostgreSQL also has, BLOB being BYTEA there):
+//   schema_version(version)                       one row: the schema this file holds
+//   log_head(id = 0, size, checkpoint)            one row: the latest committed checkpoint
+//   tiles(entries, level, idx, width, bytes,      hash tiles and entry bundles, upserted as they
+//         nodes)                                  grow (the full tile replaces the partial one),
+//                                                 with the ledger's saved interior nodes
+//   entry_extras(first_idx, count, data)          salts and statements, one row per run of
+//                                                 consecutive entries (storage/extras_codec.h)
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "storage/store.h"
+#include "util/status.h"
+
+namespace medseal::storage {
+
+struct SqliteStoreOptions {
+  // Page size of a newly created file (an existing file keeps its own). Tiles are 8 KiB and
+  // extras rows tens of KiB, so pages larger than SQLite's 4 KiB default mean fewer overflow pages.
+  uint32_t page_size = 8192;
+  // Readers kept open between reads; more are opened when more threads read at once.
+  size_t idle_readers = 4;
+  // Copy the WAL into the database file on a background thread (storage/sqlite/checkpointer.h)
+  // instead of SQLite's automatic checkpoint inside every ~1000th commit.
+  bool background_checkpoints = true;
+  // Grow the database file this many bytes at a time (SQLITE_FCNTL_CHUNK_SIZE; 0: page by page).
+  // Fewer allocating writes, so less ext4 journal work tied to each commit's fsync.
+  uint32_t grow_chunk_bytes = 8 << 20;
+};
+
+class SqliteStore : public Store {
+ public:
+  // Test hook: while `full` is true the file may not grow (SQLite's max_page_count is pinned at
+  // its current size), so commits fail with SQLITE_FULL exactly as on a full disk.
+  virtual Status set_full_for_test(bool full) = 0;
+};
+
+// Opens or creates the database at `path` and creates or migrates its schema. A file written by a
+// newer schema version is refused (kFailedPrecondition); storage faults are kIoError.
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path);
+Result<std::unique_ptr<SqliteStore>> open_sqlite_store(const std::string& path,
+                                                       const SqliteStoreOptions& options);
+
+}  // namespace medseal::storage

@@ -1,0 +1,83 @@
+#include "support/fault_store.h"
+
+namespace medseal::testing {
+
+void FaultStore::fail_commits(Status error) {
+  std::lock_guard lock(mu_);
+  commit_fault_ = std::move(error);
+}
+
+void FaultStore::fail_after_commits(Status error) {
+  std::lock_guard lock(mu_);
+  after_commit_fault_ = std::move(error);
+}
+
+void FaultStore::fail_reads(Status error) {
+  std::lock_guard lock(mu_);
+  read_fault_ = std::move(error);
+}
+
+void FaultStore::clear() {
+  std::lock_guard lock(mu_);
+  commit_fault_.reset();
+  after_commit_fault_.reset();
+  read_fault_.reset();
+}
+
+size_t FaultStore::commits() const {
+  std::lock_guard lock(mu_);
+  return committed_.size();
+}
+
+size_t FaultStore::failed_commits() const {
+  std::lock_guard lock(mu_);
+  return failed_;
+}
+
+std::vector<uint64_t> FaultStore::committed_sizes() const {
+  std::lock_guard lock(mu_);
+  return committed_;
+}
+
+Status FaultStore::commit(const storage::Batch& batch) {
+  std::unique_lock lock(mu_);
+  if (commit_fault_) {
+    ++failed_;
+    return *commit_fault_;
+  }
+  lock.unlock();
+  Status s = inner_.commit(batch);
+  lock.lock();
+  if (s) committed_.push_back(batch.new_size - batch.old_size);
+  if (s && after_commit_fault_) s = *after_commit_fault_;
+  if (!s) ++failed_;
+  return s;
+}
+
+std::optional<Status> FaultStore::read_fault() const {
+  std::lock_guard lock(mu_);
+  return read_fault_;
+}
+
+Result<storage::LogHead> FaultStore::head() {
+  if (auto f = read_fault()) return *f;
+  return inner_.head();
+}
+
+Result<storage::StoredTile> FaultStore::read_tile(bool entries, uint8_t level, uint64_t index) {
+  if (auto f = read_fault()) return *f;
+  return inner_.read_tile(entries, level, index);
+}
+
+Result<std::vector<storage::StoredTile>> FaultStore::read_tiles(
+    std::span<const storage::TileRef> refs) {
+  if (auto f = read_fault()) return *f;
+  return inner_.read_tiles(refs);
+}
+
+Result<storage::EntryExtra> FaultStore::read_extra(uint64_t index) {
+  if (auto f = read_fault()) return *f;
+  return inner_.read_extra(index);
+}
+
+}  // namespace medseal::testing

@@ -1,0 +1,47 @@
+// A Store wrapper that injects storage faults on demand and counts commits, so tests can prove
+// that a failed batch is never acknowledged and that the ledger recovers once the fault clears.
+#pragma once
+
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "storage/store.h"
+
+namespace medseal::testing {
+
+class FaultStore : public storage::Store {
+ public:
+  explicit FaultStore(storage::Store& inner) : inner_(inner) {}
+
+  // Every commit fails with `error` and nothing reaches the inner store, until clear().
+  void fail_commits(Status error);
+  // Commits reach the inner store and succeed there, but report `error`: the reply was lost
+  // (a crash between fsync and answer, a dropped database connection).
+  void fail_after_commits(Status error);
+  // Every read (head, read_tile(s), read_extra) fails with `error`, until clear().
+  void fail_reads(Status error);
+  void clear();
+
+  size_t commits() const;         // commits that reached the inner store and succeeded there
+  size_t failed_commits() const;  // commits that reported an error
+  std::vector<uint64_t> committed_sizes() const;  // entries per successful commit, in order
+
+  Status commit(const storage::Batch& batch) override;
+  Result<storage::LogHead> head() override;
+  Result<storage::StoredTile> read_tile(bool entries, uint8_t level, uint64_t index) override;
+  Result<std::vector<storage::StoredTile>> read_tiles(
+      std::span<const storage::TileRef> refs) override;
+  Result<storage::EntryExtra> read_extra(uint64_t index) override;
+
+ private:
+  std::optional<Status> read_fault() const;
+
+  storage::Store& inner_;
+  mutable std::mutex mu_;
+  std::optional<Status> commit_fault_, after_commit_fault_, read_fault_;
+  size_t failed_ = 0;
+  std::vector<uint64_t> committed_;
+};
+
+}  // namespace medseal::testing
