@@ -24,9 +24,12 @@
 namespace medseal::ledger {
 
 struct LedgerOptions {
+  // A batch closes when this long has passed since its first request arrived...
   std::chrono::microseconds batch_window{10'000};
+  // ...or when it holds this many entries. An append_all larger than this is committed alone in
+  // one batch, never split.
   size_t max_batch_entries = 4096;
-  const Clock* clock = &system_clock();
+  const Clock* clock = &system_clock();  // entry times for requests with time_ms == 0
 };
 
 struct AppendRequest {
@@ -50,7 +53,8 @@ class Ledger {
   // Appends entries with consecutive indexes, all acknowledged together; returns the first index.
   virtual Result<uint64_t> append_all(std::vector<AppendRequest> requests) = 0;
 
-  // The latest signed checkpoint note and its size.
+  // The latest signed checkpoint note and its size. Every index acknowledged so far is below it.
+  // A log never written has a signed checkpoint of the empty tree (size 0, not stored).
   virtual storage::LogHead head() const = 0;
   // A tile or entry bundle of the current tree, exactly `id.width` wide; kNotFound if the current
   // tree has no such tile (never a guess, never a tile wider than the tree).

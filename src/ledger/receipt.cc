@@ -1,0 +1,111 @@
+#include "ledger/receipt.h"
+
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "ledger/store_tiles.h"
+#include "merkle/hash.h"
+#include "merkle/proof.h"
+#include "merkle/tile.h"
+#include "note/note.h"
+#include "note/tlog_proof.h"
+
+namespace medseal::ledger {
+namespace {
+
+// The extra of a receipt, split into its parts (views into the decoded extra).
+struct ExtraParts {
+  std::string_view leaf, salt, statement;
+};
+
+Result<ExtraParts> split_extra(const std::optional<std::string>& extra) {
+  if (!extra) return Status::invalid("receipt has no extra line (entry, salt and statement)");
+  std::string_view e = *extra;
+  if (e.size() < kEntrySize + kSaltSize) {
+    return Status::invalid("receipt extra is shorter than an entry and its salt");
+  }
+  return ExtraParts{e.substr(0, kEntrySize), e.substr(kEntrySize, kSaltSize),
+                    e.substr(kEntrySize + kSaltSize)};
+}
+
+// The checkpoint, once its signature by the log key has been verified.
+Result<note::Checkpoint> open_checkpoint(std::string_view signed_note,
+                                         const note::VerifierKey& log_key) {
+  Result<note::OpenedNote> opened = note::open_note(signed_note, std::span(&log_key, 1));
+  if (!opened) {
+    return Status::verification("receipt checkpoint is not signed by the log key " + log_key.name +
+                                ": " + opened.status().message());
+  }
+  Result<note::Checkpoint> cp = note::parse_checkpoint(opened->text);
+  if (!cp) return Status::invalid("receipt checkpoint is malformed: " + cp.status().message());
+  if (cp->origin != log_key.name) {
+    return Status::verification("receipt checkpoint origin \"" + cp->origin +
+                                "\" is not the log key's name \"" + log_key.name + "\"");
+  }
+  return cp;
+}
+
+// Entry `index` as stored in its entry bundle (which may have grown since: it is only appended to).
+Result<std::string> read_leaf(storage::Store& store, uint64_t index) {
+  Result<storage::StoredTile> bundle = store.read_tile(true, 0, index / merkle::kTileWidth);
+  if (!bundle) return bundle.status();
+  Result<std::vector<std::string_view>> entries = merkle::parse_entry_bundle(bundle->bytes);
+  if (!entries) return Status::internal("stored entry bundle: " + entries.status().message());
+  const uint64_t offset = index % merkle::kTileWidth;
+  if (offset >= entries->size()) return Status::internal("stored entry bundle is too short");
+  return std::string((*entries)[offset]);
+}
+
+}  // namespace
+
+Result<VerifiedReceipt> verify_receipt(std::string_view receipt, const note::VerifierKey& log_key) {
+  Result<note::TlogProof> proof = note::parse_tlog_proof(receipt);
+  if (!proof) return Status::invalid("receipt is not a tlog-proof: " + proof.status().message());
+  Result<ExtraParts> parts = split_extra(proof->extra);
+  if (!parts) return parts.status();
+  Result<Entry> entry = parse_entry(parts->leaf);
+  if (!entry) return Status::invalid("receipt entry: " + entry.status().message());
+  if (commitment(parts->salt, parts->statement) != entry->commitment) {
+    return Status::verification("receipt salt and statement do not match the entry's commitment");
+  }
+  Result<note::Checkpoint> cp = open_checkpoint(proof->checkpoint, log_key);
+  if (!cp) return cp.status();
+  if (proof->index >= cp->size) {
+    return Status::verification("receipt index " + std::to_string(proof->index) +
+                                " is beyond the checkpoint's size " + std::to_string(cp->size));
+  }
+  const Hash leaf = merkle::leaf_hash(parts->leaf);
+  if (!merkle::verify_inclusion(leaf, proof->index, cp->size, proof->inclusion, cp->root)) {
+    return Status::verification("receipt inclusion proof does not lead to the checkpoint's root");
+  }
+  return VerifiedReceipt{proof->index,
+                         *entry,
+                         std::string(parts->salt),
+                         std::string(parts->statement),
+                         std::move(*cp),
+                         std::move(proof->checkpoint)};
+}
+
+Result<std::string> build_receipt(storage::Store& store, const storage::LogHead& head,
+                                  uint64_t index) {
+  if (index >= head.size) {
+    return Status::not_found("entry " + std::to_string(index) + " is beyond the log's size " +
+                             std::to_string(head.size));
+  }
+  StoreNodeReader nodes(store, head.size);
+  Result<std::vector<Hash>> path = merkle::inclusion_proof(index, head.size, nodes);
+  if (!path) return path.status();
+  Result<std::string> leaf = read_leaf(store, index);
+  if (!leaf) return leaf.status();
+  Result<storage::EntryExtra> extra = store.read_extra(index);
+  if (!extra) return extra.status();
+  note::TlogProof proof;
+  proof.extra = *leaf + extra->salt + extra->statement;
+  proof.index = index;
+  proof.inclusion = std::move(*path);
+  proof.checkpoint = head.checkpoint;
+  return note::format_tlog_proof(proof);
+}
+
+}  // namespace medseal::ledger

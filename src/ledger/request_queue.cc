@@ -1,0 +1,55 @@
+#include "ledger/request_queue.h"
+
+namespace medseal::ledger {
+
+bool RequestQueue::push(Pending* p) {
+  p->arrival = std::chrono::steady_clock::now();
+  std::lock_guard lock(mu_);
+  if (closed_) return false;
+  // Wake the sequencer only when it has something new to decide: the first request starts a
+  // window, a full batch ends one. Everything else would be a wasted context switch.
+  const bool first = queue_.empty();
+  const bool was_short = queued_entries_ < max_entries_;
+  queue_.push_back(p);
+  queued_entries_ += p->entries.size();
+  // Under the lock: once it is released the sequencer may commit and answer this request, and the
+  // ledger (with this queue) may be destroyed, so nothing here may touch the queue after it.
+  if (first || (was_short && queued_entries_ >= max_entries_)) cv_.notify_one();
+  return true;
+}
+
+std::vector<Pending*> RequestQueue::next_batch() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return !queue_.empty() || closed_; });
+  if (queue_.empty()) return {};
+  // The window runs from the first request's arrival: a request that waited through the previous
+  // commit has already had its window, and goes at once.
+  const auto deadline = queue_.front()->arrival + window_;
+  cv_.wait_until(lock, deadline, [&] { return queued_entries_ >= max_entries_ || closed_; });
+  return take_locked();
+}
+
+std::vector<Pending*> RequestQueue::take_locked() {
+  std::vector<Pending*> batch;
+  size_t entries = 0;
+  // The first Pending always goes, even one larger than a batch; the rest only while they fit.
+  while (!queue_.empty()) {
+    Pending* p = queue_.front();
+    if (!batch.empty() && entries + p->entries.size() > max_entries_) break;
+    batch.push_back(p);
+    entries += p->entries.size();
+    queue_.pop_front();
+  }
+  queued_entries_ -= entries;
+  return batch;
+}
+
+void RequestQueue::close() {
+  {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+  }
+  cv_.notify_all();
+}
+
+}  // namespace medseal::ledger

@@ -1,0 +1,82 @@
+// The queue between appending threads and the sequencer, and the group-commit window.
+//
+// A caller enqueues one Pending (one append or append_all) and blocks on it; the sequencer takes
+// the queued Pendings in batches: it waits for the first, then gathers more until the window that
+// started when the first arrived has passed or the batch holds max_entries entries. A Pending is
+// never split, so an append_all gets consecutive indexes from one commit.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <vector>
+
+#include "storage/store.h"
+#include "util/bytes.h"
+#include "util/status.h"
+
+namespace medseal::ledger {
+
+// An entry made ready by the appending thread (salt, commitment, leaf bytes and hash), so that
+// the sequencer, the one serial step, only has to integrate it into the tree.
+struct PreparedEntry {
+  std::string leaf;  // the 42-byte ledger entry
+  Hash leaf_hash{};
+  storage::EntryExtra extra;  // salt and statement
+};
+
+// One append or append_all, on its caller's stack while the caller waits.
+struct Pending {
+  std::vector<PreparedEntry> entries;
+  std::chrono::steady_clock::time_point arrival;
+
+  // Called once by the sequencer. Notifies under the lock: the caller cannot return (and destroy
+  // this object) before finish() has let go of it.
+  void finish(Result<uint64_t> r) {
+    std::lock_guard lock(mu_);
+    result_ = std::move(r);
+    done_ = true;
+    cv_.notify_one();
+  }
+
+  // Blocks the caller until finish().
+  Result<uint64_t> wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return done_; });
+    return std::move(result_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  Result<uint64_t> result_{Status::internal("append was never committed")};
+};
+
+class RequestQueue {
+ public:
+  RequestQueue(std::chrono::microseconds window, size_t max_entries)
+      : window_(window), max_entries_(max_entries == 0 ? 1 : max_entries) {}
+
+  // Enqueues `p` (the caller then waits on it). False once the queue is closed.
+  bool push(Pending* p);
+  // Blocks for the next batch, as described above. Empty only when the queue is closed and drained.
+  std::vector<Pending*> next_batch();
+  // Refuses further pushes; next_batch still hands out what is queued.
+  void close();
+
+ private:
+  std::vector<Pending*> take_locked();
+
+  const std::chrono::microseconds window_;
+  const size_t max_entries_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending*> queue_;
+  size_t queued_entries_ = 0;
+  bool closed_ = false;
+};
+
+}  // namespace medseal::ledger

@@ -1,0 +1,422 @@
+// The ledger over the SQLite store: dense indexes from concurrent appends, group commit, receipts,
+// tiles, reopening, and storage faults (injected through a Store wrapper and real SQLite ones).
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <barrier>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "ledger/ledger.h"
+#include "ledger/receipt.h"
+#include "merkle/tile.h"
+#include "note/checkpoint.h"
+#include "note/note.h"
+#include "storage/sqlite/sqlite_store.h"
+#include "support/fault_store.h"
+#include "support/ledger_check.h"
+#include "support/paths.h"
+
+namespace medseal::ledger {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::FaultStore;
+
+std::string statement(int thread, int n) {
+  return R"({"op":"test","thread":)" + std::to_string(thread) + R"(,"n":)" + std::to_string(n) +
+         "}";
+}
+
+AppendRequest request(std::string s, EntryKind kind = EntryKind::kAccess) {
+  AppendRequest r;
+  r.kind = kind;
+  r.statement = std::move(s);
+  return r;
+}
+
+class FixedClock : public Clock {
+ public:
+  uint64_t now_ms() const override { return 1'700'000'000'123; }
+};
+
+LedgerOptions window(milliseconds w, size_t max_entries = 4096) {
+  LedgerOptions o;
+  o.batch_window = w;
+  o.max_batch_entries = max_entries;
+  return o;
+}
+
+class LedgerAppendTest : public ::testing::Test {
+ protected:
+  void SetUp() override { reopen_store(); }
+
+  void reopen_store() {
+    faults_.reset();
+    sqlite_.reset();
+    auto s = storage::open_sqlite_store(path_, storage::SqliteStoreOptions{});
+    ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+    sqlite_ = std::move(*s);
+    faults_ = std::make_unique<FaultStore>(*sqlite_);
+  }
+
+  std::unique_ptr<Ledger> open_ledger(LedgerOptions options = window(milliseconds(1))) {
+    auto l = Ledger::open(*faults_, key_, options);
+    EXPECT_TRUE(l.is_ok()) << l.status().to_string();
+    return l.is_ok() ? std::move(*l) : nullptr;
+  }
+
+  // The receipt for `index` verifies offline and carries `want` as its statement.
+  ::testing::AssertionResult receipt_ok(Ledger& ledger, uint64_t index, const std::string& want) {
+    Result<std::string> r = ledger.receipt(index);
+    if (!r) return ::testing::AssertionFailure() << index << ": " << r.status().to_string();
+    Result<VerifiedReceipt> v = verify_receipt(*r, verifier_);
+    if (!v) return ::testing::AssertionFailure() << index << ": " << v.status().to_string();
+    if (v->index != index || v->statement != want) {
+      return ::testing::AssertionFailure() << index << ": receipt is for another entry";
+    }
+    return ::testing::AssertionSuccess();
+  }
+
+  testing::TempDir dir_;
+  std::string path_ = dir_.path() + "/ledger.db";
+  std::unique_ptr<storage::SqliteStore> sqlite_;
+  std::unique_ptr<FaultStore> faults_;
+  note::SignerKey key_ = testing::test_log_key();
+  note::VerifierKey verifier_ = note::verifier_of(key_);
+};
+
+TEST_F(LedgerAppendTest, FreshLogServesASignedEmptyCheckpoint) {
+  auto ledger = open_ledger();
+  storage::LogHead head = ledger->head();
+  EXPECT_EQ(head.size, 0u);
+  Result<note::OpenedNote> opened = note::open_note(head.checkpoint, std::span(&verifier_, 1));
+  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+  EXPECT_EQ(opened->text, "localhost/medseal\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n");
+  EXPECT_EQ(ledger->receipt(0).status().code(), Code::kNotFound);
+  EXPECT_EQ(ledger->read_tile({false, 0, 0, 1}).status().code(), Code::kNotFound);
+  EXPECT_EQ(faults_->commits(), 0u) << "an empty log commits nothing";
+}
+
+TEST_F(LedgerAppendTest, AppendsGetDenseIndexesAndVerifiableReceipts) {
+  FixedClock clock;
+  LedgerOptions o = window(milliseconds(0));
+  o.clock = &clock;
+  auto ledger = open_ledger(o);
+  for (int i = 0; i < 300; ++i) {
+    Result<uint64_t> index = ledger->append(request(statement(0, i)));
+    ASSERT_TRUE(index.is_ok()) << index.status().to_string();
+    ASSERT_EQ(*index, static_cast<uint64_t>(i));
+  }
+  EXPECT_EQ(ledger->head().size, 300u);
+  for (uint64_t i = 0; i < 300; ++i) ASSERT_TRUE(receipt_ok(*ledger, i, statement(0, int(i))));
+  Result<VerifiedReceipt> v = verify_receipt(*ledger->receipt(7), verifier_);
+  ASSERT_TRUE(v.is_ok());
+  EXPECT_EQ(v->entry.kind, EntryKind::kAccess);
+  EXPECT_EQ(v->entry.time_ms, clock.now_ms());
+  EXPECT_EQ(v->checkpoint.size, 300u);
+  EXPECT_TRUE(testing::whole_log_verifies(*ledger, verifier_));
+}
+
+TEST_F(LedgerAppendTest, GivenTimeIsKept) {
+  auto ledger = open_ledger();
+  AppendRequest r = request("{}", EntryKind::kRecordVersion);
+  r.time_ms = 42;
+  Result<uint64_t> index = ledger->append(r);
+  ASSERT_TRUE(index.is_ok());
+  Result<VerifiedReceipt> v = verify_receipt(*ledger->receipt(*index), verifier_);
+  ASSERT_TRUE(v.is_ok());
+  EXPECT_EQ(v->entry.time_ms, 42u);
+  EXPECT_EQ(v->entry.kind, EntryKind::kRecordVersion);
+}
+
+TEST_F(LedgerAppendTest, RejectsBadRequests) {
+  auto ledger = open_ledger();
+  EXPECT_EQ(ledger->append_all({}).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(ledger->append(request("{}", static_cast<EntryKind>(9))).status().code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(ledger->head().size, 0u);
+}
+
+// 8 threads, single appends and append_all mixed: every acknowledged index is unique, the indexes
+// are dense, every receipt verifies, and the tiles rebuild the checkpoint's root.
+TEST_F(LedgerAppendTest, ConcurrentAppendsFromEightThreads) {
+  auto ledger = open_ledger(window(milliseconds(2)));
+  constexpr int kThreads = 8, kRounds = 60;
+  std::mutex mu;
+  std::map<uint64_t, std::string> acked;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kRounds; ++i) {
+        std::vector<AppendRequest> group;
+        const int n = i % 3 == 0 ? 5 : 1;
+        for (int k = 0; k < n; ++k) group.push_back(request(statement(t, i * 10 + k)));
+        Result<uint64_t> first = ledger->append_all(std::move(group));
+        ASSERT_TRUE(first.is_ok()) << first.status().to_string();
+        std::lock_guard lock(mu);
+        for (int k = 0; k < n; ++k) {
+          ASSERT_TRUE(acked.emplace(*first + k, statement(t, i * 10 + k)).second) << "duplicate";
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  const uint64_t total = acked.size();
+  EXPECT_EQ(total, uint64_t{kThreads} * (kRounds / 3 * 5 + (kRounds - kRounds / 3)));
+  EXPECT_EQ(acked.rbegin()->first, total - 1) << "indexes are dense";
+  EXPECT_EQ(ledger->head().size, total);
+  for (const auto& [index, s] : acked) ASSERT_TRUE(receipt_ok(*ledger, index, s));
+  EXPECT_TRUE(testing::whole_log_verifies(*ledger, verifier_));
+  EXPECT_LT(faults_->commits(), total) << "some appends shared a commit";
+}
+
+TEST_F(LedgerAppendTest, OneWindowGroupsConcurrentAppendsIntoFewCommits) {
+  auto ledger = open_ledger(window(milliseconds(50)));
+  constexpr int kThreads = 100;
+  std::barrier start(kThreads);
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      if (ledger->append(request(statement(t, 0)))) ++ok;
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok, kThreads);
+  EXPECT_LE(faults_->commits(), 5u) << "100 appends within one 50 ms window";
+  EXPECT_EQ(ledger->head().size, uint64_t{kThreads});
+}
+
+TEST_F(LedgerAppendTest, AFullBatchDoesNotWaitForTheWindow) {
+  auto ledger = open_ledger(window(milliseconds(20'000), 10));
+  constexpr int kThreads = 30;
+  std::barrier start(kThreads);
+  std::vector<std::thread> threads;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      EXPECT_TRUE(ledger->append(request(statement(t, 0))).is_ok());
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+  for (uint64_t n : faults_->committed_sizes()) EXPECT_LE(n, 10u);
+  EXPECT_EQ(faults_->commits(), 3u);
+}
+
+TEST_F(LedgerAppendTest, AppendAllIsConsecutiveAndNeverSplit) {
+  auto ledger = open_ledger(window(milliseconds(1), 16));
+  std::vector<AppendRequest> group;
+  for (int i = 0; i < 100; ++i) group.push_back(request(statement(0, i)));
+  Result<uint64_t> first = ledger->append_all(std::move(group));
+  ASSERT_TRUE(first.is_ok());
+  EXPECT_EQ(*first, 0u);
+  EXPECT_EQ(faults_->committed_sizes(), std::vector<uint64_t>{100});
+  for (int i = 0; i < 100; i += 9) ASSERT_TRUE(receipt_ok(*ledger, uint64_t(i), statement(0, i)));
+}
+
+TEST_F(LedgerAppendTest, ReadTileServesExactlyTheTreesWidths) {
+  auto ledger = open_ledger();
+  std::vector<AppendRequest> group;
+  for (int i = 0; i < 300; ++i) group.push_back(request(statement(0, i)));
+  ASSERT_TRUE(ledger->append_all(std::move(group)));
+  auto size_of = [&](merkle::TileId id) -> long {
+    Result<std::string> t = ledger->read_tile(id);
+    return t ? long(t->size()) : -long(t.status().code());
+  };
+  EXPECT_EQ(size_of({false, 0, 0, 256}), 256 * 32);
+  EXPECT_EQ(size_of({false, 0, 1, 44}), 44 * 32);
+  EXPECT_EQ(size_of({false, 0, 1, 10}), 10 * 32) << "an older partial width is a prefix";
+  EXPECT_EQ(size_of({false, 1, 0, 1}), 32);
+  EXPECT_EQ(size_of({true, 0, 0, 256}), 256 * 44);
+  EXPECT_EQ(size_of({true, 0, 1, 44}), 44 * 44);
+  EXPECT_EQ(size_of({true, 0, 1, 3}), 3 * 44);
+  const long not_found = -long(Code::kNotFound);
+  EXPECT_EQ(size_of({false, 0, 1, 45}), not_found);
+  EXPECT_EQ(size_of({false, 0, 1, 256}), not_found);
+  EXPECT_EQ(size_of({false, 0, 2, 1}), not_found);
+  EXPECT_EQ(size_of({false, 1, 0, 2}), not_found);
+  EXPECT_EQ(size_of({false, 2, 0, 1}), not_found);
+  EXPECT_EQ(size_of({true, 1, 0, 1}), -long(Code::kInvalidArgument));
+  EXPECT_EQ(size_of({false, 0, 0, 0}), -long(Code::kInvalidArgument));
+  EXPECT_EQ(ledger->receipt(300).status().code(), Code::kNotFound);
+}
+
+TEST_F(LedgerAppendTest, ReopenResumesAndContinues) {
+  uint64_t size = 0;
+  {
+    auto ledger = open_ledger();
+    for (int batch : {1, 255, 1, 700, 3}) {
+      std::vector<AppendRequest> group;
+      for (int i = 0; i < batch; ++i) group.push_back(request(statement(1, int(size) + i)));
+      ASSERT_EQ(*ledger->append_all(std::move(group)), size);
+      size += uint64_t(batch);
+    }
+  }
+  reopen_store();
+  auto ledger = open_ledger();
+  EXPECT_EQ(ledger->head().size, size);
+  Result<uint64_t> next = ledger->append(request(statement(1, int(size))));
+  ASSERT_TRUE(next.is_ok());
+  EXPECT_EQ(*next, size);
+  for (uint64_t i = 0; i <= size; i += 37)
+    ASSERT_TRUE(receipt_ok(*ledger, i, statement(1, int(i))));
+  EXPECT_TRUE(testing::whole_log_verifies(*ledger, verifier_));
+}
+
+TEST_F(LedgerAppendTest, OpenRefusesAnotherLogKey) {
+  { ASSERT_TRUE(open_ledger()->append(request("{}"))); }
+  auto other = Ledger::open(*faults_, note::generate_signer_key("localhost/medseal"));
+  EXPECT_EQ(other.status().code(), Code::kVerificationFailed) << other.status().to_string();
+}
+
+// An insider edits the partial level-0 tile: the ledger refuses to resume on top of it.
+TEST_F(LedgerAppendTest, OpenRefusesTilesThatDoNotMatchTheCheckpoint) {
+  {
+    auto ledger = open_ledger();
+    std::vector<AppendRequest> group;
+    for (int i = 0; i < 300; ++i) group.push_back(request(statement(0, i)));
+    ASSERT_TRUE(ledger->append_all(std::move(group)));
+  }
+  faults_.reset();
+  sqlite_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  const char* sql =
+      "UPDATE tiles SET bytes = zeroblob(44 * 32) WHERE entries = 0 AND level = 0 AND idx = 1";
+  ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_changes(db), 1);
+  sqlite3_close(db);
+  reopen_store();
+  auto ledger = Ledger::open(*faults_, key_);
+  EXPECT_EQ(ledger.status().code(), Code::kVerificationFailed) << ledger.status().to_string();
+}
+
+// Appends `n` entries concurrently, one per thread; returns how many succeeded.
+int append_concurrently(Ledger& ledger, int n, int tag, std::vector<Status>* errors = nullptr) {
+  std::mutex mu;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < n; ++t) {
+    threads.emplace_back([&, t] {
+      Result<uint64_t> r = ledger.append(request(statement(tag, t)));
+      if (r) ++ok;
+      std::lock_guard lock(mu);
+      if (!r && errors != nullptr) errors->push_back(r.status());
+    });
+  }
+  for (auto& th : threads) th.join();
+  return ok;
+}
+
+TEST_F(LedgerAppendTest, AFailedCommitFailsEveryCallerAndTheLogContinues) {
+  auto ledger = open_ledger(window(milliseconds(20)));
+  ASSERT_EQ(append_concurrently(*ledger, 10, 1), 10);
+  const storage::LogHead before = ledger->head();
+  const size_t commits = faults_->commits();
+
+  faults_->fail_commits(Status::io("injected: disk on fire"));
+  std::vector<Status> errors;
+  EXPECT_EQ(append_concurrently(*ledger, 20, 2, &errors), 0);
+  ASSERT_EQ(errors.size(), 20u);
+  for (const Status& s : errors) {
+    EXPECT_EQ(s.code(), Code::kIoError);
+    EXPECT_EQ(s.message(), "injected: disk on fire");
+  }
+  EXPECT_EQ(ledger->head().size, before.size);
+  EXPECT_EQ(ledger->head().checkpoint, before.checkpoint);
+  EXPECT_EQ(faults_->commits(), commits);
+
+  faults_->clear();
+  Result<uint64_t> next = ledger->append(request(statement(3, 0)));
+  ASSERT_TRUE(next.is_ok()) << next.status().to_string();
+  EXPECT_EQ(*next, before.size) << "the failed batch took no indexes";
+  EXPECT_EQ(append_concurrently(*ledger, 10, 4), 10);
+  EXPECT_TRUE(receipt_ok(*ledger, *next, statement(3, 0)));
+  EXPECT_TRUE(testing::whole_log_verifies(*ledger, verifier_));
+  // And the store on disk agrees after a restart.
+  ledger.reset();
+  reopen_store();
+  ledger = open_ledger();
+  EXPECT_EQ(ledger->head().size, before.size + 11);
+  EXPECT_TRUE(testing::whole_log_verifies(*ledger, verifier_));
+}
+
+// The store committed but the reply was lost: the callers hear an error (never a false success),
+// and the ledger resumes from what the store holds.
+TEST_F(LedgerAppendTest, ALostCommitReplyIsNotAcknowledgedAndTheLogResumes) {
+  auto ledger = open_ledger();
+  ASSERT_TRUE(ledger->append(request(statement(0, 0))));
+  faults_->fail_after_commits(Status::io("injected: connection dropped"));
+  EXPECT_EQ(ledger->append(request(statement(0, 1))).status().code(), Code::kIoError);
+  faults_->clear();
+  Result<uint64_t> next = ledger->append(request(statement(0, 2)));
+  ASSERT_TRUE(next.is_ok()) << next.status().to_string();
+  EXPECT_EQ(*next, 2u) << "entry 1 is in the store, so the next one is 2";
+  EXPECT_TRUE(receipt_ok(*ledger, 1, statement(0, 1)));
+  EXPECT_TRUE(testing::whole_log_verifies(*ledger, verifier_));
+}
+
+TEST_F(LedgerAppendTest, AStoreThatCannotBeReadFailsBatchesUntilItRecovers) {
+  auto ledger = open_ledger();
+  ASSERT_TRUE(ledger->append(request(statement(0, 0))));
+  faults_->fail_commits(Status::io("injected: commit"));
+  faults_->fail_reads(Status::io("injected: read"));
+  EXPECT_EQ(ledger->append(request(statement(0, 1))).status().message(), "injected: commit");
+  EXPECT_EQ(ledger->append(request(statement(0, 2))).status().message(), "injected: read");
+  EXPECT_EQ(ledger->receipt(0).status().message(), "injected: read");
+  faults_->clear();
+  Result<uint64_t> next = ledger->append(request(statement(0, 3)));
+  ASSERT_TRUE(next.is_ok()) << next.status().to_string();
+  EXPECT_EQ(*next, 1u);
+  EXPECT_TRUE(testing::whole_log_verifies(*ledger, verifier_));
+}
+
+TEST_F(LedgerAppendTest, AFullDiskFailsTheBatchAndLosesNothingAcknowledged) {
+  auto ledger = open_ledger();
+  ASSERT_EQ(append_concurrently(*ledger, 16, 0), 16);
+  const uint64_t size = ledger->head().size;
+  ASSERT_TRUE(sqlite_->set_full_for_test(true));
+  std::vector<AppendRequest> big;
+  for (int i = 0; i < 2000; ++i) big.push_back(request(std::string(200, 'x')));
+  Result<uint64_t> r = ledger->append_all(big);
+  ASSERT_EQ(r.status().code(), Code::kIoError) << r.status().to_string();
+  EXPECT_NE(r.status().message().find("full"), std::string::npos) << r.status().message();
+  EXPECT_EQ(ledger->head().size, size);
+  ASSERT_TRUE(sqlite_->set_full_for_test(false));
+  Result<uint64_t> again = ledger->append_all(big);
+  ASSERT_TRUE(again.is_ok()) << again.status().to_string();
+  EXPECT_EQ(*again, size);
+  EXPECT_TRUE(testing::whole_log_verifies(*ledger, verifier_));
+}
+
+TEST_F(LedgerAppendTest, ShuttingDownCommitsWhatIsQueued) {
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  auto t0 = std::chrono::steady_clock::now();
+  {
+    auto ledger = open_ledger(window(milliseconds(5'000)));
+    for (int t = 0; t < 5; ++t) {
+      threads.emplace_back([&, t] {
+        if (ledger->append(request(statement(t, 0)))) ++ok;
+      });
+    }
+    std::this_thread::sleep_for(milliseconds(200));  // all queued, the window still open
+    t0 = std::chrono::steady_clock::now();
+  }  // destroyed here: the queued batch is committed at once, not after the window
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok, 5);
+  auto ledger = open_ledger();
+  EXPECT_EQ(ledger->head().size, 5u);
+}
+
+}  // namespace
+}  // namespace medseal::ledger
