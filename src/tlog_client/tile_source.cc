@@ -1,0 +1,156 @@
+#include "tlog_client/tile_source.h"
+
+#include <fcntl.h>
+#include <httplib.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace medseal::tlog_client {
+namespace {
+
+size_t max_bytes(const merkle::TileId& id) {
+  return id.entries ? kMaxBundleBytes : kMaxHashTileBytes;
+}
+
+// ---- directory ----
+
+Result<std::string> read_capped_file(const std::string& path, size_t limit) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return Status::not_found(path + " does not exist");
+    return Status::io("cannot open " + path + ": " + std::strerror(errno));
+  }
+  std::string data;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0 || data.size() + static_cast<size_t>(n) > limit) {
+      int saved = errno;
+      ::close(fd);
+      if (n == 0) return data;
+      if (n < 0) return Status::io("cannot read " + path + ": " + std::strerror(saved));
+      return Status::invalid(path + " is larger than any valid resource");
+    }
+    data.append(buf, static_cast<size_t>(n));
+  }
+}
+
+class DirSource : public TileSource {
+ public:
+  DirSource(std::string dir, std::string checkpoint_path)
+      : dir_(std::move(dir)), checkpoint_path_(std::move(checkpoint_path)) {
+    if (checkpoint_path_.empty()) checkpoint_path_ = (std::filesystem::path(dir_) / "checkpoint").string();
+  }
+
+  Result<std::string> read_checkpoint() override {
+    return read_capped_file(checkpoint_path_, kMaxCheckpointBytes);
+  }
+
+  // tile_path() is canonical and has no "..", so the file stays inside dir_.
+  Result<std::string> read_tile(const merkle::TileId& id) override {
+    return read_capped_file((std::filesystem::path(dir_) / merkle::tile_path(id)).string(),
+                            max_bytes(id));
+  }
+
+  std::string describe() const override { return dir_; }
+
+ private:
+  std::string dir_;
+  std::string checkpoint_path_;
+};
+
+// ---- HTTP ----
+
+struct ParsedUrl {
+  std::string origin;  // scheme://host[:port], what httplib::Client takes
+  std::string prefix;  // the path, without a trailing slash ("" for the root)
+};
+
+Result<ParsedUrl> parse_url(std::string_view url) {
+  size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return Status::invalid("URL has no scheme: " + std::string(url));
+  std::string_view scheme = url.substr(0, scheme_end);
+  if (scheme != "http" && scheme != "https") {
+    return Status::invalid("URL scheme must be http or https: " + std::string(url));
+  }
+  for (char c : url) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == '?' || c == '#' || c == 0x7f) {
+      return Status::invalid("URL must not contain spaces, a query or a fragment");
+    }
+  }
+  std::string_view rest = url.substr(scheme_end + 3);
+  size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  if (authority.empty() || authority.find('@') != std::string_view::npos) {
+    return Status::invalid("URL needs a host and no user info: " + std::string(url));
+  }
+  std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash);
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  return ParsedUrl{std::string(scheme) + "://" + std::string(authority), std::string(path)};
+}
+
+std::string http_error_text(httplib::Error error) { return httplib::to_string(error); }
+
+class HttpSource : public TileSource {
+ public:
+  explicit HttpSource(ParsedUrl url) : url_(std::move(url)), client_(url_.origin) {
+    client_.set_keep_alive(true);
+    client_.set_connection_timeout(10);
+    client_.set_read_timeout(60);
+    client_.set_follow_location(false);  // a log's resources live at fixed paths
+    client_.set_decompress(true);        // bundles SHOULD be compressed at the HTTP layer
+  }
+
+  Result<std::string> read_checkpoint() override { return get("/checkpoint", kMaxCheckpointBytes); }
+
+  Result<std::string> read_tile(const merkle::TileId& id) override {
+    return get("/" + merkle::tile_path(id), max_bytes(id));
+  }
+
+  std::string describe() const override { return url_.origin + url_.prefix; }
+
+ private:
+  // GETs prefix + path; only 200 is data, 404 is kNotFound, anything else an I/O error.
+  Result<std::string> get(const std::string& path, size_t limit) {
+    std::string url = describe() + path;
+    std::string body;
+    bool too_big = false;
+    httplib::Headers headers = {{"Accept-Encoding", "gzip, identity"}};
+    auto res = client_.Get(
+        url_.prefix + path, headers, [](const httplib::Response&) { return true; },
+        [&](const char* data, size_t n) {
+          if (body.size() + n > limit) return !(too_big = true);
+          body.append(data, n);
+          return true;
+        });
+    if (too_big) return Status::invalid(url + " is larger than any valid resource");
+    if (!res) return Status::io("GET " + url + ": " + http_error_text(res.error()));
+    if (res->status == 404) return Status::not_found("GET " + url + ": 404 Not Found");
+    if (res->status != 200) {
+      return Status::io("GET " + url + ": HTTP " + std::to_string(res->status));
+    }
+    return body;
+  }
+
+  ParsedUrl url_;
+  httplib::Client client_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<TileSource>> open_http_source(std::string_view url) {
+  auto parsed = parse_url(url);
+  if (!parsed) return parsed.status();
+  std::unique_ptr<TileSource> source = std::make_unique<HttpSource>(std::move(*parsed));
+  return source;
+}
+
+std::unique_ptr<TileSource> open_dir_source(std::string dir, std::string checkpoint_path) {
+  return std::make_unique<DirSource>(std::move(dir), std::move(checkpoint_path));
+}
+
+}  // namespace medseal::tlog_client
