@@ -1,0 +1,174 @@
+#include "server/http_server.h"
+
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include "server/json_log.h"
+#include "server/public_log.h"
+
+namespace medseal::server {
+namespace {
+
+constexpr std::string_view kLogPrefix = "/log/";
+constexpr std::string_view kReceiptPrefix = "/ledger/receipts/";
+// Keep-alive connections are reused for this many requests; cpp-httplib's default of 5 makes
+// clients reconnect constantly, which costs more than the requests themselves.
+constexpr size_t kKeepAliveMaxRequests = 1'000'000;
+
+void send(httplib::Response& res, Reply reply) {
+  res.status = reply.status;
+  if (!reply.cache_control.empty()) res.set_header("Cache-Control", reply.cache_control);
+  res.set_content(std::move(reply.body), reply.content_type.c_str());
+}
+
+// The request target's path exactly as sent. cpp-httplib percent-decodes req.path; tile paths
+// are canonical only undecoded, so "%30%30%30" must not pass for "000".
+std::string_view raw_path(const httplib::Request& req) {
+  std::string_view target = req.target;
+  return target.substr(0, target.find('?'));
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Impl(ledger::Ledger& l, HttpOptions o) : public_log(l), options(std::move(o)) {}
+
+  PublicLog public_log;
+  HttpOptions options;
+  httplib::Server http;
+  int listen_fd = -1;
+  std::mutex state_mu;
+  bool stop_requested = false;  // guarded by state_mu
+  bool run_called = false;      // guarded by state_mu
+  std::atomic<bool> finished{false};
+
+  void configure() {
+    size_t threads = options.threads;
+    http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    // Without TCP_NODELAY small responses wait for delayed ACKs: ~40 ms per request.
+    http.set_tcp_nodelay(true);
+    http.set_keep_alive_max_count(kKeepAliveMaxRequests);
+    http.set_payload_max_length(1 << 20);
+    // SO_REUSEADDR only: the library default also sets SO_REUSEPORT, which would let a second
+    // server silently share the port. The socket is remembered to deepen its backlog in bind().
+    http.set_socket_options([this](int fd) {
+      int yes = 1;
+      ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+      listen_fd = fd;
+    });
+    http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      return route(req, res) ? httplib::Server::HandlerResponse::Handled
+                             : httplib::Server::HandlerResponse::Unhandled;
+    });
+    // Errors the library produces itself (unknown path, bad request line) get a text body too.
+    http.set_error_handler(httplib::Server::HandlerWithResponse(
+        [](const httplib::Request&, httplib::Response& res) {
+          if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+          send(res, text_reply(res.status, res.status == 404 ? "no such resource" : "request not accepted"));
+          return httplib::Server::HandlerResponse::Handled;
+        }));
+    http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+      log_json("error", "exception in request handler");
+      send(res, text_reply(500, "internal error"));
+    });
+    http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+      if (!options.access_log && res.status < 500) return;
+      log_json(res.status >= 500 ? "error" : "info", "request",
+               {{"method", req.method}, {"path", req.path}, {"status", res.status},
+                {"remote", req.remote_addr}});
+    });
+  }
+
+  // Our routes, dispatched by prefix without std::regex (which recurses per character and is
+  // slower than the lookups themselves). Returns false for paths left to other routes.
+  bool route(const httplib::Request& req, httplib::Response& res) {
+    std::string_view path = raw_path(req);
+    bool ours = path == "/healthz" || path.starts_with(kLogPrefix) || path.starts_with(kReceiptPrefix);
+    if (!ours) return false;
+    // Every resource here is read-only; other methods are refused before any lookup.
+    if (req.method != "GET" && req.method != "HEAD") {
+      res.set_header("Allow", "GET, HEAD");
+      send(res, text_reply(405, "read-only resource"));
+    } else {
+      send(res, answer(req, path));
+    }
+    return true;
+  }
+
+  Reply answer(const httplib::Request& req, std::string_view path) {
+    if (path == "/healthz") return Reply{200, std::string(kTextPlain), "no-store", "ok\n"};
+    if (path.starts_with(kLogPrefix)) {
+      if (path != req.path) return text_reply(400, "percent-encoded log path");
+      return public_log.get(path.substr(kLogPrefix.size()));
+    }
+    // Receipts name who accessed whose record. Authorization for them is a later issue; until
+    // then they are served only on loopback or with --unauthenticated-receipts.
+    if (!options.serve_receipts) return text_reply(403, "receipts are served on loopback addresses only");
+    return public_log.receipt(path.substr(kReceiptPrefix.size()));
+  }
+};
+
+HttpServer::HttpServer(ledger::Ledger& ledger, HttpOptions options)
+    : impl_(std::make_unique<Impl>(ledger, std::move(options))) {
+  impl_->configure();
+}
+
+HttpServer::~HttpServer() = default;
+
+Result<int> HttpServer::bind() {
+  const HttpOptions& o = impl_->options;
+  int port = o.port;
+  if (port == 0) {
+    port = impl_->http.bind_to_any_port(o.host);
+    if (port < 0) return Status::io("cannot listen on " + o.host + ": " + std::strerror(errno));
+  } else if (!impl_->http.bind_to_port(o.host, port)) {
+    return Status::io("cannot listen on " + o.host + ":" + std::to_string(port) + ": " +
+                      std::strerror(errno));
+  }
+  // cpp-httplib listens with a backlog of 5: a burst of new clients overflows it and waits for
+  // SYN retransmits (1 s and more). Listening again on the bound socket only deepens the queue.
+  if (impl_->listen_fd >= 0) ::listen(impl_->listen_fd, SOMAXCONN);
+  return port;
+}
+
+Status HttpServer::run() {
+  {
+    std::lock_guard lock(impl_->state_mu);
+    if (impl_->stop_requested) return Status::ok();
+    impl_->run_called = true;
+  }
+  bool ok = impl_->http.listen_after_bind();
+  impl_->finished = true;
+  if (!ok) return Status::io("the HTTP server stopped with an error");
+  return Status::ok();
+}
+
+void HttpServer::stop() {
+  {
+    std::lock_guard lock(impl_->state_mu);
+    impl_->stop_requested = true;
+    if (!impl_->run_called) return;  // run() will return at once
+  }
+  // cpp-httplib ignores stop() until its accept loop is running, so a stop that races with the
+  // start of run() waits for the loop (or for run() to have ended) first.
+  while (!impl_->http.is_running() && !impl_->finished) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  impl_->http.stop();
+}
+
+bool is_loopback_host(const std::string& host) {
+  if (host == "localhost" || host == "::1" || host == "[::1]") return true;
+  in_addr addr{};
+  if (::inet_pton(AF_INET, host.c_str(), &addr) != 1) return false;
+  return (ntohl(addr.s_addr) >> 24) == 127;
+}
+
+}  // namespace medseal::server

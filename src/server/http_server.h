@@ -1,0 +1,50 @@
+// medseal's HTTP server (DESIGN.md section 6): /healthz, the public log (public_log.h) and receipts,
+// on cpp-httplib. The HTTP library stays behind this header.
+//
+// cpp-httplib runs one thread per connection for as long as the connection is kept alive, so the
+// pool must be larger than the number of keep-alive clients (64 in DESIGN.md section 8) or the
+// extra clients wait for a free thread.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "ledger/ledger.h"
+#include "util/status.h"
+
+namespace medseal::server {
+
+struct HttpOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;               // 0: any free port (bind() says which)
+  size_t threads = 128;          // connections served at once
+  // Receipts carry statements (who accessed whose record). Until authentication exists they are
+  // served only when the caller decides it is safe: on a loopback address, or when asked to.
+  bool serve_receipts = false;
+  bool access_log = false;       // a JSON line per request (errors are always logged)
+};
+
+class HttpServer {
+ public:
+  HttpServer(ledger::Ledger& ledger, HttpOptions options);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds the listening socket; returns the port (useful with port 0).
+  Result<int> bind();
+  // Serves until stop(); requests in flight are finished first. Call bind() before.
+  Status run();
+  // Stops run() from any thread. Not async-signal-safe: call it from a normal thread.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// True for addresses only this machine can reach: 127.0.0.0/8, ::1 and "localhost".
+bool is_loopback_host(const std::string& host);
+
+}  // namespace medseal::server
