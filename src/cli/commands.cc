@@ -1,0 +1,294 @@
+#include "cli/commands.h"
+
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "cli/data_dir.h"
+#include "cli/progress.h"
+#include "crypto/base64.h"
+#include "ledger/keyfile.h"
+#include "ledger/ledger.h"
+#include "note/keys.h"
+#include "server/http_server.h"
+#include "server/json_log.h"
+#include "storage/sqlite/sqlite_store.h"
+#include "tlog_client/tile_source.h"
+#include "tlog_client/verify.h"
+
+namespace medseal::cli {
+namespace {
+
+// Entries per append_all call: one full sequencer batch, so each call commits at once.
+constexpr size_t kAppendChunk = 4096;
+
+int fail(std::string_view command, const std::string& reason, int code = kExitFailure) {
+  std::fprintf(stderr, "medseal %.*s: %s\n", static_cast<int>(command.size()), command.data(),
+               reason.c_str());
+  return code;
+}
+
+int fail(std::string_view command, const Status& status) {
+  return fail(command, status.message(),
+              status.code() == Code::kInvalidArgument ? kExitUsage : kExitFailure);
+}
+
+// The store and the ledger over it, opened in a locked data directory.
+struct OpenLog {
+  DataDir dir;
+  note::SignerKey key;
+  std::unique_ptr<storage::Store> store;
+  std::unique_ptr<ledger::Ledger> ledger;
+
+  ~OpenLog() {
+    ledger.reset();  // drains the sequencer before the store goes away
+    store.reset();
+  }
+};
+
+Result<std::unique_ptr<OpenLog>> open_log(const std::string& data_dir, const std::string& origin) {
+  auto dir = DataDir::open(data_dir);
+  if (!dir) return dir.status();
+  auto key = ledger::load_or_create_log_key(dir->path(), origin);
+  if (!key) return key.status();
+  auto store = storage::open_sqlite_store(dir->file(kStoreFile));
+  if (!store) return store.status();
+  auto log = std::make_unique<OpenLog>(std::move(*dir), *key, std::move(*store), nullptr);
+  auto ledger = ledger::Ledger::open(*log->store, log->key);
+  if (!ledger) return ledger.status();
+  log->ledger = std::move(*ledger);
+  return log;
+}
+
+std::string url_host(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+// What `make run` shows: where the server is and how to look at and check the log.
+void print_usage_hints(const ServeArgs& args, const OpenLog& log, const std::string& base) {
+  std::string vkey = note::format_verifier_key(note::verifier_of(log.key));
+  std::printf("listening on %s\n", base.c_str());
+  std::printf("  log origin:    %s\n", log.key.name.c_str());
+  std::printf("  verifier key:  %s\n", vkey.c_str());
+  std::printf("  key files:     %s (private, mode 0600) and %s\n",
+              log.dir.file(ledger::kLogKeyFile).c_str(), log.dir.file(ledger::kLogVkeyFile).c_str());
+  std::printf("  checkpoint:    curl %s/log/checkpoint\n", base.c_str());
+  std::printf("  verify:        %s log verify --url %s/log --vkey %s\n", args.program.c_str(),
+              base.c_str(), log.dir.file(ledger::kLogVkeyFile).c_str());
+  std::printf("  stop:          Ctrl-C (or SIGTERM)\n");
+  std::fflush(stdout);
+}
+
+// SIGINT and SIGTERM are blocked in every thread and taken by one waiter that stops the server,
+// so shutdown runs as ordinary code rather than in a signal handler.
+sigset_t shutdown_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+class SignalWaiter {
+ public:
+  explicit SignalWaiter(server::HttpServer& http) : thread_([this, &http] { wait(http); }) {}
+  ~SignalWaiter() {
+    done_ = true;
+    thread_.join();
+  }
+
+ private:
+  void wait(server::HttpServer& http) {
+    sigset_t set = shutdown_signals();
+    timespec tick{0, 200'000'000};
+    while (!done_) {
+      int sig = sigtimedwait(&set, nullptr, &tick);
+      if (sig > 0) {
+        server::log_json("info", "shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+        http.stop();
+        return;
+      }
+    }
+  }
+
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+Result<note::VerifierKey> load_vkey(const std::string& text_or_file) {
+  auto parsed = note::parse_verifier_key(text_or_file);
+  if (parsed) return parsed;
+  auto from_file = ledger::read_verifier_key_file(text_or_file);
+  if (from_file || from_file.status().code() != Code::kNotFound) return from_file;
+  return Status::invalid("--vkey is neither a verifier key nor a file: " + text_or_file);
+}
+
+Result<std::string> read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::invalid("cannot read " + path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad() || text.size() > tlog_client::kMaxCheckpointBytes) return Status::invalid("cannot read " + path);
+  return text;
+}
+
+Result<std::unique_ptr<tlog_client::TileSource>> open_source(const LogVerifyArgs& args) {
+  if (!args.url.empty()) return tlog_client::open_http_source(args.url);
+  return tlog_client::open_dir_source(args.dir, args.checkpoint);
+}
+
+void print_verified(const tlog_client::VerifyReport& r) {
+  std::printf("verified %s at size %llu, root %s: %llu hash tiles, %llu entry bundles",
+              r.checkpoint.origin.c_str(), static_cast<unsigned long long>(r.checkpoint.size),
+              crypto::base64_encode(as_view(r.checkpoint.root)).c_str(),
+              static_cast<unsigned long long>(r.hash_tiles), static_cast<unsigned long long>(r.bundles));
+  if (r.old_size) {
+    std::printf("; consistent with the checkpoint of size %llu",
+                static_cast<unsigned long long>(*r.old_size));
+  }
+  std::printf("\n");
+}
+
+Status write_text_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) return Status::io("cannot write " + path);
+  return Status::ok();
+}
+
+}  // namespace
+
+bool parse_listen_address(const std::string& text, ListenAddress* out) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  std::string host = text.substr(0, colon);
+  std::string port = text.substr(colon + 1);
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return false;
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string::npos) {
+    return false;  // an IPv6 address needs brackets
+  }
+  if (port.empty() || port.size() > 5 || (port.size() > 1 && port[0] == '0')) return false;
+  int value = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + (c - '0');
+  }
+  if (value > 65535) return false;
+  *out = ListenAddress{host, value};
+  return true;
+}
+
+int run_keygen(const KeygenArgs& args) {
+  if (!note::valid_key_name(args.origin)) return fail("keygen", "invalid origin: " + args.origin, kExitUsage);
+  Status dir = make_private_dir(args.out_dir);
+  if (!dir) return fail("keygen", dir);
+  note::SignerKey key = note::generate_signer_key(args.origin);
+  Status written = ledger::write_key_files(args.out_dir, key);
+  if (!written) return fail("keygen", written);
+  std::printf("%s\n", note::format_verifier_key(note::verifier_of(key)).c_str());
+  return kExitOk;
+}
+
+int run_serve(const ServeArgs& args) {
+  ListenAddress addr;
+  if (!parse_listen_address(args.listen, &addr)) {
+    return fail("serve", "--listen must be HOST:PORT (IPv6 as [ADDR]:PORT): " + args.listen, kExitUsage);
+  }
+  if (args.threads < 1 || args.threads > 4096) return fail("serve", "--threads must be 1..4096", kExitUsage);
+  // Before any thread exists (the ledger starts one), so every thread inherits the mask.
+  sigset_t signals = shutdown_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto log = open_log(args.data_dir, args.origin);
+  if (!log) return fail("serve", log.status());
+  server::HttpOptions options{addr.host, addr.port, args.threads,
+                             server::is_loopback_host(addr.host) || args.unauthenticated_receipts,
+                             args.access_log};
+  server::HttpServer http(*(*log)->ledger, options);
+  auto port = http.bind();
+  if (!port) return fail("serve", port.status());
+
+  std::string base = "http://" + url_host(addr.host) + ":" + std::to_string(*port);
+  print_usage_hints(args, **log, base);
+  server::log_json("info", "serving", {{"url", base}, {"origin", (*log)->key.name},
+                                       {"size", (*log)->ledger->head().size},
+                                       {"receipts", options.serve_receipts}});
+  Status ran;
+  {
+    SignalWaiter waiter(http);
+    ran = http.run();
+  }
+  server::log_json("info", "stopped");
+  if (!ran) return fail("serve", ran);
+  return kExitOk;
+}
+
+int run_log_append(const LogAppendArgs& args) {
+  auto log = open_log(args.data_dir, args.origin);
+  if (!log) return fail("log append", log.status());
+  ledger::Ledger& ledger = *(*log)->ledger;
+  Progress progress("appended");
+  uint64_t appended = 0;
+  std::vector<ledger::AppendRequest> chunk;
+  auto flush = [&]() -> Status {
+    size_t n = chunk.size();
+    if (n == 0) return Status::ok();
+    auto first = ledger.append_all(std::move(chunk));
+    chunk.clear();
+    if (!first) return first.status();
+    appended += n;
+    progress.update(appended);
+    return Status::ok();
+  };
+  std::ios::sync_with_stdio(false);
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    chunk.push_back({ledger::EntryKind::kSystem, std::move(line), 0});
+    if (chunk.size() < kAppendChunk) continue;
+    Status s = flush();
+    if (!s) return fail("log append", s);
+  }
+  Status s = flush();
+  if (!s) return fail("log append", s);
+  progress.finish(appended);
+  std::printf("appended %llu entries; the log has %llu\n", static_cast<unsigned long long>(appended),
+              static_cast<unsigned long long>(ledger.head().size));
+  return kExitOk;
+}
+
+int run_log_verify(const LogVerifyArgs& args) {
+  if (args.url.empty() == args.dir.empty()) return fail("log verify", "give exactly one of --url and --dir", kExitUsage);
+  if (!args.checkpoint.empty() && args.dir.empty()) return fail("log verify", "--checkpoint needs --dir", kExitUsage);
+  auto vkey = load_vkey(args.vkey);
+  if (!vkey) return fail("log verify", vkey.status());
+  tlog_client::VerifyOptions options;
+  if (!args.old.empty()) {
+    auto old = read_text_file(args.old);
+    if (!old) return fail("log verify", old.status());
+    options.old_checkpoint = std::move(*old);
+  }
+  auto source = open_source(args);
+  if (!source) return fail("log verify", source.status());
+  Result<tlog_client::VerifyReport> report = Status::internal("not run");
+  {
+    Progress progress("verifying tiles");
+    options.progress = [&progress](uint64_t done, uint64_t total) { progress.update(done, total); };
+    report = tlog_client::verify_log(**source, *vkey, options);
+    if (report) progress.finish(report->hash_tiles, report->hash_tiles);
+  }
+  if (!report) return fail("log verify", (*source)->describe() + ": " + report.status().message());
+  if (!args.save.empty()) {
+    Status saved = write_text_file(args.save, report->checkpoint_note);
+    if (!saved) return fail("log verify", saved);
+  }
+  print_verified(*report);
+  return kExitOk;
+}
+
+}  // namespace medseal::cli

@@ -1,0 +1,55 @@
+// The medseal subcommands behind main.cc's flag parsing. Each returns the process exit code and
+// reports failure as one line on stderr ("medseal <command>: <reason>").
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace medseal::cli {
+
+// Exit codes shared by every subcommand.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;  // the work failed (verification, I/O, state)
+inline constexpr int kExitUsage = 2;    // the command line or an input file is malformed
+
+struct KeygenArgs {
+  std::string origin;
+  std::string out_dir;
+};
+int run_keygen(const KeygenArgs& args);
+
+struct ServeArgs {
+  std::string program;      // argv[0], for the usage hints printed at start
+  std::string data_dir;
+  std::string listen = "127.0.0.1:8080";
+  std::string origin;       // empty: the stored key's, or the default for a new key
+  size_t threads = 128;
+  bool unauthenticated_receipts = false;
+  bool access_log = false;
+};
+int run_serve(const ServeArgs& args);
+
+struct LogAppendArgs {
+  std::string data_dir;
+  std::string origin;
+};
+int run_log_append(const LogAppendArgs& args);
+
+struct LogVerifyArgs {
+  std::string url;
+  std::string dir;
+  std::string checkpoint;   // with dir: a checkpoint file other than DIR/checkpoint
+  std::string vkey;         // a verifier key, or a file holding one
+  std::string old;          // an older checkpoint file the log must be consistent with
+  std::string save;         // where to write the verified checkpoint (the next --old)
+};
+int run_log_verify(const LogVerifyArgs& args);
+
+// "HOST:PORT" or "[IPV6]:PORT" with a port of 0..65535 (0: any free port).
+struct ListenAddress {
+  std::string host;
+  int port = 0;
+};
+bool parse_listen_address(const std::string& text, ListenAddress* out);
+
+}  // namespace medseal::cli

@@ -1,0 +1,474 @@
+// The medseal program end to end, as a user runs it: keygen, log append, serve (a real process on
+// a free port), log verify over HTTP and on a directory copy, tampering, usage errors, shutdown.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "ledger/keyfile.h"
+#include "merkle/tile.h"
+#include "note/checkpoint.h"
+#include "note/keys.h"
+#include "support/paths.h"
+#include "tlog_client/tile_source.h"
+
+extern char** environ;
+
+namespace medseal::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using medseal::testing::medseal_binary;
+using medseal::testing::read_file;
+using medseal::testing::shared_dir;
+using medseal::testing::TempDir;
+using std::chrono::seconds;
+
+void write_file(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
+  ASSERT_TRUE(out.good()) << path;
+}
+
+std::vector<char*> argv_of(std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  return argv;
+}
+
+// Spawns medseal with `args`; stdin from `stdin_path` (or /dev/null), stdout and stderr to the
+// given files or descriptors. Returns the pid, or -1.
+pid_t spawn(std::vector<std::string> args, const std::string& stdin_path, int out_fd, int err_fd) {
+  args.insert(args.begin(), medseal_binary());
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, stdin_path.empty() ? "/dev/null" : stdin_path.c_str(),
+                                   O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
+  posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
+  pid_t pid = -1;
+  auto argv = argv_of(args);
+  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid = -1;
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
+
+int exit_status(pid_t pid) {
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+struct Outcome {
+  int status = -1;
+  std::string out, err;
+};
+
+// Runs medseal to completion.
+Outcome medseal(const std::vector<std::string>& args, const std::string& stdin_path = "") {
+  TempDir tmp;
+  std::string out_path = tmp.path() + "/out", err_path = tmp.path() + "/err";
+  int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  Outcome r;
+  pid_t pid = spawn(args, stdin_path, out, err);
+  ::close(out);
+  ::close(err);
+  if (pid < 0) return r;
+  r.status = exit_status(pid);
+  r.out = read_file(out_path);
+  r.err = read_file(err_path);
+  return r;
+}
+
+bool one_line(const std::string& s) {
+  return !s.empty() && s.back() == '\n' && s.find('\n') == s.size() - 1;
+}
+
+// `medseal serve` in the background on a free loopback port; SIGTERM (then SIGKILL) on exit.
+class Server {
+ public:
+  explicit Server(const std::string& data_dir, std::vector<std::string> extra = {}) {
+    err_path_ = data_dir + ".serve.err";
+    int fds[2];
+    if (::pipe(fds) != 0) return;
+    int err = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    std::vector<std::string> args = {"serve", "--data", data_dir, "--listen", "127.0.0.1:0"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    pid_ = spawn(args, "", fds[1], err);
+    ::close(fds[1]);
+    ::close(err);
+    out_fd_ = fds[0];
+    if (pid_ > 0) wait_until_ready();
+  }
+
+  ~Server() {
+    if (pid_ > 0) stop();
+    if (out_fd_ >= 0) ::close(out_fd_);
+  }
+
+  bool ready() const { return !base_.empty(); }
+  const std::string& base() const { return base_; }  // http://127.0.0.1:PORT
+  std::string log_url() const { return base_ + "/log"; }
+  const std::string& first_lines() const { return out_; }
+  std::string stderr_text() const { return read_file(err_path_); }
+
+  // SIGTERM and the exit status; SIGKILL if the server has not stopped within 20 s.
+  int stop() {
+    ::kill(pid_, SIGTERM);
+    for (int i = 0; i < 200; ++i) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ::kill(pid_, SIGKILL);
+    exit_status(pid_);
+    pid_ = -1;
+    return -1;
+  }
+
+ private:
+  // The first stdout line is "listening on URL"; then /healthz must answer. 20 s at most each.
+  void wait_until_ready() {
+    auto deadline = std::chrono::steady_clock::now() + seconds(20);
+    while (out_.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{out_fd_, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      char buf[4096];
+      ssize_t n = ::read(out_fd_, buf, sizeof buf);
+      if (n <= 0) break;
+      out_.append(buf, static_cast<size_t>(n));
+    }
+    const std::string prefix = "listening on ";
+    if (out_.rfind(prefix, 0) != 0 || out_.find('\n') == std::string::npos) return;
+    std::string url = out_.substr(prefix.size(), out_.find('\n') - prefix.size());
+    httplib::Client client(url);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto res = client.Get("/healthz");
+      if (res && res->status == 200) {
+        base_ = url;
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  std::string out_, base_, err_path_;
+};
+
+std::string lines(uint64_t first, uint64_t count) {
+  std::string text;
+  for (uint64_t i = first; i < first + count; ++i) text += R"({"event":"test","n":)" + std::to_string(i) + "}\n";
+  return text;
+}
+
+// Appends `count` entries through `medseal log append`.
+void append(const std::string& data_dir, uint64_t first, uint64_t count) {
+  std::string input = data_dir + ".stdin";
+  write_file(input, lines(first, count));
+  Outcome r = medseal({"log", "append", "--data", data_dir}, input);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("appended " + std::to_string(count) + " entries", 0), 0u) << r.out;
+}
+
+// Copies the served log into `dir`, laid out as tlog-tiles (a mirror, as a CDN or monitor keeps).
+void mirror(const std::string& url, const std::string& dir) {
+  auto source = tlog_client::open_http_source(url);
+  ASSERT_TRUE(source.is_ok());
+  auto checkpoint = (*source)->read_checkpoint();
+  ASSERT_TRUE(checkpoint.is_ok());
+  fs::create_directories(dir);
+  write_file(dir + "/checkpoint", *checkpoint);
+  auto size = note::parse_checkpoint(checkpoint->substr(0, checkpoint->find("\n\n") + 1))->size;
+  for (uint8_t level = 0; level < 8; ++level) {
+    for (uint64_t n = 0; merkle::tile_width(level, n, size) > 0; ++n) {
+      for (bool entries : {false, true}) {
+        if (entries && level > 0) continue;
+        merkle::TileId id{entries, level, n, merkle::tile_width(level, n, size)};
+        auto bytes = (*source)->read_tile(id);
+        ASSERT_TRUE(bytes.is_ok()) << merkle::tile_path(id);
+        std::string path = dir + "/" + merkle::tile_path(id);
+        fs::create_directories(fs::path(path).parent_path());
+        write_file(path, *bytes);
+      }
+    }
+  }
+}
+
+mode_t mode_of(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+// ---- keygen ----
+
+TEST(CliKeygen, WritesAPrivateKeyFileAndAVkeyThatParses) {
+  TempDir tmp;
+  std::string dir = tmp.path() + "/keys";
+  Outcome r = medseal({"keygen", "--origin", "example.org/medseal-test", "--out", dir});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(mode_of(dir + "/log.key"), 0600u);
+  EXPECT_EQ(mode_of(dir), 0700u);
+  auto vkey = ledger::read_verifier_key_file(dir + "/log.vkey");
+  ASSERT_TRUE(vkey.is_ok()) << vkey.status().to_string();
+  EXPECT_EQ(vkey->name, "example.org/medseal-test");
+  EXPECT_EQ(r.out, read_file(dir + "/log.vkey"));
+  std::string key_text = read_file(dir + "/log.key");
+  EXPECT_EQ(key_text.rfind("PRIVATE+KEY+example.org/medseal-test+", 0), 0u);
+  auto key = ledger::read_signer_key_file(dir + "/log.key");
+  ASSERT_TRUE(key.is_ok()) << key.status().to_string();
+  EXPECT_EQ(note::format_verifier_key(note::verifier_of(*key)), note::format_verifier_key(*vkey));
+
+  Outcome again = medseal({"keygen", "--origin", "example.org/other", "--out", dir});
+  EXPECT_EQ(again.status, 1);
+  EXPECT_TRUE(one_line(again.err)) << again.err;
+  EXPECT_NE(again.err.find("already exists"), std::string::npos);
+  EXPECT_EQ(read_file(dir + "/log.key"), key_text) << "an existing key is never overwritten";
+}
+
+TEST(CliKeygen, RejectsAnInvalidOrigin) {
+  TempDir tmp;
+  for (std::string origin : {"", "has space", "has+plus"}) {
+    Outcome r = medseal({"keygen", "--origin", origin, "--out", tmp.path() + "/k"});
+    EXPECT_EQ(r.status, 2) << origin;
+    EXPECT_TRUE(one_line(r.err)) << r.err;
+  }
+}
+
+// ---- usage ----
+
+TEST(CliUsage, EveryCommandHasHelp) {
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+           {"--help"}, {"keygen", "--help"}, {"serve", "--help"}, {"log", "--help"},
+           {"log", "append", "--help"}, {"log", "verify", "--help"}}) {
+    Outcome r = medseal(args);
+    EXPECT_EQ(r.status, 0) << args.back();
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << r.out;
+  }
+}
+
+TEST(CliUsage, BadInputExitsNonZeroWithOneLine) {
+  TempDir tmp;
+  std::string vkey = "example.com/log/testdata+33d7b496+AeHTu4Q3hEIMHNqc6fASMsq3rKNx280NI+oO5xCFkkSx";
+  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
+           {},
+           {"frobnicate"},
+           {"serve"},
+           {"serve", "--data", tmp.path(), "--listen", "nonsense"},
+           {"serve", "--data", tmp.path(), "--listen", "127.0.0.1:65536"},
+           {"serve", "--data", tmp.path(), "--listen", "127.0.0.1:080"},
+           {"serve", "--data", tmp.path(), "--threads", "0"},
+           {"log"},
+           {"log", "append"},
+           {"log", "verify", "--vkey", vkey},
+           {"log", "verify", "--url", "http://x", "--dir", tmp.path(), "--vkey", vkey},
+           {"log", "verify", "--url", "ftp://example.org/log", "--vkey", vkey},
+           {"log", "verify", "--url", "http://127.0.0.1:1/log?x=1", "--vkey", vkey},
+           {"log", "verify", "--dir", tmp.path(), "--vkey", "not a key"},
+           {"log", "verify", "--dir", tmp.path(), "--vkey", vkey},  // no checkpoint there
+           {"log", "verify", "--url", "http://127.0.0.1:1/log", "--vkey", vkey},  // nobody listens
+           {"log", "verify", "--url", "http://127.0.0.1:1/log", "--checkpoint", "x", "--vkey", vkey},
+       }) {
+    Outcome r = medseal(args);
+    std::string shown = args.empty() ? "(none)" : args[0] + " ... " + args.back();
+    EXPECT_NE(r.status, 0) << shown;
+    EXPECT_TRUE(one_line(r.err)) << shown << ": " << r.err;
+  }
+}
+
+// ---- serve ----
+
+TEST(CliServe, CreatesKeysOnFirstStartAndStopsOnSigterm) {
+  TempDir tmp;
+  std::string data = tmp.path() + "/data";
+  Server server(data);
+  ASSERT_TRUE(server.ready()) << server.stderr_text();
+  EXPECT_EQ(mode_of(data + "/log.key"), 0600u);
+  auto vkey = ledger::read_verifier_key_file(data + "/log.vkey");
+  ASSERT_TRUE(vkey.is_ok());
+  EXPECT_EQ(vkey->name, "localhost/medseal");
+  for (std::string hint : {"curl " + server.base() + "/log/checkpoint", std::string("log verify --url"), std::string("log.vkey")}) {
+    EXPECT_NE(server.first_lines().find(hint), std::string::npos) << server.first_lines();
+  }
+  httplib::Client client(server.base());
+  auto res = client.Get("/log/checkpoint");
+  ASSERT_TRUE(res);
+  // The empty tree, signed by the new key.
+  EXPECT_EQ(res->body.rfind("localhost/medseal\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n\n"
+                            "\u2014 localhost/medseal ", 0), 0u) << res->body;
+  EXPECT_EQ(server.stop(), 0);
+  std::string log = server.stderr_text();
+  EXPECT_NE(log.find(R"("msg":"stopped")"), std::string::npos) << log;
+  // Every stderr line is a JSON object.
+  for (size_t start = 0, end; (end = log.find('\n', start)) != std::string::npos; start = end + 1) {
+    EXPECT_EQ(log[start], '{') << log.substr(start, end - start);
+  }
+}
+
+TEST(CliServe, KeepsAnExistingKeyAndRefusesAnotherOrigin) {
+  TempDir tmp;
+  std::string data = tmp.path() + "/data";
+  ASSERT_EQ(medseal({"keygen", "--origin", "example.org/a", "--out", data}).status, 0);
+  {
+    Server server(data);
+    ASSERT_TRUE(server.ready()) << server.stderr_text();
+    httplib::Client client(server.base());
+    auto res = client.Get("/log/checkpoint");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->body.rfind("example.org/a\n0\n", 0), 0u) << res->body;
+  }
+  Outcome r = medseal({"serve", "--data", data, "--listen", "127.0.0.1:0", "--origin", "example.org/b"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(one_line(r.err)) << r.err;
+  EXPECT_NE(r.err.find("example.org/a"), std::string::npos) << r.err;
+}
+
+TEST(CliServe, RefusesAKeyFileOthersCanRead) {
+  TempDir tmp;
+  std::string data = tmp.path() + "/data";
+  ASSERT_EQ(medseal({"keygen", "--out", data}).status, 0);
+  ASSERT_EQ(::chmod((data + "/log.key").c_str(), 0644), 0);
+  Outcome r = medseal({"serve", "--data", data, "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(one_line(r.err)) << r.err;
+  EXPECT_NE(r.err.find("chmod 600"), std::string::npos) << r.err;
+}
+
+TEST(CliServe, LogAppendIsRefusedWhileTheServerHoldsTheStore) {
+  TempDir tmp;
+  std::string data = tmp.path() + "/data";
+  Server server(data);
+  ASSERT_TRUE(server.ready()) << server.stderr_text();
+  write_file(tmp.path() + "/in", "one\n");
+  Outcome r = medseal({"log", "append", "--data", data}, tmp.path() + "/in");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(one_line(r.err)) << r.err;
+  EXPECT_NE(r.err.find("another medseal process"), std::string::npos) << r.err;
+}
+
+// ---- log append, serve, log verify ----
+
+class CliLogTest : public ::testing::Test {
+ protected:
+  std::string vkey_file() const { return data_ + "/log.vkey"; }
+
+  Outcome verify_url(const Server& server, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"log", "verify", "--url", server.log_url(), "--vkey", vkey_file()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return medseal(args);
+  }
+
+  TempDir tmp_;
+  std::string data_ = tmp_.path() + "/data";
+};
+
+TEST_F(CliLogTest, AppendServeVerifyAcrossTileLevelsAndConsistency) {
+  append(data_, 0, 300);  // over 256: a full level-0 tile, a partial one, a level-1 tile
+  std::string old = tmp_.path() + "/checkpoint.300";
+  {
+    Server server(data_);
+    ASSERT_TRUE(server.ready()) << server.stderr_text();
+    Outcome r = verify_url(server, {"--save", old});
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("at size 300,"), std::string::npos) << r.out;
+    EXPECT_TRUE(r.err.empty()) << "no progress output when stderr is not a terminal: " << r.err;
+  }
+  append(data_, 300, 65536);  // over 65536: three tile levels
+  Server server(data_);
+  ASSERT_TRUE(server.ready()) << server.stderr_text();
+  Outcome r = verify_url(server, {"--old", old});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("at size 65836,"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("consistent with the checkpoint of size 300"), std::string::npos) << r.out;
+
+  // The vkey may also be given as text, and the wrong key fails.
+  std::string vkey_text = read_file(vkey_file());
+  vkey_text.pop_back();  // the newline
+  Outcome text = medseal({"log", "verify", "--url", server.log_url(), "--vkey", vkey_text});
+  EXPECT_EQ(text.status, 0) << text.err;
+  std::string other = note::format_verifier_key(note::verifier_of(note::generate_signer_key("localhost/medseal")));
+  Outcome wrong = medseal({"log", "verify", "--url", server.log_url(), "--vkey", other});
+  EXPECT_EQ(wrong.status, 1);
+  EXPECT_TRUE(one_line(wrong.err)) << wrong.err;
+}
+
+TEST_F(CliLogTest, AMirrorOlderThanACheckpointSeenBeforeIsARollback) {
+  append(data_, 0, 10);
+  std::string stale = tmp_.path() + "/stale";
+  {
+    Server server(data_);
+    ASSERT_TRUE(server.ready()) << server.stderr_text();
+    mirror(server.log_url(), stale);
+  }
+  append(data_, 10, 10);
+  std::string seen = tmp_.path() + "/checkpoint.20";
+  {
+    Server server(data_);
+    ASSERT_TRUE(server.ready()) << server.stderr_text();
+    ASSERT_EQ(verify_url(server, {"--save", seen}).status, 0);
+  }
+  Outcome r = medseal({"log", "verify", "--dir", stale, "--vkey", vkey_file(), "--old", seen});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(one_line(r.err)) << r.err;
+  EXPECT_NE(r.err.find("rolled back"), std::string::npos) << r.err;
+}
+
+TEST_F(CliLogTest, ATamperedCopyOfTheServedLogFails) {
+  append(data_, 0, 70000);
+  Server server(data_);
+  ASSERT_TRUE(server.ready()) << server.stderr_text();
+  std::string copy = tmp_.path() + "/copy";
+  mirror(server.log_url(), copy);
+  Outcome clean = medseal({"log", "verify", "--dir", copy, "--vkey", vkey_file()});
+  ASSERT_EQ(clean.status, 0) << clean.err;
+  for (std::string file : {"tile/0/010", "tile/0/273.p/112", "tile/entries/000",
+                           "tile/entries/273.p/112", "tile/1/000", "tile/1/001.p/17",
+                           "tile/2/000.p/1", "checkpoint"}) {
+    std::string path = copy + "/" + file;
+    std::string original = read_file(path);
+    ASSERT_FALSE(original.empty()) << file;
+    std::string changed = original;
+    changed[changed.size() / 2] ^= 0x01;
+    write_file(path, changed);
+    Outcome r = medseal({"log", "verify", "--dir", copy, "--vkey", vkey_file()});
+    EXPECT_EQ(r.status, 1) << file << " was changed and still verified";
+    EXPECT_TRUE(one_line(r.err)) << r.err;
+    write_file(path, original);
+  }
+}
+
+TEST(CliLogVerify, TheTesseraLogAtEveryCheckpointAndEveryPair) {
+  const std::string dir = shared_dir() + "/testdata/tessera-log";
+  const std::string vkey = "example.com/log/testdata+33d7b496+AeHTu4Q3hEIMHNqc6fASMsq3rKNx280NI+oO5xCFkkSx";
+  for (int n2 = 0; n2 <= 15; ++n2) {
+    std::string cp = dir + "/checkpoint." + std::to_string(n2);
+    Outcome r = medseal({"log", "verify", "--dir", dir, "--checkpoint", cp, "--vkey", vkey});
+    ASSERT_EQ(r.status, 0) << n2 << ": " << r.err;
+    EXPECT_NE(r.out.find("at size " + std::to_string(n2) + ","), std::string::npos) << r.out;
+    for (int n1 = 0; n1 <= 15; ++n1) {
+      std::string old = dir + "/checkpoint." + std::to_string(n1);
+      Outcome pair = medseal({"log", "verify", "--dir", dir, "--checkpoint", cp, "--old", old, "--vkey", vkey});
+      EXPECT_EQ(pair.status, n1 <= n2 ? 0 : 1) << n1 << " -> " << n2 << ": " << pair.err;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace medseal::cli
