@@ -35,16 +35,16 @@ class RecordingReporter : public benchmark::ConsoleReporter {
     ConsoleReporter::ReportRuns(runs);
   }
 
-  // A figure of the first benchmark whose name starts with `prefix`: its time per operation in
-  // microseconds ("us") or one of its counters.
-  std::optional<double> figure(const std::string& prefix, const std::string& what) const {
-    for (const auto& [name, f] : figures_) {
-      if (name.rfind(prefix, 0) != 0) continue;
-      if (what == "us") return f.ns_per_op / 1000.0;
-      auto it = f.counters.find(what);
-      if (it != f.counters.end()) return it->second;
-    }
-    return std::nullopt;
+  // A figure of the benchmark run named exactly `name` (as the console prints it): its time per
+  // operation in microseconds ("us") or one of its counters. Exact, because a prefix such as
+  // "BM_VerifyInclusion" would also pick up "BM_VerifyInclusion10M".
+  std::optional<double> figure(const std::string& name, const std::string& what) const {
+    auto run = figures_.find(name);
+    if (run == figures_.end()) return std::nullopt;
+    if (what == "us") return run->second.ns_per_op / 1000.0;
+    auto it = run->second.counters.find(what);
+    if (it == run->second.counters.end()) return std::nullopt;
+    return it->second;
   }
 
  private:
@@ -69,19 +69,25 @@ const SummaryRow kRows[] = {
      "BM_RawSha256Ctx_65", 0.8, false, ">= 0.8 x raw OpenSSL"},
     {"Merkle leaf hash (43 B) vs raw SHA-256", "BM_LeafHash", "bytes_per_second", "B/s",
      "BM_RawSha256Ctx_43", 0.8, false, ">= 0.8 x raw OpenSSL"},
-    {"durable appends, batches of 4096", "BM_LedgerAppendDurable", "items_per_second",
-     "entries/s", nullptr, 500000, false, ">= 500,000 entries/s"},
-    {"durable appends vs plain SQLite inserts", "BM_LedgerAppendDurable", "items_per_second",
-     "entries/s", "BM_SqliteBaselineInsert", 0.0, false, "(reported)"},
+    {"durable appends, 1 caller, batches of 4096", "BM_LedgerAppendDurable/real_time/threads:1",
+     "items_per_second", "entries/s", nullptr, 500000, false, ">= 500,000 entries/s"},
+    {"durable appends, 2 callers, batches of 4096", "BM_LedgerAppendDurable/real_time/threads:2",
+     "items_per_second", "entries/s", nullptr, 500000, false, ">= 500,000 entries/s"},
+    {"durable appends (2 callers) vs SQLite inserts", "BM_LedgerAppendDurable/real_time/threads:2",
+     "items_per_second", "entries/s", "BM_SqliteBaselineInsert/real_time", 0.0, false,
+     "(reported)"},
     {"inclusion proof from store, 10^6 entries", "BM_InclusionProofFromStore/1000000", "us", "us",
      nullptr, 50, true, "< 50 us"},
     {"inclusion proof from store, 10^7 entries", "BM_InclusionProofFromStore/10000000", "us", "us",
      nullptr, 50, true, "< 50 us"},
-    {"receipt verification", "BM_VerifyReceipt", "us", "us", nullptr, 10, true, "< 10 us"},
-    {"inclusion proof verification (2^20 leaves)", "BM_VerifyInclusion", "us", "us", nullptr, 10,
+    {"whole receipt from store, 10^7 entries", "BM_ReceiptFromStore/10000000", "us", "us", nullptr,
+     0.0, true, "(reported)"},
+    {"inclusion proof verification, 10^7 entries", "BM_VerifyInclusion10M", "us", "us", nullptr, 10,
      true, "< 10 us"},
-    {"storage per entry", "BM_LedgerAppendDurable", "bytes_per_entry", "B", nullptr, 0.0, true,
+    {"receipt verification, Ed25519 included", "BM_VerifyReceipt", "us", "us", nullptr, 0.0, true,
      "(reported)"},
+    {"storage per entry (100 B statements) vs SQLite", "BM_LedgerStoragePerEntry/iterations:1/real_time",
+     "bytes_per_entry", "B", "BM_SqliteBaselineInsert/real_time", 0.0, true, "(reported)"},
 };
 
 nlohmann::json summarize(const RecordingReporter& reporter) {
