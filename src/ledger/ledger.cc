@@ -44,6 +44,10 @@ Result<std::vector<PreparedEntry>> prepare_entries(std::vector<AppendRequest>& r
     e.leaf = encode_entry(Entry{r.kind, time, commitment(e.extra.salt, r.statement)});
     e.leaf_hash = merkle::leaf_hash(e.leaf);
     e.extra.statement = std::move(r.statement);
+    e.time_ms = time;
+    e.record = std::move(r.record);
+    e.keys = std::move(r.keys);
+    e.erasure = std::move(r.erasure);
   }
   return out;
 }
@@ -191,8 +195,10 @@ class LedgerImpl final : public Ledger {
     b.extras.reserve(entry_count(batch));
     for (Pending* p : batch) {
       for (PreparedEntry& e : p->entries) {
+        const uint64_t index = tree_.size();
         tree_.append(e.leaf, e.leaf_hash);
         b.extras.push_back(std::move(e.extra));
+        add_rows(index, e, b);
       }
     }
     b.new_size = tree_.size();
@@ -201,6 +207,17 @@ class LedgerImpl final : public Ledger {
     if (!cp) return cp.status();
     b.checkpoint = std::move(*cp);
     return b;
+  }
+
+  // The entry's optional rows, now that its index is known. Moved: a batch is never retried.
+  static void add_rows(uint64_t index, PreparedEntry& e, storage::Batch& b) {
+    if (e.record) {
+      storage::RecordVersion& r = b.records.emplace_back(std::move(*e.record));
+      r.ledger_index = index;
+      r.updated_ms = e.time_ms;
+    }
+    for (std::string& key : e.keys) b.keys.push_back({std::move(key), index});
+    if (e.erasure) b.erasures.push_back(std::move(*e.erasure));
   }
 
   static void acknowledge(std::vector<Pending*>& batch, const Result<uint64_t>& first) {

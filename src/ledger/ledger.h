@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,14 @@ struct AppendRequest {
   EntryKind kind = EntryKind::kSystem;
   std::string statement;   // UTF-8 JSON written by the caller; stored byte for byte
   uint64_t time_ms = 0;    // 0: the ledger's clock at append time
+  // Optional rows committed in the same transaction as the entry, so an acknowledged entry and
+  // its rows are durable together or not at all. The ledger gives them no meaning.
+  // A record version: the ledger sets its ledger_index and updated_ms (the entry's time).
+  std::optional<storage::RecordVersion> record;
+  // Keys under which Store::entries_with_key finds this entry.
+  std::vector<std::string> keys;
+  // Content to erase in the same transaction (the entry records the erasure).
+  std::optional<storage::Erasure> erasure;
 };
 
 class Ledger {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "storage/store.h"
@@ -25,6 +26,11 @@ struct PreparedEntry {
   std::string leaf;  // the 42-byte ledger entry
   Hash leaf_hash{};
   storage::EntryExtra extra;  // salt and statement
+  uint64_t time_ms = 0;       // the entry's time, as in `leaf`
+  // Written with the entry in its batch's transaction (AppendRequest).
+  std::optional<storage::RecordVersion> record;
+  std::vector<std::string> keys;
+  std::optional<storage::Erasure> erasure;
 };
 
 // One append or append_all, on its caller's stack while the caller waits.

@@ -11,6 +11,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "merkle/tile.h"
@@ -33,6 +34,35 @@ struct TileBlob {
   std::string nodes;
 };
 
+// One version of a record, written in the same transaction as the ledger entry that commits to
+// it. To the store a record is opaque bytes under (type, id, version); the record layer gives them
+// meaning (FHIR resources). Versions are immutable: a version is inserted once, never updated.
+struct RecordVersion {
+  std::string type;            // e.g. "Patient"
+  std::string id;
+  uint64_t version = 0;        // 1, 2, ... with no gaps per (type, id)
+  uint64_t ledger_index = 0;   // the entry that commits to this version
+  uint64_t updated_ms = 0;     // Unix milliseconds, the entry's time
+  bool deleted = false;        // a deletion is a version without bytes
+  std::string compartment;     // the patient whose record this is ("Patient/123"), or ""
+  std::string bytes;           // exactly what is served; empty when deleted
+};
+
+// Finds ledger entries by a key the appender chose (the record layer uses "Patient/123" so a
+// patient's access trail is one lookup). Written with the entry, in the same transaction.
+struct EntryKey {
+  std::string key;
+  uint64_t index = 0;
+};
+
+// Erases every version of one record and the private extras (salt and statement) of the given
+// entries, in the transaction that appends the system entry recording the erasure.
+struct Erasure {
+  std::string type;
+  std::string id;
+  std::vector<uint64_t> indexes;
+};
+
 // Everything one sequencer batch changes; committed atomically and durably, or not at all.
 struct Batch {
   uint64_t old_size = 0;  // the size the batch extends; must equal the stored size
@@ -40,6 +70,26 @@ struct Batch {
   std::vector<TileBlob> tiles;     // every hash tile and entry bundle the batch changed
   std::vector<EntryExtra> extras;  // for indexes old_size .. new_size - 1, in order
   std::string checkpoint;          // the signed checkpoint note for new_size
+  std::vector<RecordVersion> records;  // ledger_index within old_size .. new_size - 1
+  std::vector<EntryKey> keys;          // index within old_size .. new_size - 1
+  std::vector<Erasure> erasures;
+};
+
+// Latest versions of one type, newest first, for FHIR search. Empty fields do not filter.
+struct RecordQuery {
+  std::string type;               // required
+  std::vector<std::string> ids;   // _id: any of these
+  std::string compartment;        // patient: exactly this ("Patient/123")
+  uint64_t updated_from_ms = 0;   // _lastUpdated: updated_ms >= this ...
+  uint64_t updated_to_ms = UINT64_MAX;  // ... and < this
+  bool include_deleted = false;   // false: versions marked deleted are left out
+  uint64_t offset = 0;            // paging
+  uint64_t limit = 50;
+};
+
+struct RecordPage {
+  std::vector<RecordVersion> records;
+  uint64_t total = 0;  // matches before offset and limit
 };
 
 struct LogHead {
@@ -82,6 +132,23 @@ class Store {
 
   // The salt and statement of entry `index`; kNotFound if there is none (or it was erased).
   virtual Result<EntryExtra> read_extra(uint64_t index) = 0;
+
+  // --- records (written through Batch::records; see RecordVersion)
+
+  // Version `version` of (type, id), or its latest version when `version` is 0; kNotFound if
+  // none (never written, or erased). A deletion is returned like any version (deleted = true).
+  virtual Result<RecordVersion> read_record(std::string_view type, std::string_view id,
+                                            uint64_t version) = 0;
+  // Versions newest first (by ledger index): of one record when `id` is not empty, else of every
+  // record of `type`, else of every record. `offset` and `limit` page through them; `total`
+  // counts all.
+  virtual Result<RecordPage> record_history(std::string_view type, std::string_view id,
+                                            uint64_t offset, uint64_t limit) = 0;
+  // The latest version of each matching record, newest first (by ledger index).
+  virtual Result<RecordPage> search_records(const RecordQuery& query) = 0;
+  // Indexes of the entries appended with `key` (Batch::keys), newest first, paged.
+  virtual Result<std::vector<uint64_t>> entries_with_key(std::string_view key, uint64_t offset,
+                                                         uint64_t limit) = 0;
 };
 
 }  // namespace medseal::storage

@@ -11,6 +11,8 @@ std::string Status::to_string() const {
     case Code::kIoError: return "I/O error: " + message_;
     case Code::kFailedPrecondition: return "failed precondition: " + message_;
     case Code::kInternal: return "internal error: " + message_;
+    case Code::kPermissionDenied: return "permission denied: " + message_;
+    case Code::kConflict: return "conflict: " + message_;
   }
   return message_;
 }

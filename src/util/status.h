@@ -19,6 +19,8 @@ enum class Code {
   kIoError,             // storage or network failure; the operation may succeed when retried
   kFailedPrecondition,  // the system is not in a state that allows the operation
   kInternal,            // a bug or an unexpected library failure
+  kPermissionDenied,    // the caller is known but not allowed to do this
+  kConflict,            // another request changed the same thing first; retrying may succeed
 };
 
 class [[nodiscard]] Status {
@@ -31,6 +33,8 @@ class [[nodiscard]] Status {
   static Status io(std::string m) { return Status(Code::kIoError, std::move(m)); }
   static Status precondition(std::string m) { return Status(Code::kFailedPrecondition, std::move(m)); }
   static Status internal(std::string m) { return Status(Code::kInternal, std::move(m)); }
+  static Status denied(std::string m) { return Status(Code::kPermissionDenied, std::move(m)); }
+  static Status conflict(std::string m) { return Status(Code::kConflict, std::move(m)); }
 
   bool is_ok() const { return code_ == Code::kOk; }
   explicit operator bool() const { return is_ok(); }

@@ -33,6 +33,20 @@ class FaultStore : public storage::Store {
   Result<std::vector<storage::StoredTile>> read_tiles(
       std::span<const storage::TileRef> refs) override;
   Result<storage::EntryExtra> read_extra(uint64_t index) override;
+  // TODO(records): replaced by the records tables (issue 3, in progress).
+  Result<storage::RecordVersion> read_record(std::string_view, std::string_view, uint64_t) override {
+    return Status::internal("records not implemented yet");
+  }
+  Result<storage::RecordPage> record_history(std::string_view, std::string_view, uint64_t, uint64_t) override {
+    return Status::internal("records not implemented yet");
+  }
+  Result<storage::RecordPage> search_records(const storage::RecordQuery&) override {
+    return Status::internal("records not implemented yet");
+  }
+  Result<std::vector<uint64_t>> entries_with_key(std::string_view, uint64_t, uint64_t) override {
+    return Status::internal("records not implemented yet");
+  }
+
 
  private:
   std::optional<Status> read_fault() const;

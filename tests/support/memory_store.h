@@ -17,6 +17,20 @@ class MemoryStore : public storage::Store {
   Result<storage::LogHead> head() override;
   Result<storage::StoredTile> read_tile(bool entries, uint8_t level, uint64_t index) override;
   Result<storage::EntryExtra> read_extra(uint64_t index) override;
+  // TODO(records): replaced by the records tables (issue 3, in progress).
+  Result<storage::RecordVersion> read_record(std::string_view, std::string_view, uint64_t) override {
+    return Status::internal("records not implemented yet");
+  }
+  Result<storage::RecordPage> record_history(std::string_view, std::string_view, uint64_t, uint64_t) override {
+    return Status::internal("records not implemented yet");
+  }
+  Result<storage::RecordPage> search_records(const storage::RecordQuery&) override {
+    return Status::internal("records not implemented yet");
+  }
+  Result<std::vector<uint64_t>> entries_with_key(std::string_view, uint64_t, uint64_t) override {
+    return Status::internal("records not implemented yet");
+  }
+
 
   // Drops every tile's saved nodes, as a store that does not keep them would.
   void forget_nodes();

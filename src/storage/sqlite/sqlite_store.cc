@@ -238,6 +238,20 @@ class SqliteStoreImpl final : public SqliteStore {
     });
   }
 
+  // TODO(records): replaced by the records tables (issue 3, in progress).
+  Result<RecordVersion> read_record(std::string_view, std::string_view, uint64_t) override {
+    return Status::internal("records not implemented yet");
+  }
+  Result<RecordPage> record_history(std::string_view, std::string_view, uint64_t, uint64_t) override {
+    return Status::internal("records not implemented yet");
+  }
+  Result<RecordPage> search_records(const RecordQuery&) override {
+    return Status::internal("records not implemented yet");
+  }
+  Result<std::vector<uint64_t>> entries_with_key(std::string_view, uint64_t, uint64_t) override {
+    return Status::internal("records not implemented yet");
+  }
+
   Result<EntryExtra> read_extra(uint64_t index) override {
     return with_reader([&](Reader& r) -> Result<EntryExtra> {
       Stmt& q = r.extras.start().bind(1, static_cast<int64_t>(index));

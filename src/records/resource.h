@@ -1,0 +1,74 @@
+// FHIR R4 JSON resources as exact bytes. A resource is stored and served as the bytes the client
+// sent, except for the members the server owns (`id`, `meta.versionId`, `meta.lastUpdated`), which
+// are spliced in. Nothing is re-serialized and no number goes through a double, so key order,
+// decimals such as 1.00 or 1E-22 and non-ASCII text come back exactly as sent.
+//
+// The parser is strict (RFC 8259): valid UTF-8, no duplicate keys at the top level, no trailing
+// data, nesting at most kMaxDepth. Pure functions, no I/O.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/status.h"
+
+namespace medseal::records {
+
+inline constexpr size_t kMaxDepth = 100;
+
+// True for a FHIR id: 1..64 of [A-Za-z0-9-.].
+bool is_valid_id(std::string_view id);
+// True for a resource type name as FHIR spells them: [A-Z][A-Za-z]{0,63}.
+bool is_valid_type_name(std::string_view type);
+
+// True for the 146 resource types of FHIR R4 (4.0.1), e.g. "Patient"; false for anything else.
+bool is_r4_resource_type(std::string_view type);
+
+struct ResourceInfo {
+  std::string type;  // resourceType
+  std::string id;    // "" when the resource has no id
+};
+
+// Checks that `bytes` is one JSON object with a string `resourceType` of valid form and, if
+// present, a string `id` that is a valid id. kInvalidArgument with a one-line reason otherwise
+// (the reason names a byte offset, never content).
+Result<ResourceInfo> inspect_resource(std::string_view bytes);
+
+// `bytes` (which inspect_resource accepts) with `id` set, and `meta.versionId` and
+// `meta.lastUpdated` set (as JSON strings); every other byte unchanged. An existing member is
+// replaced where it stands; a missing `id` goes right after `resourceType`, a missing `meta` right
+// after `id`, missing meta members at the end of `meta`.
+Result<std::string> stamp_resource(std::string_view bytes, std::string_view id,
+                                   std::string_view version_id, std::string_view last_updated);
+
+// The patient compartment a resource belongs to: "Patient/<id>" for a Patient; otherwise the
+// first top-level `subject`, `patient` or `beneficiary` whose `reference` is "Patient/<id>"
+// (relative or ending in "/Patient/<id>"); "" when there is none.
+std::string patient_compartment(std::string_view bytes);
+
+// One entry of a transaction Bundle.
+struct BundleEntry {
+  std::string full_url;  // "" when absent
+  std::string method;    // "POST", "PUT" or "DELETE"
+  std::string url;       // request.url as sent: "Patient" or "Patient/123"
+  std::string if_match;  // request.ifMatch, "" when absent
+  std::string resource;  // the exact bytes of entry.resource ("" for DELETE)
+};
+
+// The entries of a Bundle of type "transaction", in order. kInvalidArgument for anything else:
+// not a Bundle, another type, an entry without request, a method other than POST/PUT/DELETE, a
+// POST or PUT without a resource. At most `max_entries` entries.
+Result<std::vector<BundleEntry>> parse_transaction(std::string_view bytes,
+                                                   size_t max_entries = 100'000);
+
+// `resource` with every JSON string value equal to a key of `rewrites` (such as
+// "urn:uuid:...") replaced by the mapped value ("Patient/123"), anywhere in the document; every
+// other byte unchanged.
+Result<std::string> rewrite_references(std::string_view resource,
+                                       const std::map<std::string, std::string>& rewrites);
+
+}  // namespace medseal::records
