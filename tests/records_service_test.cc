@@ -4,8 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "crypto/sha256.h"
 #include "ledger/receipt.h"
@@ -358,6 +362,82 @@ TEST_F(RecordServiceTest, ErasureRemovesContentAndKeepsTheLedgerVerifiable) {
   auto kept = ledger_->receipt(other.version.ledger_index);
   ASSERT_TRUE(kept.is_ok());
   EXPECT_TRUE(ledger::verify_receipt(*kept, note::verifier_of(key_)).is_ok());
+  EXPECT_TRUE(testing::whole_log_verifies(*ledger_, note::verifier_of(key_)));
+}
+
+}  // namespace
+}  // namespace medseal::records
+
+namespace medseal::records {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The example without what the server owns: id, meta.versionId, meta.lastUpdated (and meta itself
+// when nothing else is left in it).
+nlohmann::json without_server_fields(nlohmann::json j) {
+  j.erase("id");
+  if (j.contains("meta")) {
+    j["meta"].erase("versionId");
+    j["meta"].erase("lastUpdated");
+    if (j["meta"].empty()) j.erase("meta");
+  }
+  return j;
+}
+
+std::vector<fs::path> json_files(const std::string& dir) {
+  std::vector<fs::path> files;
+  for (const auto& f : fs::directory_iterator(dir)) {
+    if (f.path().extension() == ".json") files.push_back(f.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+TEST_F(RecordServiceTest, EveryOfficialExampleRoundTrips) {
+  const auto files = json_files(shared_dir() + "/data/fhir-r4-examples");
+  ASSERT_GE(files.size(), 200u);
+  for (const fs::path& file : files) {
+    SCOPED_TRACE(file.filename().string());
+    const std::string body = read_file(file.string());
+    const nlohmann::json original = nlohmann::json::parse(body);
+    const std::string type = original.at("resourceType");
+    uint64_t index = 0;
+    auto w = service_->create(doctor_, type, body, &index);
+    ASSERT_TRUE(w.is_ok()) << w.status().to_string();
+    auto r = service_->read(doctor_, type, w->version.id, 0, &index);
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+    EXPECT_EQ(r->bytes, w->version.bytes);
+    const nlohmann::json back = nlohmann::json::parse(r->bytes);
+    EXPECT_EQ(back.at("id"), w->version.id);
+    EXPECT_EQ(back.at("meta").at("versionId"), "1");
+    EXPECT_EQ(without_server_fields(back), without_server_fields(original));
+  }
+}
+
+TEST_F(RecordServiceTest, EverySyntheaBundleLoadsAsATransaction) {
+  const auto files = json_files(shared_dir() + "/data/synthea");
+  ASSERT_EQ(files.size(), 40u);
+  size_t resources = 0;
+  for (const fs::path& file : files) {
+    SCOPED_TRACE(file.filename().string());
+    const std::string bundle = read_file(file.string());
+    const size_t entries = nlohmann::json::parse(bundle).at("entry").size();
+    uint64_t index = 0;
+    auto written = service_->transaction(doctor_, bundle, &index);
+    ASSERT_TRUE(written.is_ok()) << written.status().to_string();
+    ASSERT_EQ(written->size(), entries);
+    resources += entries;
+    for (const Written& w : *written) {
+      EXPECT_EQ(w.version.bytes.find("urn:uuid:"), std::string::npos);
+    }
+    // One resource of each bundle read back through the service.
+    const Written& last = written->back();
+    auto r = service_->read(doctor_, last.version.type, last.version.id, 0, &index);
+    ASSERT_TRUE(r.is_ok()) << r.status().to_string();
+    EXPECT_EQ(r->bytes, last.version.bytes);
+  }
+  EXPECT_GT(resources, 8000u);
   EXPECT_TRUE(testing::whole_log_verifies(*ledger_, note::verifier_of(key_)));
 }
 
