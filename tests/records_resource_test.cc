@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "records/json_scan.h"
 #include "records/resource.h"
 #include "support/paths.h"
 
@@ -532,6 +533,70 @@ TEST(RecordsResource, SyntheaCompartmentsAfterRewriting) {
   ASSERT_FALSE(patient.empty());
   // Everything but the Organizations and Practitioners belongs to the one patient.
   EXPECT_GT(in_compartment, entries->size() / 2);
+}
+
+bool json_accepts(std::string_view text) {
+  return records::json::Document::scan(text, kMaxDepth).is_ok();
+}
+
+// True when some object in `text` (which nlohmann accepts) repeats a member name.
+bool has_duplicate_name(const std::string& text) {
+  struct Sax : nlohmann::json_sax<json> {
+    std::vector<std::set<std::string>> open;
+    bool duplicate = false;
+    bool null() override { return true; }
+    bool boolean(bool) override { return true; }
+    bool number_integer(json::number_integer_t) override { return true; }
+    bool number_unsigned(json::number_unsigned_t) override { return true; }
+    bool number_float(json::number_float_t, const std::string&) override { return true; }
+    bool string(std::string&) override { return true; }
+    bool binary(json::binary_t&) override { return true; }
+    bool start_object(size_t) override {
+      open.emplace_back();
+      return true;
+    }
+    bool key(std::string& name) override {
+      duplicate |= !open.back().insert(name).second;
+      return true;
+    }
+    bool end_object() override {
+      open.pop_back();
+      return true;
+    }
+    bool start_array(size_t) override { return true; }
+    bool end_array() override { return true; }
+    bool parse_error(size_t, const std::string&, const nlohmann::detail::exception&) override {
+      return false;
+    }
+  } sax;
+  json::sax_parse(text, &sax);
+  return sax.duplicate;
+}
+
+// A differential check against nlohmann, which is also strict about UTF-8 and the grammar but
+// allows duplicate names: after every one-byte change to a real resource, both agree, except
+// that the scanner may reject a duplicate name that nlohmann accepts.
+TEST(RecordsResource, AgreesWithNlohmannOnMutatedInput) {
+  const std::string original = testing::read_file(
+      testing::shared_dir() + "/data/fhir-r4-examples/Patient-example.json");
+  const char replacements[] = {'"', '\\', '{', '}', '[', ']', ',', ':', '0', '-', '.', 'e', 'u',
+                               ' ', '\n', '\x01', '\x7F', '\x80', '\xC3', '\xED', '\xFF'};
+  uint32_t seed = 12345;
+  auto next = [&seed] { return seed = seed * 1103515245u + 12345u; };
+  size_t accepted = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string mutated = original;
+    const size_t at = next() % mutated.size();
+    mutated[at] = replacements[next() % sizeof replacements];
+    const bool nlohmann_ok = json::accept(mutated);
+    const bool ours = json_accepts(mutated);
+    if (ours) ++accepted;
+    EXPECT_TRUE(!ours || nlohmann_ok) << "byte " << at;
+    if (nlohmann_ok && !ours) {
+      EXPECT_TRUE(has_duplicate_name(mutated)) << "byte " << at;
+    }
+  }
+  EXPECT_GT(accepted, 1000u);
 }
 
 // Not a timed test: it reports the figure, which the benchmarks judge.
