@@ -4,21 +4,15 @@
 
 #include <chrono>
 #include <cstdio>
-#include <ctime>
+
+#include "util/time_format.h"
 
 namespace medseal::server {
 namespace {
 
 std::string utc_now() {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms % 1000));
-  return buf;
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  return format_instant(uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()));
 }
 
 }  // namespace

@@ -1,0 +1,613 @@
+#include "records/service.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "crypto/random.h"
+#include "crypto/sha256.h"
+#include "records/policy.h"
+#include "records/record_locks.h"
+#include "records/resource.h"
+#include "util/bytes.h"
+#include "util/time_format.h"
+
+namespace medseal::records {
+namespace {
+
+using ledger::AppendRequest;
+using ledger::EntryKind;
+using storage::RecordVersion;
+
+constexpr std::string_view kUrnUuid = "urn:uuid:";
+
+// A random (version 4) UUID: server-assigned ids reveal neither order nor count.
+std::string new_id() {
+  uint8_t b[16];
+  crypto::random_bytes(b, sizeof b);
+  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
+  const std::string hex = hex_encode(std::string_view(reinterpret_cast<const char*>(b), sizeof b));
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20);
+}
+
+std::string record_key(std::string_view type, std::string_view id) {
+  return std::string(type) + "/" + std::string(id);
+}
+
+std::string version_ref(const RecordVersion& r) {
+  return r.type + "/" + r.id + "/_history/" + std::to_string(r.version);
+}
+
+// The distinct non-empty compartments of `records`, in first-seen order.
+std::vector<std::string> compartments_of(const std::vector<RecordVersion>& records) {
+  std::vector<std::string> out;
+  for (const RecordVersion& r : records) {
+    if (!r.compartment.empty() && std::find(out.begin(), out.end(), r.compartment) == out.end()) {
+      out.push_back(r.compartment);
+    }
+  }
+  return out;
+}
+
+EntryKind kind_of(const Statement& s) {
+  if (s.denied) return EntryKind::kAccessDenied;
+  if (s.op == "create" || s.op == "update" || s.op == "delete") return EntryKind::kRecordVersion;
+  if (s.op == "erase" || s.op == "token") return EntryKind::kSystem;
+  return EntryKind::kAccess;
+}
+
+// Checks a body and the type it is sent to; returns what it says about itself.
+Result<ResourceInfo> check_body(std::string_view type, std::string_view body, size_t max_bytes) {
+  if (body.size() > max_bytes) {
+    return Status::invalid("the resource is larger than " + std::to_string(max_bytes) + " bytes");
+  }
+  if (!is_r4_resource_type(type)) return Status::invalid("not a FHIR R4 resource type");
+  Result<ResourceInfo> info = inspect_resource(body);
+  if (!info) return info.status();
+  if (info->type != type) {
+    return Status::invalid("resourceType " + info->type + " does not match the URL's " +
+                           std::string(type));
+  }
+  return info;
+}
+
+}  // namespace
+
+struct RecordService::Impl {
+  ledger::Ledger& ledger;
+  storage::Store& store;
+  const Clock& clock;
+  RecordOptions options;
+  RecordLocks locks;
+
+  Statement statement(const Caller& caller, std::string op, uint64_t time_ms) const {
+    Statement s;
+    s.op = std::move(op);
+    s.time_ms = time_ms;
+    s.who = caller.who.name;
+    s.role = std::string(identity::role_name(caller.who.role));
+    s.purpose = caller.purpose;
+    return s;
+  }
+
+  // Appends `s` as one entry keyed by its patients and reports its index.
+  Result<uint64_t> append(Statement s, std::optional<RecordVersion> record,
+                          std::optional<storage::Erasure> erasure, uint64_t* ledger_index) {
+    AppendRequest r = request(std::move(s), std::move(record));
+    r.erasure = std::move(erasure);
+    Result<uint64_t> index = ledger.append(std::move(r));
+    if (index && ledger_index != nullptr) *ledger_index = *index;
+    return index;
+  }
+
+  static AppendRequest request(Statement s, std::optional<RecordVersion> record) {
+    AppendRequest r;
+    r.kind = kind_of(s);
+    r.time_ms = s.time_ms;
+    r.keys = s.patients;
+    r.statement = format_statement(s);
+    r.record = std::move(record);
+    return r;
+  }
+
+  // Records a refusal and returns the kPermissionDenied to answer with (or the append's error).
+  Status deny(const Caller& caller, std::string op, std::vector<std::string> resources,
+              std::vector<std::string> patients, std::string reason, uint64_t* ledger_index) {
+    Statement s = statement(caller, std::move(op), clock.now_ms());
+    s.denied = true;
+    s.resources = std::move(resources);
+    s.patients = std::move(patients);
+    s.reason = reason;
+    Result<uint64_t> index = append(std::move(s), std::nullopt, std::nullopt, ledger_index);
+    if (!index) return index.status();
+    return Status::denied(reason);
+  }
+
+  Status deny_write(const Caller& caller, std::string op, std::string target,
+                    uint64_t* ledger_index) {
+    return deny(caller, std::move(op), {std::move(target)}, {},
+                "the role " + std::string(identity::role_name(caller.who.role)) +
+                    " may not write records",
+                ledger_index);
+  }
+
+  // The next version of (type, id) with `body` stamped, as the record row to write; the caller
+  // holds the record's lock. `current` is the latest stored version, if any.
+  Result<RecordVersion> next_version(std::string_view type, std::string_view id,
+                                     std::string_view body, const RecordVersion* current,
+                                     uint64_t time_ms) const {
+    RecordVersion r;
+    r.type = std::string(type);
+    r.id = std::string(id);
+    r.version = current == nullptr ? 1 : current->version + 1;
+    r.updated_ms = time_ms;
+    Result<std::string> stamped =
+        stamp_resource(body, id, std::to_string(r.version), format_instant(time_ms));
+    if (!stamped) return stamped.status();
+    r.bytes = std::move(*stamped);
+    r.compartment = patient_compartment(r.bytes);
+    return r;
+  }
+
+  // The write statement for a new version `r`.
+  Statement write_statement(const Caller& caller, const RecordVersion& r, bool created) const {
+    Statement s = statement(caller, r.deleted ? "delete" : created ? "create" : "update",
+                            r.updated_ms);
+    s.resources = {version_ref(r)};
+    if (!r.deleted) s.sha256 = hex_encode(crypto::sha256(r.bytes));
+    if (!r.compartment.empty()) s.patients = {r.compartment};
+    return s;
+  }
+
+  // The latest version of a record, or nullopt if it has none; storage errors pass through.
+  Result<std::optional<RecordVersion>> current(std::string_view type, std::string_view id) {
+    Result<RecordVersion> r = store.read_record(type, id, 0);
+    if (r) return std::optional<RecordVersion>(std::move(*r));
+    if (r.status().code() == Code::kNotFound) return std::optional<RecordVersion>();
+    return r.status();
+  }
+
+  static Status check_if_match(std::optional<uint64_t> if_match, const RecordVersion* current) {
+    if (!if_match) return Status::ok();
+    if (current == nullptr || current->version != *if_match) {
+      return Status::precondition("If-Match names version " + std::to_string(*if_match) +
+                                  (current ? ", the current version is " +
+                                                 std::to_string(current->version)
+                                           : ", the record does not exist"));
+    }
+    return Status::ok();
+  }
+
+  // Records an access to `records` (op read, vread, history or search) and reports its index.
+  Status record_access(const Caller& caller, std::string op,
+                       const std::vector<RecordVersion>& records,
+                       std::vector<std::string> extra_patients, uint64_t* ledger_index) {
+    Statement s = statement(caller, std::move(op), clock.now_ms());
+    for (const RecordVersion& r : records) s.resources.push_back(version_ref(r));
+    s.patients = compartments_of(records);
+    for (std::string& p : extra_patients) {
+      if (std::find(s.patients.begin(), s.patients.end(), p) == s.patients.end()) {
+        s.patients.push_back(std::move(p));
+      }
+    }
+    Result<uint64_t> index = append(std::move(s), std::nullopt, std::nullopt, ledger_index);
+    return index ? Status::ok() : index.status();
+  }
+
+  Result<std::vector<Written>> transaction(const Caller& caller, std::string_view bundle,
+                                           uint64_t* ledger_index);
+  Result<std::string> receipt(const Caller& caller, uint64_t index, uint64_t* ledger_index);
+};
+
+RecordService::RecordService(ledger::Ledger& ledger, storage::Store& store, const Clock& clock,
+                             RecordOptions options)
+    : impl_(new Impl{ledger, store, clock, options, {}}) {}
+
+RecordService::~RecordService() = default;
+
+Result<Written> RecordService::create(const Caller& caller, std::string_view type,
+                                      std::string_view body, uint64_t* ledger_index) {
+  Impl& m = *impl_;
+  if (!may_write(caller.who)) return m.deny_write(caller, "create", std::string(type), ledger_index);
+  Result<ResourceInfo> info = check_body(type, body, m.options.max_resource_bytes);
+  if (!info) return info.status();
+  // A fresh UUID has no other writer: no lock needed.
+  Result<RecordVersion> r = m.next_version(type, new_id(), body, nullptr, m.clock.now_ms());
+  if (!r) return r.status();
+  Statement s = m.write_statement(caller, *r, true);
+  Result<uint64_t> index = m.append(std::move(s), *r, std::nullopt, ledger_index);
+  if (!index) return index.status();
+  r->ledger_index = *index;
+  return Written{std::move(*r), true};
+}
+
+Result<Written> RecordService::update(const Caller& caller, std::string_view type,
+                                      std::string_view id, std::string_view body,
+                                      std::optional<uint64_t> if_match, uint64_t* ledger_index) {
+  Impl& m = *impl_;
+  if (!may_write(caller.who)) {
+    return m.deny_write(caller, "update", record_key(type, id), ledger_index);
+  }
+  if (!is_valid_id(id)) return Status::invalid("not a valid FHIR id");
+  Result<ResourceInfo> info = check_body(type, body, m.options.max_resource_bytes);
+  if (!info) return info.status();
+  if (info->id != id) return Status::invalid("the resource's id does not match the URL's id");
+  const std::string key = record_key(type, id);
+  RecordLocks::Held held = m.locks.lock({key});
+  Result<std::optional<RecordVersion>> cur = m.current(type, id);
+  if (!cur) return cur.status();
+  const RecordVersion* current = cur->has_value() ? &**cur : nullptr;
+  MEDSEAL_RETURN_IF_ERROR(Impl::check_if_match(if_match, current));
+  Result<RecordVersion> r = m.next_version(type, id, body, current, m.clock.now_ms());
+  if (!r) return r.status();
+  const bool created = current == nullptr;
+  Result<uint64_t> index =
+      m.append(m.write_statement(caller, *r, created), *r, std::nullopt, ledger_index);
+  if (!index) return index.status();
+  r->ledger_index = *index;
+  return Written{std::move(*r), created};
+}
+
+Result<Written> RecordService::remove(const Caller& caller, std::string_view type,
+                                      std::string_view id, std::optional<uint64_t> if_match,
+                                      uint64_t* ledger_index) {
+  Impl& m = *impl_;
+  if (!may_write(caller.who)) {
+    return m.deny_write(caller, "delete", record_key(type, id), ledger_index);
+  }
+  if (!is_r4_resource_type(type)) return Status::invalid("not a FHIR R4 resource type");
+  if (!is_valid_id(id)) return Status::invalid("not a valid FHIR id");
+  RecordLocks::Held held = m.locks.lock({record_key(type, id)});
+  Result<std::optional<RecordVersion>> cur = m.current(type, id);
+  if (!cur) return cur.status();
+  if (!cur->has_value()) return Status::not_found(record_key(type, id) + " does not exist");
+  const RecordVersion& current = **cur;
+  MEDSEAL_RETURN_IF_ERROR(Impl::check_if_match(if_match, &current));
+  if (current.deleted) return Written{current, false};  // deleting twice changes nothing
+  RecordVersion r = current;
+  r.version = current.version + 1;
+  r.updated_ms = m.clock.now_ms();
+  r.deleted = true;
+  r.bytes.clear();
+  Result<uint64_t> index =
+      m.append(m.write_statement(caller, r, false), r, std::nullopt, ledger_index);
+  if (!index) return index.status();
+  r.ledger_index = *index;
+  return Written{std::move(r), false};
+}
+
+Result<RecordVersion> RecordService::read(const Caller& caller, std::string_view type,
+                                          std::string_view id, uint64_t version,
+                                          uint64_t* ledger_index) {
+  Impl& m = *impl_;
+  if (!is_r4_resource_type(type)) return Status::invalid("not a FHIR R4 resource type");
+  if (!is_valid_id(id)) return Status::invalid("not a valid FHIR id");
+  // A record that does not exist is not recorded as an access: nothing was disclosed.
+  Result<RecordVersion> r = m.store.read_record(type, id, version);
+  if (!r) return r.status();
+  const std::string op = version == 0 ? "read" : "vread";
+  if (!may_read(caller.who, r->compartment)) {
+    return m.deny(caller, op, {version_ref(*r)}, compartments_of({*r}),
+                  "not allowed to read this record", ledger_index);
+  }
+  MEDSEAL_RETURN_IF_ERROR(m.record_access(caller, op, {*r}, {}, ledger_index));
+  return r;
+}
+
+Result<storage::RecordPage> RecordService::history(const Caller& caller, std::string_view type,
+                                                   std::string_view id, uint64_t offset,
+                                                   uint64_t count, uint64_t* ledger_index) {
+  Impl& m = *impl_;
+  if (!is_r4_resource_type(type)) return Status::invalid("not a FHIR R4 resource type");
+  if (!id.empty() && !is_valid_id(id)) return Status::invalid("not a valid FHIR id");
+  const std::string target = id.empty() ? std::string(type) : record_key(type, id);
+  if (id.empty() && !may_read_type(caller.who)) {
+    return m.deny(caller, "history", {target}, {}, "not allowed to read the history of a type",
+                  ledger_index);
+  }
+  Result<storage::RecordPage> page =
+      m.store.record_history(type, id, offset, std::min(count, m.options.max_page));
+  if (!page) return page.status();
+  if (!id.empty()) {
+    if (page->total == 0) return Status::not_found(target + " does not exist");
+    // A record stays in one compartment's view: the latest version decides who may see it.
+    Result<RecordVersion> latest = m.store.read_record(type, id, 0);
+    if (!latest) return latest.status();
+    if (!may_read(caller.who, latest->compartment)) {
+      return m.deny(caller, "history", {target}, compartments_of({*latest}),
+                    "not allowed to read this record", ledger_index);
+    }
+  }
+  MEDSEAL_RETURN_IF_ERROR(m.record_access(caller, "history", page->records, {}, ledger_index));
+  return page;
+}
+
+Result<storage::RecordPage> RecordService::search(const Caller& caller,
+                                                  const storage::RecordQuery& query,
+                                                  uint64_t* ledger_index) {
+  Impl& m = *impl_;
+  if (!is_r4_resource_type(query.type)) return Status::invalid("not a FHIR R4 resource type");
+  storage::RecordQuery q = query;
+  q.limit = std::min(q.limit, m.options.max_page);
+  if (caller.who.role == identity::Role::kPatient && q.compartment.empty()) {
+    q.compartment = caller.who.patient;  // a patient searches their own compartment
+  }
+  const bool allowed = q.compartment.empty() ? may_read_type(caller.who)
+                                             : may_read(caller.who, q.compartment);
+  if (!allowed) {
+    std::vector<std::string> patients;
+    if (!q.compartment.empty()) patients.push_back(q.compartment);
+    return m.deny(caller, "search", {q.type}, std::move(patients), "not allowed to search these records",
+                  ledger_index);
+  }
+  Result<storage::RecordPage> page = m.store.search_records(q);
+  if (!page) return page.status();
+  std::vector<std::string> asked;
+  if (!q.compartment.empty()) asked.push_back(q.compartment);
+  MEDSEAL_RETURN_IF_ERROR(
+      m.record_access(caller, "search", page->records, std::move(asked), ledger_index));
+  return page;
+}
+
+Result<std::vector<Written>> RecordService::transaction(const Caller& caller,
+                                                        std::string_view bundle,
+                                                        uint64_t* ledger_index) {
+  return impl_->transaction(caller, bundle, ledger_index);
+}
+
+namespace {
+
+// One entry of a transaction, resolved to its target before anything is written.
+struct PlannedWrite {
+  BundleEntry entry;
+  std::string type;
+  std::string id;
+};
+
+// Resolves every entry's target: POST gets a new id, PUT and DELETE name theirs. Fills
+// `rewrites` with fullUrl -> "Type/id" for every urn:uuid fullUrl.
+Result<std::vector<PlannedWrite>> plan_transaction(std::vector<BundleEntry> entries,
+                                                   std::map<std::string, std::string>& rewrites) {
+  std::vector<PlannedWrite> plan;
+  plan.reserve(entries.size());
+  std::set<std::string> targets;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    PlannedWrite w{std::move(entries[i]), {}, {}};
+    const std::string where = "entry " + std::to_string(i) + ": ";
+    const std::string& url = w.entry.url;
+    const size_t slash = url.find('/');
+    w.type = url.substr(0, slash);
+    if (!is_r4_resource_type(w.type)) return Status::invalid(where + "not a FHIR R4 resource type");
+    if (w.entry.method == "POST") {
+      if (slash != std::string::npos) return Status::invalid(where + "POST goes to a type");
+      w.id = new_id();
+    } else {
+      if (slash == std::string::npos) return Status::invalid(where + w.entry.method + " needs Type/id");
+      w.id = url.substr(slash + 1);
+      if (!is_valid_id(w.id)) return Status::invalid(where + "not a valid FHIR id");
+    }
+    if (!targets.insert(record_key(w.type, w.id)).second) {
+      return Status::invalid(where + "the bundle writes " + record_key(w.type, w.id) + " twice");
+    }
+    if (w.entry.full_url.starts_with(kUrnUuid)) rewrites[w.entry.full_url] = record_key(w.type, w.id);
+    plan.push_back(std::move(w));
+  }
+  return plan;
+}
+
+std::optional<uint64_t> parse_etag_version(std::string_view etag) {
+  if (etag.starts_with("W/")) etag.remove_prefix(2);
+  if (etag.size() < 3 || etag.front() != '"' || etag.back() != '"') return std::nullopt;
+  etag = etag.substr(1, etag.size() - 2);
+  if (etag.empty() || etag.size() > 19 || (etag.size() > 1 && etag[0] == '0')) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : etag) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + uint64_t(c - '0');
+  }
+  return v;
+}
+
+}  // namespace
+
+Result<std::vector<Written>> RecordService::Impl::transaction(const Caller& caller,
+                                                              std::string_view bundle,
+                                                              uint64_t* ledger_index) {
+  if (!may_write(caller.who)) return deny_write(caller, "transaction", "Bundle", ledger_index);
+  if (bundle.size() > options.max_resource_bytes * 4) {
+    return Status::invalid("the bundle is larger than " +
+                           std::to_string(options.max_resource_bytes * 4) + " bytes");
+  }
+  Result<std::vector<BundleEntry>> entries = parse_transaction(bundle);
+  if (!entries) return entries.status();
+  std::map<std::string, std::string> rewrites;
+  Result<std::vector<PlannedWrite>> plan = plan_transaction(std::move(*entries), rewrites);
+  if (!plan) return plan.status();
+
+  std::vector<std::string> keys;
+  for (const PlannedWrite& w : *plan) {
+    if (w.entry.method != "POST") keys.push_back(record_key(w.type, w.id));
+  }
+  RecordLocks::Held held = locks.lock({keys.begin(), keys.end()});
+  const uint64_t now = clock.now_ms();
+  std::vector<Written> written;
+  std::vector<AppendRequest> requests;
+  for (size_t i = 0; i < plan->size(); ++i) {
+    const PlannedWrite& w = (*plan)[i];
+    const std::string where = "entry " + std::to_string(i) + ": ";
+    std::optional<RecordVersion> current;
+    if (w.entry.method != "POST") {
+      Result<std::optional<RecordVersion>> cur = this->current(w.type, w.id);
+      if (!cur) return cur.status();
+      current = std::move(*cur);
+    }
+    std::optional<uint64_t> if_match;
+    if (!w.entry.if_match.empty()) {
+      if_match = parse_etag_version(w.entry.if_match);
+      if (!if_match) return Status::invalid(where + "ifMatch is not an ETag like W/\"3\"");
+    }
+    Status match = check_if_match(if_match, current ? &*current : nullptr);
+    if (!match) return Status::precondition(where + match.message());
+    RecordVersion r;
+    if (w.entry.method == "DELETE") {
+      if (!current) return Status::not_found(where + record_key(w.type, w.id) + " does not exist");
+      r = *current;
+      r.version = current->version + 1;
+      r.updated_ms = now;
+      r.deleted = true;
+      r.bytes.clear();
+    } else {
+      Result<std::string> body = rewrite_references(w.entry.resource, rewrites);
+      if (!body) return Status::invalid(where + body.status().message());
+      Result<ResourceInfo> info = check_body(w.type, *body, options.max_resource_bytes);
+      if (!info) return Status::invalid(where + info.status().message());
+      if (w.entry.method == "PUT" && info->id != w.id) {
+        return Status::invalid(where + "the resource's id does not match the request url");
+      }
+      Result<RecordVersion> next =
+          next_version(w.type, w.id, *body, current ? &*current : nullptr, now);
+      if (!next) return Status::invalid(where + next.status().message());
+      r = std::move(*next);
+    }
+    const bool created = !current.has_value();
+    requests.push_back(request(write_statement(caller, r, created), r));
+    written.push_back(Written{std::move(r), created});
+  }
+  if (requests.empty()) return written;
+  Result<uint64_t> first = ledger.append_all(std::move(requests));
+  if (!first) return first.status();
+  if (ledger_index != nullptr) *ledger_index = *first;
+  for (size_t i = 0; i < written.size(); ++i) written[i].version.ledger_index = *first + i;
+  return written;
+}
+
+Result<std::vector<TrailEntry>> RecordService::access_trail(const Caller& caller,
+                                                            std::string_view patient,
+                                                            uint64_t offset, uint64_t count,
+                                                            uint64_t* ledger_index) {
+  Impl& m = *impl_;
+  const std::string who = std::string(patient);
+  if (!patient.starts_with("Patient/") || !is_valid_id(patient.substr(8))) {
+    return Status::invalid("patient must be Patient/<id>");
+  }
+  if (!may_read_trail(caller.who, patient)) {
+    return m.deny(caller, "audit", {who}, {who}, "not allowed to read this access trail",
+                  ledger_index);
+  }
+  Result<std::vector<uint64_t>> indexes =
+      m.store.entries_with_key(patient, offset, std::min(count, m.options.max_page));
+  if (!indexes) return indexes.status();
+  std::vector<TrailEntry> trail;
+  for (uint64_t index : *indexes) {
+    Result<storage::EntryExtra> extra = m.store.read_extra(index);
+    if (!extra && extra.status().code() == Code::kNotFound) continue;  // erased
+    if (!extra) return extra.status();
+    Result<Statement> s = parse_statement(extra->statement);
+    if (!s) return Status::internal("entry " + std::to_string(index) + " has a malformed statement");
+    const ledger::Entry entry{kind_of(*s), s->time_ms,
+                              ledger::commitment(extra->salt, extra->statement)};
+    trail.push_back(TrailEntry{index, entry, std::move(*s)});
+  }
+  Statement s = m.statement(caller, "audit", m.clock.now_ms());
+  s.resources = {"AuditEvent?patient=" + who};
+  s.patients = {who};
+  Result<uint64_t> index = m.append(std::move(s), std::nullopt, std::nullopt, ledger_index);
+  if (!index) return index.status();
+  return trail;
+}
+
+Result<std::string> RecordService::Impl::receipt(const Caller& caller, uint64_t index,
+                                                 uint64_t* ledger_index) {
+  if (index >= ledger.head().size) {
+    return Status::not_found("the ledger has no entry " + std::to_string(index));
+  }
+  Result<storage::EntryExtra> extra = store.read_extra(index);
+  if (!extra) return extra.status();
+  Result<Statement> target = parse_statement(extra->statement);
+  const Statement* about = target ? &*target : nullptr;
+  const std::string what = "ledger/" + std::to_string(index);
+  std::vector<std::string> patients = about ? about->patients : std::vector<std::string>{};
+  if (!may_read_receipt(caller.who, about)) {
+    return deny(caller, "receipt", {what}, std::move(patients),
+                "not allowed to read this receipt", ledger_index);
+  }
+  Result<std::string> r = ledger.receipt(index);
+  if (!r) return r.status();
+  Statement s = statement(caller, "receipt", clock.now_ms());
+  s.resources = {what};
+  s.patients = std::move(patients);
+  Result<uint64_t> appended = append(std::move(s), std::nullopt, std::nullopt, ledger_index);
+  if (!appended) return appended.status();
+  return r;
+}
+
+Result<std::string> RecordService::receipt(const Caller& caller, uint64_t index,
+                                           uint64_t* ledger_index) {
+  return impl_->receipt(caller, index, ledger_index);
+}
+
+Result<std::string> RecordService::version_receipt(const Caller& caller, std::string_view type,
+                                                   std::string_view id, uint64_t version,
+                                                   uint64_t* ledger_index) {
+  if (!is_r4_resource_type(type)) return Status::invalid("not a FHIR R4 resource type");
+  if (!is_valid_id(id) || version == 0) return Status::invalid("not a valid FHIR id or version");
+  Result<RecordVersion> r = impl_->store.read_record(type, id, version);
+  if (!r) return r.status();
+  return impl_->receipt(caller, r->ledger_index, ledger_index);
+}
+
+Result<std::vector<uint64_t>> RecordService::erase(const Caller& caller, std::string_view type,
+                                                   std::string_view id, uint64_t* ledger_index) {
+  Impl& m = *impl_;
+  const std::string key = record_key(type, id);
+  if (!may_erase(caller.who)) {
+    return m.deny(caller, "erase", {key}, {}, "only an admin may erase records", ledger_index);
+  }
+  if (!is_r4_resource_type(type) || !is_valid_id(id)) return Status::invalid("not a FHIR record");
+  RecordLocks::Held held = m.locks.lock({key});
+  storage::Erasure erasure{std::string(type), std::string(id), {}};
+  std::vector<std::string> patients;
+  for (uint64_t offset = 0;;) {
+    Result<storage::RecordPage> page = m.store.record_history(type, id, offset, 1000);
+    if (!page) return page.status();
+    for (const RecordVersion& r : page->records) {
+      erasure.indexes.push_back(r.ledger_index);
+      if (!r.compartment.empty() &&
+          std::find(patients.begin(), patients.end(), r.compartment) == patients.end()) {
+        patients.push_back(r.compartment);
+      }
+    }
+    offset += page->records.size();
+    if (page->records.empty() || offset >= page->total) break;
+  }
+  if (erasure.indexes.empty()) return Status::not_found(key + " does not exist");
+  std::sort(erasure.indexes.begin(), erasure.indexes.end());
+  Statement s = m.statement(caller, "erase", m.clock.now_ms());
+  s.resources = {key};
+  s.patients = std::move(patients);
+  s.erased = erasure.indexes;
+  std::vector<uint64_t> erased = erasure.indexes;
+  Result<uint64_t> index = m.append(std::move(s), std::nullopt, std::move(erasure), ledger_index);
+  if (!index) return index.status();
+  return erased;
+}
+
+Status RecordService::record_refusal(std::string_view who, std::string_view op,
+                                     std::string_view target, std::string_view reason,
+                                     uint64_t* ledger_index) {
+  Impl& m = *impl_;
+  Statement s;
+  s.op = std::string(op);
+  s.denied = true;
+  s.time_ms = m.clock.now_ms();
+  s.who = who.empty() ? "anonymous" : std::string(who);
+  s.resources = {std::string(target)};
+  s.reason = std::string(reason);
+  Result<uint64_t> index = m.append(std::move(s), std::nullopt, std::nullopt, ledger_index);
+  return index ? Status::ok() : index.status();
+}
+
+}  // namespace medseal::records
