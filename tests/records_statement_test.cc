@@ -94,6 +94,23 @@ TEST(Statement, ParsesEveryOperation) {
   }
 }
 
+TEST(Statement, ADeniedRequestMayNameAnyOperation) {
+  Statement s = write_statement();
+  s.denied = true;
+  s.reason = "no token";
+  for (std::string op : {"transaction", "$receipt", "batch"}) {
+    s.op = op;
+    EXPECT_TRUE(parse_statement(format_statement(s)).is_ok()) << op;
+  }
+  for (std::string op : {std::string(), std::string(65, 'x')}) {
+    s.op = op;
+    EXPECT_FALSE(parse_statement(format_statement(s)).is_ok()) << op;
+  }
+  s.denied = false;
+  s.op = "transaction";
+  EXPECT_FALSE(parse_statement(format_statement(s)).is_ok()) << "only a refused transaction is an entry";
+}
+
 TEST(Statement, RefusesAnythingElse) {
   const std::string good = format_statement(write_statement());
   auto with = [&](const std::string& from, const std::string& to) {

@@ -16,6 +16,7 @@ using Json = nlohmann::json;
 constexpr int kVersion = 1;
 // A search lists every resource it returned and an erasure every index it erased; far below this.
 constexpr size_t kMaxStatementBytes = 16 << 20;
+constexpr size_t kMaxDeniedOpBytes = 64;
 constexpr std::array<std::string_view, 11> kOps = {"create", "update", "delete", "read",
                                                    "vread",  "history", "search", "audit",
                                                    "receipt", "erase", "token"};
@@ -92,9 +93,11 @@ Status read_fields(const Json& j, Statement* s) {
   MEDSEAL_RETURN_IF_ERROR(read_strings(j, "patients", &s->patients));
   MEDSEAL_RETURN_IF_ERROR(read_string(j, "reason", &s->reason));
   MEDSEAL_RETURN_IF_ERROR(read_numbers(j, "erased", &s->erased));
-  if (!known(s->op, kOps)) return bad("op", "is not a known operation");
   if (outcome != "ok" && outcome != "denied") return bad("outcome", "is neither \"ok\" nor \"denied\"");
   s->denied = outcome == "denied";
+  // A refused request is recorded with whatever operation it asked for (record_refusal).
+  const bool op_ok = s->denied ? !s->op.empty() && s->op.size() <= kMaxDeniedOpBytes : known(s->op, kOps);
+  if (!op_ok) return bad("op", "is not a known operation");
   return Status::ok();
 }
 
