@@ -19,6 +19,7 @@
 #include "crypto/random.h"
 #include "crypto/sha256.h"
 #include "util/clock.h"
+#include "util/file_io.h"
 #include "util/strict_json.h"
 
 namespace medseal::identity {
@@ -33,22 +34,6 @@ constexpr size_t kMaxAdminTokenFileBytes = 256;
 // An unknown token looks at the file at most this often, so a flood of bad tokens costs one map
 // lookup each; a token issued elsewhere is found at most this long after it was written.
 constexpr std::chrono::nanoseconds kRecheckInterval = std::chrono::milliseconds(100);
-
-// A file descriptor closed when it goes out of scope.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  bool ok() const { return fd_ >= 0; }
-
- private:
-  int fd_;
-};
 
 Status io_error(const std::string& what, const std::string& path) {
   return Status::io(what + " " + path + ": " + std::strerror(errno));
@@ -168,11 +153,17 @@ Status check_private_file(const struct stat& st, const std::string& path) {
   return Status::ok();
 }
 
-Result<std::string> read_all(int fd, size_t size, const std::string& path) {
-  std::string text(size, '\0');
+// The whole of an open file that only its owner may use, of at most `max_bytes`; `*st` is the
+// file's status at that time.
+Result<std::string> read_private_file(const Fd& fd, const std::string& path, size_t max_bytes,
+                                      struct stat* st) {
+  if (::fstat(fd.get(), st) != 0) return io_error("cannot stat", path);
+  MEDSEAL_RETURN_IF_ERROR(check_private_file(*st, path));
+  if (static_cast<size_t>(st->st_size) > max_bytes) return Status::invalid(path + " is too large");
+  std::string text(static_cast<size_t>(st->st_size), '\0');
   size_t done = 0;
-  while (done < size) {
-    ssize_t n = ::pread(fd, text.data() + done, size - done, static_cast<off_t>(done));
+  while (done < text.size()) {
+    ssize_t n = ::pread(fd.get(), text.data() + done, text.size() - done, static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return io_error("cannot read", path);
     if (n == 0) break;
@@ -194,24 +185,11 @@ Result<Snapshot> read_token_file(const std::string& path, bool create) {
   if (!fd.ok()) return io_error("cannot open", path);
   if (::flock(fd.get(), LOCK_SH) != 0) return io_error("cannot lock", path);
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return io_error("cannot stat", path);
-  MEDSEAL_RETURN_IF_ERROR(check_private_file(st, path));
-  if (static_cast<size_t>(st.st_size) > kMaxFileBytes) return Status::invalid(path + " is too large");
-  Result<std::string> text = read_all(fd.get(), static_cast<size_t>(st.st_size), path);
+  Result<std::string> text = read_private_file(fd, path, kMaxFileBytes, &st);
   if (!text) return text.status();
   Result<TokenMap> tokens = parse_token_file(*text, path);
   if (!tokens) return tokens.status();
   return Snapshot{std::move(*tokens), stamp_of(st)};
-}
-
-Status write_all(int fd, std::string_view bytes, const std::string& path) {
-  while (!bytes.empty()) {
-    ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return io_error("cannot write", path);
-    bytes.remove_prefix(static_cast<size_t>(n));
-  }
-  return Status::ok();
 }
 
 // Appends one line under an exclusive lock and makes it durable. A failed write is cut back off,
@@ -232,9 +210,7 @@ Status append_line(const std::string& path, std::string_view line) {
 
 Status fsync_parent_dir(const std::string& path) {
   std::string dir = std::filesystem::path(path).parent_path().string();
-  Fd fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.ok() || ::fsync(fd.get()) != 0) return io_error("cannot fsync the directory of", path);
-  return Status::ok();
+  return fsync_dir(dir.empty() ? "." : dir);
 }
 
 class FileTokenStore final : public TokenStore {
@@ -313,10 +289,7 @@ Result<std::string> read_admin_token(const std::string& path) {
   if (!fd.ok() && errno == ENOENT) return Status::not_found(path + " does not exist");
   if (!fd.ok()) return io_error("cannot open", path);
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return io_error("cannot stat", path);
-  MEDSEAL_RETURN_IF_ERROR(check_private_file(st, path));
-  if (static_cast<size_t>(st.st_size) > kMaxAdminTokenFileBytes) return Status::invalid(path + " does not hold a token");
-  Result<std::string> text = read_all(fd.get(), static_cast<size_t>(st.st_size), path);
+  Result<std::string> text = read_private_file(fd, path, kMaxAdminTokenFileBytes, &st);
   if (!text) return text.status();
   if (!text->empty() && text->back() == '\n') text->pop_back();
   if (!well_formed(*text)) return Status::invalid(path + " does not hold a token");
