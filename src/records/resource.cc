@@ -169,6 +169,19 @@ std::string patient_of_reference(std::string_view reference) {
   return is_valid_id(id) ? std::string(kPrefix) + std::string(id) : "";
 }
 
+// The patient of the first top-level subject, patient or beneficiary reference naming one.
+std::string referenced_patient(const Document& doc) {
+  for (uint32_t c = doc.first_child(kRoot); c != kNone; c = doc.next_sibling(c)) {
+    const std::string name = doc.key(c);
+    if (name != "subject" && name != "patient" && name != "beneficiary") continue;
+    const uint32_t reference = doc.member(c, "reference");
+    if (reference == kNone) continue;
+    std::string patient = patient_of_reference(doc.string_value(reference));
+    if (!patient.empty()) return patient;
+  }
+  return "";
+}
+
 Result<BundleEntry> parse_entry(const Document& doc, uint32_t entry, size_t index) {
   const std::string where = "bundle: entry " + std::to_string(index);
   if (doc.node(entry).kind != Kind::kObject) return Status::invalid(where + " is not an object");
@@ -234,14 +247,16 @@ Result<ResourceInfo> inspect_resource(std::string_view bytes) {
   return resource_info(*doc);
 }
 
-Result<std::string> stamp_resource(std::string_view bytes, std::string_view id,
-                                   std::string_view version_id, std::string_view last_updated) {
+Result<StampedResource> stamp_and_inspect(std::string_view bytes, std::string_view id,
+                                          std::string_view version_id,
+                                          std::string_view last_updated) {
   if (!is_valid_id(id) || !is_valid_id(version_id)) {
     return Status::invalid("stamp: id and versionId must be valid ids");
   }
   Result<Document> doc = scan_object(bytes, kMaxDepth, "resource");
   if (!doc) return doc.status();
-  MEDSEAL_RETURN_IF_ERROR(resource_info(*doc));
+  Result<ResourceInfo> info = resource_info(*doc);
+  if (!info) return info.status();
 
   std::vector<Edit> edits;
   const uint32_t type = doc->member(kRoot, "resourceType");
@@ -256,7 +271,17 @@ Result<std::string> stamp_resource(std::string_view bytes, std::string_view id,
   // resourceType and apply in order, id first.
   const uint32_t meta_anchor = existing_id != kNone ? existing_id : type;
   MEDSEAL_RETURN_IF_ERROR(stamp_meta(*doc, meta_anchor, version_id, last_updated, edits));
-  return apply(bytes, std::move(edits));
+  // Stamping changes no reference, only the id a Patient's compartment is named by.
+  std::string compartment = info->type == "Patient" ? "Patient/" + std::string(id)
+                                                    : referenced_patient(*doc);
+  return StampedResource{std::move(*info), apply(bytes, std::move(edits)), std::move(compartment)};
+}
+
+Result<std::string> stamp_resource(std::string_view bytes, std::string_view id,
+                                   std::string_view version_id, std::string_view last_updated) {
+  Result<StampedResource> stamped = stamp_and_inspect(bytes, id, version_id, last_updated);
+  if (!stamped) return stamped.status();
+  return std::move(stamped->bytes);
 }
 
 std::string patient_compartment(std::string_view bytes) {
@@ -265,15 +290,7 @@ std::string patient_compartment(std::string_view bytes) {
   Result<ResourceInfo> info = resource_info(*doc);
   if (!info) return "";
   if (info->type == "Patient") return info->id.empty() ? "" : "Patient/" + info->id;
-  for (uint32_t c = doc->first_child(kRoot); c != kNone; c = doc->next_sibling(c)) {
-    const std::string name = doc->key(c);
-    if (name != "subject" && name != "patient" && name != "beneficiary") continue;
-    const uint32_t reference = doc->member(c, "reference");
-    if (reference == kNone) continue;
-    std::string patient = patient_of_reference(doc->string_value(reference));
-    if (!patient.empty()) return patient;
-  }
-  return "";
+  return referenced_patient(*doc);
 }
 
 Result<std::vector<BundleEntry>> parse_transaction(std::string_view bytes, size_t max_entries) {

@@ -50,6 +50,17 @@ Result<ResourceInfo> inspect_resource(std::string_view bytes);
 Result<std::string> stamp_resource(std::string_view bytes, std::string_view id,
                                    std::string_view version_id, std::string_view last_updated);
 
+// stamp_resource, inspect_resource and patient_compartment (of the stamped resource) from one
+// scan of `bytes`: what a write needs, at a third of the cost of calling them one by one.
+struct StampedResource {
+  ResourceInfo info;        // as sent: its resourceType and the id it carried ("" if none)
+  std::string bytes;        // stamped
+  std::string compartment;  // patient_compartment(bytes)
+};
+Result<StampedResource> stamp_and_inspect(std::string_view bytes, std::string_view id,
+                                          std::string_view version_id,
+                                          std::string_view last_updated);
+
 // The patient compartment a resource belongs to: "Patient/<id>" for a Patient; otherwise the
 // first (in document order) top-level `subject`, `patient` or `beneficiary` whose `reference` is
 // "Patient/<id>" (relative or ending in "/Patient/<id>"); "" when there is none, including for

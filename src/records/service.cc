@@ -59,19 +59,13 @@ EntryKind kind_of(const Statement& s) {
   return EntryKind::kAccess;
 }
 
-// Checks a body and the type it is sent to; returns what it says about itself.
-Result<ResourceInfo> check_body(std::string_view type, std::string_view body, size_t max_bytes) {
+// What can be checked before the body is read: its size and the type it is sent to.
+Status check_request(std::string_view type, std::string_view body, size_t max_bytes) {
   if (body.size() > max_bytes) {
     return Status::invalid("the resource is larger than " + std::to_string(max_bytes) + " bytes");
   }
   if (!is_r4_resource_type(type)) return Status::invalid("not a FHIR R4 resource type");
-  Result<ResourceInfo> info = inspect_resource(body);
-  if (!info) return info.status();
-  if (info->type != type) {
-    return Status::invalid("resourceType " + info->type + " does not match the URL's " +
-                           std::string(type));
-  }
-  return info;
+  return Status::ok();
 }
 
 }  // namespace
@@ -135,20 +129,29 @@ struct RecordService::Impl {
   }
 
   // The next version of (type, id) with `body` stamped, as the record row to write; the caller
-  // holds the record's lock. `current` is the latest stored version, if any.
+  // holds the record's lock. `current` is the latest stored version, if any. The body must be a
+  // resource of `type`; with `id_in_body`, it must carry exactly that id (an update), else any id
+  // it carries is replaced (a create).
   Result<RecordVersion> next_version(std::string_view type, std::string_view id,
                                      std::string_view body, const RecordVersion* current,
-                                     uint64_t time_ms) const {
+                                     uint64_t time_ms, bool id_in_body) const {
     RecordVersion r;
     r.type = std::string(type);
     r.id = std::string(id);
     r.version = current == nullptr ? 1 : current->version + 1;
     r.updated_ms = time_ms;
-    Result<std::string> stamped =
-        stamp_resource(body, id, std::to_string(r.version), format_instant(time_ms));
+    Result<StampedResource> stamped =
+        stamp_and_inspect(body, id, std::to_string(r.version), format_instant(time_ms));
     if (!stamped) return stamped.status();
-    r.bytes = std::move(*stamped);
-    r.compartment = patient_compartment(r.bytes);
+    if (stamped->info.type != type) {
+      return Status::invalid("resourceType " + stamped->info.type + " does not match the URL's " +
+                             std::string(type));
+    }
+    if (id_in_body && stamped->info.id != id) {
+      return Status::invalid("the resource's id does not match the URL's id");
+    }
+    r.bytes = std::move(stamped->bytes);
+    r.compartment = std::move(stamped->compartment);
     return r;
   }
 
@@ -212,10 +215,9 @@ Result<Written> RecordService::create(const Caller& caller, std::string_view typ
                                       std::string_view body, uint64_t* ledger_index) {
   Impl& m = *impl_;
   if (!may_write(caller.who)) return m.deny_write(caller, "create", std::string(type), ledger_index);
-  Result<ResourceInfo> info = check_body(type, body, m.options.max_resource_bytes);
-  if (!info) return info.status();
+  MEDSEAL_RETURN_IF_ERROR(check_request(type, body, m.options.max_resource_bytes));
   // A fresh UUID has no other writer: no lock needed.
-  Result<RecordVersion> r = m.next_version(type, new_id(), body, nullptr, m.clock.now_ms());
+  Result<RecordVersion> r = m.next_version(type, new_id(), body, nullptr, m.clock.now_ms(), false);
   if (!r) return r.status();
   Statement s = m.write_statement(caller, *r, true);
   Result<uint64_t> index = m.append(std::move(s), *r, std::nullopt, ledger_index);
@@ -232,16 +234,14 @@ Result<Written> RecordService::update(const Caller& caller, std::string_view typ
     return m.deny_write(caller, "update", record_key(type, id), ledger_index);
   }
   if (!is_valid_id(id)) return Status::invalid("not a valid FHIR id");
-  Result<ResourceInfo> info = check_body(type, body, m.options.max_resource_bytes);
-  if (!info) return info.status();
-  if (info->id != id) return Status::invalid("the resource's id does not match the URL's id");
+  MEDSEAL_RETURN_IF_ERROR(check_request(type, body, m.options.max_resource_bytes));
   const std::string key = record_key(type, id);
   RecordLocks::Held held = m.locks.lock({key});
   Result<std::optional<RecordVersion>> cur = m.current(type, id);
   if (!cur) return cur.status();
   const RecordVersion* current = cur->has_value() ? &**cur : nullptr;
   MEDSEAL_RETURN_IF_ERROR(Impl::check_if_match(if_match, current));
-  Result<RecordVersion> r = m.next_version(type, id, body, current, m.clock.now_ms());
+  Result<RecordVersion> r = m.next_version(type, id, body, current, m.clock.now_ms(), true);
   if (!r) return r.status();
   const bool created = current == nullptr;
   Result<uint64_t> index =
@@ -462,13 +462,10 @@ Result<std::vector<Written>> RecordService::Impl::transaction(const Caller& call
     } else {
       Result<std::string> body = rewrite_references(w.entry.resource, rewrites);
       if (!body) return Status::invalid(where + body.status().message());
-      Result<ResourceInfo> info = check_body(w.type, *body, options.max_resource_bytes);
-      if (!info) return Status::invalid(where + info.status().message());
-      if (w.entry.method == "PUT" && info->id != w.id) {
-        return Status::invalid(where + "the resource's id does not match the request url");
-      }
-      Result<RecordVersion> next =
-          next_version(w.type, w.id, *body, current ? &*current : nullptr, now);
+      Status request = check_request(w.type, *body, options.max_resource_bytes);
+      if (!request) return Status::invalid(where + request.message());
+      Result<RecordVersion> next = next_version(w.type, w.id, *body, current ? &*current : nullptr,
+                                                now, w.entry.method == "PUT");
       if (!next) return Status::invalid(where + next.status().message());
       r = std::move(*next);
     }
