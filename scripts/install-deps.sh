@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages medseal builds, tests and runs with, only those missing.
+# Installs the Debian 12 packages medseal builds, tests and runs with, only those missing, and
+# the npm packages of the JavaScript FHIR tests (tests/fhir_js).
 # Run as root (CI, fresh machines) or with sudo available. Safe to run again.
 set -euo pipefail
 
@@ -19,11 +20,25 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# Node.js and npm run tests/fhir_js. Asked for by command, not by package: a machine may have
+# them from elsewhere (a nodejs package that bundles npm), and Debian's npm would conflict.
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 
-echo "installing: ${missing[*]}"
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The npm packages of tests/fhir_js, exactly as its package-lock.json pins them; again only
+# when node_modules is missing or older than the lock file.
+fhir_js="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/fhir_js"
+if [ ! -f "$fhir_js/node_modules/.package-lock.json" ] ||
+   [ "$fhir_js/package-lock.json" -nt "$fhir_js/node_modules/.package-lock.json" ]; then
+  echo "npm ci in tests/fhir_js"
+  (cd "$fhir_js" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi

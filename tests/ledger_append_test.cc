@@ -211,6 +211,23 @@ TEST_F(LedgerAppendTest, AFullBatchDoesNotWaitForTheWindow) {
   EXPECT_EQ(faults_->commits(), 3u);
 }
 
+TEST_F(LedgerAppendTest, ClosedLoopCallersDoNotWaitOutTheWindow) {
+  // 8 callers each appending 20 times in a row, with a 1 s window: waiting out the window for
+  // every batch would take 20 s; once the previous batch's callers are all back, a batch closes.
+  auto ledger = open_ledger(window(milliseconds(1'000)));
+  constexpr int kThreads = 8, kEach = 20;
+  std::vector<std::thread> threads;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) EXPECT_TRUE(ledger->append(request(statement(t, i))).is_ok());
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+  EXPECT_EQ(ledger->head().size, uint64_t{kThreads * kEach});
+}
+
 TEST_F(LedgerAppendTest, AppendAllIsConsecutiveAndNeverSplit) {
   auto ledger = open_ledger(window(milliseconds(1), 16));
   std::vector<AppendRequest> group;

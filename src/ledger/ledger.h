@@ -25,7 +25,8 @@
 namespace medseal::ledger {
 
 struct LedgerOptions {
-  // A batch closes when this long has passed since its first request arrived...
+  // A batch closes when this long has passed since its first request arrived, or as soon as as
+  // many callers wait as the previous batch served (request_queue.h)...
   std::chrono::microseconds batch_window{10'000};
   // ...or when it holds this many entries. An append_all larger than this is committed alone in
   // one batch, never split.

@@ -7,14 +7,16 @@ bool RequestQueue::push(Pending* p) {
   std::lock_guard lock(mu_);
   if (closed_) return false;
   // Wake the sequencer only when it has something new to decide: the first request starts a
-  // window, a full batch ends one. Everything else would be a wasted context switch.
+  // window; a full batch, or the last of the previous batch's callers, ends one. Everything else
+  // would be a wasted context switch.
   const bool first = queue_.empty();
   const bool was_short = queued_entries_ < max_entries_;
   queue_.push_back(p);
   queued_entries_ += p->entries.size();
+  const bool all_callers_back = queue_.size() == last_batch_callers_;
   // Under the lock: once it is released the sequencer may commit and answer this request, and the
   // ledger (with this queue) may be destroyed, so nothing here may touch the queue after it.
-  if (first || (was_short && queued_entries_ >= max_entries_)) cv_.notify_one();
+  if (first || all_callers_back || (was_short && queued_entries_ >= max_entries_)) cv_.notify_one();
   return true;
 }
 
@@ -25,7 +27,10 @@ std::vector<Pending*> RequestQueue::next_batch() {
   // The window runs from the first request's arrival: a request that waited through the previous
   // commit has already had its window, and goes at once.
   const auto deadline = queue_.front()->arrival + window_;
-  cv_.wait_until(lock, deadline, [&] { return queued_entries_ >= max_entries_ || closed_; });
+  cv_.wait_until(lock, deadline, [&] {
+    return queued_entries_ >= max_entries_ || closed_ ||
+           (last_batch_callers_ > 0 && queue_.size() >= last_batch_callers_);
+  });
   return take_locked();
 }
 
@@ -41,6 +46,7 @@ std::vector<Pending*> RequestQueue::take_locked() {
     queue_.pop_front();
   }
   queued_entries_ -= entries;
+  last_batch_callers_ = batch.size();
   return batch;
 }
 

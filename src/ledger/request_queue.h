@@ -2,8 +2,12 @@
 //
 // A caller enqueues one Pending (one append or append_all) and blocks on it; the sequencer takes
 // the queued Pendings in batches: it waits for the first, then gathers more until the window that
-// started when the first arrived has passed or the batch holds max_entries entries. A Pending is
-// never split, so an append_all gets consecutive indexes from one commit.
+// started when the first arrived has passed, or the batch holds max_entries entries, or as many
+// callers wait as the previous batch served. The last rule is for closed-loop clients (a server's
+// connections, each waiting for its answer before it sends more): once they have all sent their
+// next request, waiting out the window only adds latency and caps throughput at
+// callers / window. A Pending is never split, so an append_all gets consecutive indexes from one
+// commit.
 #pragma once
 
 #include <chrono>
@@ -82,6 +86,7 @@ class RequestQueue {
   std::condition_variable cv_;
   std::deque<Pending*> queue_;
   size_t queued_entries_ = 0;
+  size_t last_batch_callers_ = 0;  // 0 until a batch was taken: then only the window decides
   bool closed_ = false;
 };
 

@@ -3,13 +3,14 @@
 // are spliced in. Nothing is re-serialized and no number goes through a double, so key order,
 // decimals such as 1.00 or 1E-22 and non-ASCII text come back exactly as sent.
 //
-// The parser is strict (RFC 8259): valid UTF-8, no duplicate keys at the top level, no trailing
-// data, nesting at most kMaxDepth. Pure functions, no I/O.
+// The parser is strict (RFC 8259, see records/json_scan.h): valid UTF-8, no duplicate keys in any
+// object, no trailing data, nesting at most kMaxDepth. Pure functions, no I/O.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,8 @@ bool is_valid_type_name(std::string_view type);
 
 // True for the 146 resource types of FHIR R4 (4.0.1), e.g. "Patient"; false for anything else.
 bool is_r4_resource_type(std::string_view type);
+// All 146 of them, sorted.
+std::span<const std::string_view> r4_resource_types();
 
 struct ResourceInfo {
   std::string type;  // resourceType
@@ -41,13 +44,16 @@ Result<ResourceInfo> inspect_resource(std::string_view bytes);
 // `bytes` (which inspect_resource accepts) with `id` set, and `meta.versionId` and
 // `meta.lastUpdated` set (as JSON strings); every other byte unchanged. An existing member is
 // replaced where it stands; a missing `id` goes right after `resourceType`, a missing `meta` right
-// after `id`, missing meta members at the end of `meta`.
+// after `id`, missing meta members at the end of `meta`. Inserted members copy the whitespace
+// that precedes their neighbour, so pretty-printed input stays pretty. kInvalidArgument when
+// `bytes` is not accepted, `meta` is not an object, or `id` or `version_id` is not a valid id.
 Result<std::string> stamp_resource(std::string_view bytes, std::string_view id,
                                    std::string_view version_id, std::string_view last_updated);
 
 // The patient compartment a resource belongs to: "Patient/<id>" for a Patient; otherwise the
-// first top-level `subject`, `patient` or `beneficiary` whose `reference` is "Patient/<id>"
-// (relative or ending in "/Patient/<id>"); "" when there is none.
+// first (in document order) top-level `subject`, `patient` or `beneficiary` whose `reference` is
+// "Patient/<id>" (relative or ending in "/Patient/<id>"); "" when there is none, including for
+// bytes that inspect_resource would not accept.
 std::string patient_compartment(std::string_view bytes);
 
 // One entry of a transaction Bundle.
@@ -61,13 +67,15 @@ struct BundleEntry {
 
 // The entries of a Bundle of type "transaction", in order. kInvalidArgument for anything else:
 // not a Bundle, another type, an entry without request, a method other than POST/PUT/DELETE, a
-// POST or PUT without a resource. At most `max_entries` entries.
+// POST or PUT without a resource, a DELETE with one, a request member other than method, url
+// and ifMatch (conditional requests are not supported). At most `max_entries` entries. Nesting may
+// be kMaxDepth deep inside each entry's resource (kMaxDepth + 3 for the whole Bundle).
 Result<std::vector<BundleEntry>> parse_transaction(std::string_view bytes,
                                                    size_t max_entries = 100'000);
 
 // `resource` with every JSON string value equal to a key of `rewrites` (such as
 // "urn:uuid:...") replaced by the mapped value ("Patient/123"), anywhere in the document; every
-// other byte unchanged.
+// other byte unchanged. Member names are never rewritten; values are compared unescaped.
 Result<std::string> rewrite_references(std::string_view resource,
                                        const std::map<std::string, std::string>& rewrites);
 

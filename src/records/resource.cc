@@ -1,0 +1,327 @@
+#include "records/resource.h"
+
+#include <algorithm>
+
+#include "records/json_scan.h"
+
+namespace medseal::records {
+namespace {
+
+using json::Document;
+using json::Kind;
+using json::kNone;
+
+constexpr uint32_t kRoot = Document::root();
+
+bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
+bool is_alpha(char c) { return is_upper(c) || (c >= 'a' && c <= 'z'); }
+bool is_id_char(char c) { return is_alpha(c) || (c >= '0' && c <= '9') || c == '-' || c == '.'; }
+
+std::string at_byte(const Document& doc, uint32_t node) {
+  return " at byte " + std::to_string(doc.node(node).begin);
+}
+
+Result<Document> scan_object(std::string_view bytes, size_t max_depth, const char* what) {
+  Result<Document> doc = Document::scan(bytes, max_depth);
+  if (!doc) return doc.status();
+  if (doc->node(kRoot).kind != Kind::kObject) {
+    return Status::invalid(std::string(what) + ": not a JSON object");
+  }
+  return doc;
+}
+
+Result<ResourceInfo> resource_info(const Document& doc) {
+  const uint32_t type = doc.member(kRoot, "resourceType");
+  if (type == kNone) return Status::invalid("resource: no resourceType");
+  if (doc.node(type).kind != Kind::kString || !is_valid_type_name(doc.string_value(type))) {
+    return Status::invalid("resource: invalid resourceType" + at_byte(doc, type));
+  }
+  ResourceInfo info{.type = doc.string_value(type), .id = ""};
+  if (const uint32_t id = doc.member(kRoot, "id"); id != kNone) {
+    if (doc.node(id).kind != Kind::kString || !is_valid_id(doc.string_value(id))) {
+      return Status::invalid("resource: invalid id" + at_byte(doc, id));
+    }
+    info.id = doc.string_value(id);
+  }
+  return info;
+}
+
+// One change to the text: `erase` bytes at `at` replaced by `text`.
+struct Edit {
+  size_t at;
+  size_t erase;
+  std::string text;
+};
+
+// `text` with `edits` applied; edits must not overlap, and those at the same offset apply in
+// the order given.
+std::string apply(std::string_view text, std::vector<Edit> edits) {
+  std::stable_sort(edits.begin(), edits.end(),
+                   [](const Edit& a, const Edit& b) { return a.at < b.at; });
+  std::string out;
+  size_t grow = 0;
+  for (const Edit& e : edits) grow += e.text.size();
+  out.reserve(text.size() + grow);
+  size_t copied = 0;
+  for (const Edit& e : edits) {
+    out.append(text, copied, e.at - copied);
+    out += e.text;
+    copied = e.at + e.erase;
+  }
+  out.append(text, copied);
+  return out;
+}
+
+Edit replace_value(const Document& doc, uint32_t node, std::string_view new_value) {
+  return {doc.node(node).begin, doc.node(node).end - doc.node(node).begin, json::quote(new_value)};
+}
+
+// How a member is laid out: the whitespace before its name, and what lies between its name and
+// its value (": " or ":"). New members copy a neighbour's layout.
+struct Layout {
+  std::string_view indent;
+  std::string_view colon;
+};
+
+Layout layout_of(const Document& doc, uint32_t member) {
+  const json::Node& n = doc.node(member);
+  size_t start = n.key_begin;
+  constexpr std::string_view kWhitespace = " \t\r\n";
+  while (start > 0 && kWhitespace.find(doc.text()[start - 1]) != std::string_view::npos) --start;
+  return {doc.text().substr(start, n.key_begin - start),
+          doc.text().substr(n.key_end, n.begin - n.key_end)};
+}
+
+// `"name": value` pairs laid out like a neighbour, each preceded by a comma and the indent.
+using Members = std::vector<std::pair<std::string, std::string>>;  // name, JSON value
+
+std::string members_text(const Layout& like, const Members& members) {
+  std::string out;
+  for (const auto& [name, value] : members) {
+    out += ',';
+    out += like.indent;
+    out += json::quote(name);
+    out += like.colon;
+    out += value;
+  }
+  return out;
+}
+
+uint32_t last_child(const Document& doc, uint32_t container) {
+  uint32_t last = kNone;
+  for (uint32_t c = doc.first_child(container); c != kNone; c = doc.next_sibling(c)) last = c;
+  return last;
+}
+
+// Adds the missing ones of `members` at the end of the object `meta`.
+void append_to_meta(const Document& doc, uint32_t meta, const Members& members,
+                    std::vector<Edit>& edits) {
+  if (members.empty()) return;
+  const uint32_t last = last_child(doc, meta);
+  if (last != kNone) {
+    edits.push_back({doc.node(last).end, 0, members_text(layout_of(doc, last), members)});
+    return;
+  }
+  // An empty object has no neighbour to copy: write the members compactly after the '{'.
+  std::string text = members_text(Layout{"", ":"}, members);
+  edits.push_back({doc.node(meta).begin + size_t{1}, 0, text.substr(1)});
+}
+
+Status stamp_meta(const Document& doc, uint32_t id_or_type, std::string_view version_id,
+                  std::string_view last_updated, std::vector<Edit>& edits) {
+  const uint32_t meta = doc.member(kRoot, "meta");
+  Members missing;
+  if (meta == kNone) {
+    const Layout like = layout_of(doc, id_or_type);
+    const std::string gap = like.colon.ends_with(' ') ? ", " : ",";
+    std::string value = "{" + json::quote("versionId") + std::string(like.colon) +
+                        json::quote(version_id) + gap + json::quote("lastUpdated") +
+                        std::string(like.colon) + json::quote(last_updated) + "}";
+    edits.push_back({doc.node(id_or_type).end, 0, members_text(like, {{"meta", value}})});
+    return Status::ok();
+  }
+  if (doc.node(meta).kind != Kind::kObject) {
+    return Status::invalid("resource: meta is not an object" + at_byte(doc, meta));
+  }
+  const std::pair<const char*, std::string_view> stamps[] = {{"versionId", version_id},
+                                                             {"lastUpdated", last_updated}};
+  for (const auto& [name, value] : stamps) {
+    const uint32_t existing = doc.member(meta, name);
+    if (existing != kNone) {
+      edits.push_back(replace_value(doc, existing, value));
+    } else {
+      missing.emplace_back(name, json::quote(value));
+    }
+  }
+  append_to_meta(doc, meta, missing, edits);
+  return Status::ok();
+}
+
+// "Patient/<id>" when `reference` is a relative or absolute reference to a Patient, else "".
+std::string patient_of_reference(std::string_view reference) {
+  constexpr std::string_view kPrefix = "Patient/";
+  std::string_view id;
+  if (reference.starts_with(kPrefix)) {
+    id = reference.substr(kPrefix.size());
+  } else if (const size_t at = reference.rfind("/Patient/"); at != std::string_view::npos) {
+    id = reference.substr(at + 1 + kPrefix.size());
+  }
+  return is_valid_id(id) ? std::string(kPrefix) + std::string(id) : "";
+}
+
+Result<BundleEntry> parse_entry(const Document& doc, uint32_t entry, size_t index) {
+  const std::string where = "bundle: entry " + std::to_string(index);
+  if (doc.node(entry).kind != Kind::kObject) return Status::invalid(where + " is not an object");
+  BundleEntry out;
+  auto read_string = [&](uint32_t object, std::string_view name, std::string* value) -> Status {
+    const uint32_t n = doc.member(object, name);
+    if (n == kNone) return Status::ok();
+    if (doc.node(n).kind != Kind::kString) {
+      return Status::invalid(where + ": " + std::string(name) + " is not a string");
+    }
+    *value = doc.string_value(n);
+    return Status::ok();
+  };
+  MEDSEAL_RETURN_IF_ERROR(read_string(entry, "fullUrl", &out.full_url));
+  const uint32_t request = doc.member(entry, "request");
+  if (request == kNone || doc.node(request).kind != Kind::kObject) {
+    return Status::invalid(where + " has no request");
+  }
+  MEDSEAL_RETURN_IF_ERROR(read_string(request, "method", &out.method));
+  MEDSEAL_RETURN_IF_ERROR(read_string(request, "url", &out.url));
+  MEDSEAL_RETURN_IF_ERROR(read_string(request, "ifMatch", &out.if_match));
+  // Conditional requests (ifNoneExist, ifNoneMatch, ifModifiedSince) are not supported; ignoring
+  // them would silently turn a conditional create into a plain one.
+  for (uint32_t c = doc.first_child(request); c != kNone; c = doc.next_sibling(c)) {
+    const std::string name = doc.key(c);
+    if (name != "method" && name != "url" && name != "ifMatch") {
+      return Status::invalid(where + ": unsupported request member" + at_byte(doc, c));
+    }
+  }
+  if (out.method != "POST" && out.method != "PUT" && out.method != "DELETE") {
+    return Status::invalid(where + ": method must be POST, PUT or DELETE");
+  }
+  if (out.url.empty()) return Status::invalid(where + ": request has no url");
+  const uint32_t resource = doc.member(entry, "resource");
+  const bool wants_resource = out.method != "DELETE";
+  if ((resource != kNone) != wants_resource) {
+    return Status::invalid(
+        where + (wants_resource ? ": POST and PUT need a resource" : ": DELETE takes no resource"));
+  }
+  if (resource != kNone) {
+    if (doc.node(resource).kind != Kind::kObject) {
+      return Status::invalid(where + ": resource is not an object");
+    }
+    out.resource = std::string(doc.raw(resource));
+  }
+  return out;
+}
+
+}  // namespace
+
+bool is_valid_id(std::string_view id) {
+  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), is_id_char);
+}
+
+bool is_valid_type_name(std::string_view type) {
+  return !type.empty() && type.size() <= 64 && is_upper(type[0]) &&
+         std::all_of(type.begin(), type.end(), is_alpha);
+}
+
+Result<ResourceInfo> inspect_resource(std::string_view bytes) {
+  Result<Document> doc = scan_object(bytes, kMaxDepth, "resource");
+  if (!doc) return doc.status();
+  return resource_info(*doc);
+}
+
+Result<std::string> stamp_resource(std::string_view bytes, std::string_view id,
+                                   std::string_view version_id, std::string_view last_updated) {
+  if (!is_valid_id(id) || !is_valid_id(version_id)) {
+    return Status::invalid("stamp: id and versionId must be valid ids");
+  }
+  Result<Document> doc = scan_object(bytes, kMaxDepth, "resource");
+  if (!doc) return doc.status();
+  MEDSEAL_RETURN_IF_ERROR(resource_info(*doc));
+
+  std::vector<Edit> edits;
+  const uint32_t type = doc->member(kRoot, "resourceType");
+  const uint32_t existing_id = doc->member(kRoot, "id");
+  if (existing_id != kNone) {
+    edits.push_back(replace_value(*doc, existing_id, id));
+  } else {
+    edits.push_back(
+        {doc->node(type).end, 0, members_text(layout_of(*doc, type), {{"id", json::quote(id)}})});
+  }
+  // A new meta goes after the id; when the id is new too, both edits sit at the end of
+  // resourceType and apply in order, id first.
+  const uint32_t meta_anchor = existing_id != kNone ? existing_id : type;
+  MEDSEAL_RETURN_IF_ERROR(stamp_meta(*doc, meta_anchor, version_id, last_updated, edits));
+  return apply(bytes, std::move(edits));
+}
+
+std::string patient_compartment(std::string_view bytes) {
+  Result<Document> doc = scan_object(bytes, kMaxDepth, "resource");
+  if (!doc) return "";
+  Result<ResourceInfo> info = resource_info(*doc);
+  if (!info) return "";
+  if (info->type == "Patient") return info->id.empty() ? "" : "Patient/" + info->id;
+  for (uint32_t c = doc->first_child(kRoot); c != kNone; c = doc->next_sibling(c)) {
+    const std::string name = doc->key(c);
+    if (name != "subject" && name != "patient" && name != "beneficiary") continue;
+    const uint32_t reference = doc->member(c, "reference");
+    if (reference == kNone) continue;
+    std::string patient = patient_of_reference(doc->string_value(reference));
+    if (!patient.empty()) return patient;
+  }
+  return "";
+}
+
+Result<std::vector<BundleEntry>> parse_transaction(std::string_view bytes, size_t max_entries) {
+  // The Bundle, entry[] and entry{} add three levels above each resource.
+  Result<Document> doc = scan_object(bytes, kMaxDepth + 3, "bundle");
+  if (!doc) return doc.status();
+  const uint32_t type = doc->member(kRoot, "resourceType");
+  if (type == kNone || !doc->string_equals(type, "Bundle")) {
+    return Status::invalid("bundle: resourceType is not Bundle");
+  }
+  const uint32_t bundle_type = doc->member(kRoot, "type");
+  if (bundle_type == kNone || !doc->string_equals(bundle_type, "transaction")) {
+    return Status::invalid("bundle: type is not transaction");
+  }
+  std::vector<BundleEntry> entries;
+  const uint32_t list = doc->member(kRoot, "entry");
+  if (list == kNone) return entries;
+  if (doc->node(list).kind != Kind::kArray) return Status::invalid("bundle: entry is not an array");
+  for (uint32_t e = doc->first_child(list); e != kNone; e = doc->next_sibling(e)) {
+    if (entries.size() == max_entries) return Status::invalid("bundle: too many entries");
+    Result<BundleEntry> entry = parse_entry(*doc, e, entries.size());
+    if (!entry) return entry.status();
+    entries.push_back(std::move(*entry));
+  }
+  return entries;
+}
+
+Result<std::string> rewrite_references(std::string_view resource,
+                                       const std::map<std::string, std::string>& rewrites) {
+  Result<Document> doc = Document::scan(resource, kMaxDepth);
+  if (!doc) return doc.status();
+  // Most strings cannot match on length alone; skip them without building a key.
+  size_t shortest = SIZE_MAX;
+  size_t longest = 0;
+  for (const auto& [from, to] : rewrites) {
+    shortest = std::min(shortest, from.size());
+    longest = std::max(longest, from.size());
+  }
+  std::vector<Edit> edits;
+  for (uint32_t i = 0; i < doc->node_count(); ++i) {
+    const json::Node& n = doc->node(i);
+    if (n.kind != Kind::kString) continue;
+    const size_t raw_length = n.end - n.begin - 2;  // unescaping only shortens a string
+    if (raw_length < shortest || (!n.value_escaped && raw_length > longest)) continue;
+    const auto found = rewrites.find(doc->string_value(i));
+    if (found != rewrites.end()) edits.push_back(replace_value(*doc, i, found->second));
+  }
+  return apply(resource, std::move(edits));
+}
+
+}  // namespace medseal::records
