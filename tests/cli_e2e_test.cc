@@ -5,7 +5,6 @@
 #include <httplib.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,76 +19,27 @@
 #include "note/checkpoint.h"
 #include "note/keys.h"
 #include "support/paths.h"
+#include "support/process.h"
 #include "tlog_client/tile_source.h"
-
-extern char** environ;
 
 namespace medseal::cli {
 namespace {
 
 namespace fs = std::filesystem;
 using medseal::testing::medseal_binary;
+using medseal::testing::ProgramOutcome;
 using medseal::testing::read_file;
+using medseal::testing::run_medseal;
 using medseal::testing::shared_dir;
+using medseal::testing::spawn_program;
 using medseal::testing::TempDir;
+using medseal::testing::wait_exit_status;
 using std::chrono::seconds;
 
 void write_file(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << bytes;
   ASSERT_TRUE(out.good()) << path;
-}
-
-std::vector<char*> argv_of(std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  return argv;
-}
-
-// Spawns medseal with `args`; stdin from `stdin_path` (or /dev/null), stdout and stderr to the
-// given files or descriptors. Returns the pid, or -1.
-pid_t spawn(std::vector<std::string> args, const std::string& stdin_path, int out_fd, int err_fd) {
-  args.insert(args.begin(), medseal_binary());
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, stdin_path.empty() ? "/dev/null" : stdin_path.c_str(),
-                                   O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
-  posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
-  pid_t pid = -1;
-  auto argv = argv_of(args);
-  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
-}
-
-int exit_status(pid_t pid) {
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-struct Outcome {
-  int status = -1;
-  std::string out, err;
-};
-
-// Runs medseal to completion.
-Outcome medseal(const std::vector<std::string>& args, const std::string& stdin_path = "") {
-  TempDir tmp;
-  std::string out_path = tmp.path() + "/out", err_path = tmp.path() + "/err";
-  int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  Outcome r;
-  pid_t pid = spawn(args, stdin_path, out, err);
-  ::close(out);
-  ::close(err);
-  if (pid < 0) return r;
-  r.status = exit_status(pid);
-  r.out = read_file(out_path);
-  r.err = read_file(err_path);
-  return r;
 }
 
 bool one_line(const std::string& s) {
@@ -106,7 +56,8 @@ class Server {
     int err = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     std::vector<std::string> args = {"serve", "--data", data_dir, "--listen", "127.0.0.1:0"};
     args.insert(args.end(), extra.begin(), extra.end());
-    pid_ = spawn(args, "", fds[1], err);
+    args.insert(args.begin(), medseal_binary());
+    pid_ = spawn_program(args, "", fds[1], err);
     ::close(fds[1]);
     ::close(err);
     out_fd_ = fds[0];
@@ -136,7 +87,7 @@ class Server {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     ::kill(pid_, SIGKILL);
-    exit_status(pid_);
+    wait_exit_status(pid_);
     pid_ = -1;
     return -1;
   }
@@ -182,7 +133,7 @@ std::string lines(uint64_t first, uint64_t count) {
 void append(const std::string& data_dir, uint64_t first, uint64_t count) {
   std::string input = data_dir + ".stdin";
   write_file(input, lines(first, count));
-  Outcome r = medseal({"log", "append", "--data", data_dir}, input);
+  ProgramOutcome r = run_medseal({"log", "append", "--data", data_dir}, input);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out.rfind("appended " + std::to_string(count) + " entries", 0), 0u) << r.out;
 }
@@ -222,7 +173,7 @@ mode_t mode_of(const std::string& path) {
 TEST(CliKeygen, WritesAPrivateKeyFileAndAVkeyThatParses) {
   TempDir tmp;
   std::string dir = tmp.path() + "/keys";
-  Outcome r = medseal({"keygen", "--origin", "example.org/medseal-test", "--out", dir});
+  ProgramOutcome r = run_medseal({"keygen", "--origin", "example.org/medseal-test", "--out", dir});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(mode_of(dir + "/log.key"), 0600u);
   EXPECT_EQ(mode_of(dir), 0700u);
@@ -236,7 +187,7 @@ TEST(CliKeygen, WritesAPrivateKeyFileAndAVkeyThatParses) {
   ASSERT_TRUE(key.is_ok()) << key.status().to_string();
   EXPECT_EQ(note::format_verifier_key(note::verifier_of(*key)), note::format_verifier_key(*vkey));
 
-  Outcome again = medseal({"keygen", "--origin", "example.org/other", "--out", dir});
+  ProgramOutcome again = run_medseal({"keygen", "--origin", "example.org/other", "--out", dir});
   EXPECT_EQ(again.status, 1);
   EXPECT_TRUE(one_line(again.err)) << again.err;
   EXPECT_NE(again.err.find("already exists"), std::string::npos);
@@ -246,7 +197,7 @@ TEST(CliKeygen, WritesAPrivateKeyFileAndAVkeyThatParses) {
 TEST(CliKeygen, RejectsAnInvalidOrigin) {
   TempDir tmp;
   for (std::string origin : {"", "has space", "has+plus"}) {
-    Outcome r = medseal({"keygen", "--origin", origin, "--out", tmp.path() + "/k"});
+    ProgramOutcome r = run_medseal({"keygen", "--origin", origin, "--out", tmp.path() + "/k"});
     EXPECT_EQ(r.status, 2) << origin;
     EXPECT_TRUE(one_line(r.err)) << r.err;
   }
@@ -258,7 +209,7 @@ TEST(CliUsage, EveryCommandHasHelp) {
   for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
            {"--help"}, {"keygen", "--help"}, {"serve", "--help"}, {"log", "--help"},
            {"log", "append", "--help"}, {"log", "verify", "--help"}}) {
-    Outcome r = medseal(args);
+    ProgramOutcome r = run_medseal(args);
     EXPECT_EQ(r.status, 0) << args.back();
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << r.out;
   }
@@ -286,7 +237,7 @@ TEST(CliUsage, BadInputExitsNonZeroWithOneLine) {
            {"log", "verify", "--url", "http://127.0.0.1:1/log", "--vkey", vkey},  // nobody listens
            {"log", "verify", "--url", "http://127.0.0.1:1/log", "--checkpoint", "x", "--vkey", vkey},
        }) {
-    Outcome r = medseal(args);
+    ProgramOutcome r = run_medseal(args);
     std::string shown = args.empty() ? "(none)" : args[0] + " ... " + args.back();
     EXPECT_NE(r.status, 0) << shown;
     EXPECT_TRUE(one_line(r.err)) << shown << ": " << r.err;
@@ -325,7 +276,7 @@ TEST(CliServe, CreatesKeysOnFirstStartAndStopsOnSigterm) {
 TEST(CliServe, KeepsAnExistingKeyAndRefusesAnotherOrigin) {
   TempDir tmp;
   std::string data = tmp.path() + "/data";
-  ASSERT_EQ(medseal({"keygen", "--origin", "example.org/a", "--out", data}).status, 0);
+  ASSERT_EQ(run_medseal({"keygen", "--origin", "example.org/a", "--out", data}).status, 0);
   {
     Server server(data);
     ASSERT_TRUE(server.ready()) << server.stderr_text();
@@ -334,7 +285,7 @@ TEST(CliServe, KeepsAnExistingKeyAndRefusesAnotherOrigin) {
     ASSERT_TRUE(res);
     EXPECT_EQ(res->body.rfind("example.org/a\n0\n", 0), 0u) << res->body;
   }
-  Outcome r = medseal({"serve", "--data", data, "--listen", "127.0.0.1:0", "--origin", "example.org/b"});
+  ProgramOutcome r = run_medseal({"serve", "--data", data, "--listen", "127.0.0.1:0", "--origin", "example.org/b"});
   EXPECT_EQ(r.status, 1);
   EXPECT_TRUE(one_line(r.err)) << r.err;
   EXPECT_NE(r.err.find("example.org/a"), std::string::npos) << r.err;
@@ -343,9 +294,9 @@ TEST(CliServe, KeepsAnExistingKeyAndRefusesAnotherOrigin) {
 TEST(CliServe, RefusesAKeyFileOthersCanRead) {
   TempDir tmp;
   std::string data = tmp.path() + "/data";
-  ASSERT_EQ(medseal({"keygen", "--out", data}).status, 0);
+  ASSERT_EQ(run_medseal({"keygen", "--out", data}).status, 0);
   ASSERT_EQ(::chmod((data + "/log.key").c_str(), 0644), 0);
-  Outcome r = medseal({"serve", "--data", data, "--listen", "127.0.0.1:0"});
+  ProgramOutcome r = run_medseal({"serve", "--data", data, "--listen", "127.0.0.1:0"});
   EXPECT_EQ(r.status, 1);
   EXPECT_TRUE(one_line(r.err)) << r.err;
   EXPECT_NE(r.err.find("chmod 600"), std::string::npos) << r.err;
@@ -357,7 +308,7 @@ TEST(CliServe, LogAppendIsRefusedWhileTheServerHoldsTheStore) {
   Server server(data);
   ASSERT_TRUE(server.ready()) << server.stderr_text();
   write_file(tmp.path() + "/in", "one\n");
-  Outcome r = medseal({"log", "append", "--data", data}, tmp.path() + "/in");
+  ProgramOutcome r = run_medseal({"log", "append", "--data", data}, tmp.path() + "/in");
   EXPECT_EQ(r.status, 1);
   EXPECT_TRUE(one_line(r.err)) << r.err;
   EXPECT_NE(r.err.find("another medseal process"), std::string::npos) << r.err;
@@ -369,10 +320,10 @@ class CliLogTest : public ::testing::Test {
  protected:
   std::string vkey_file() const { return data_ + "/log.vkey"; }
 
-  Outcome verify_url(const Server& server, const std::vector<std::string>& extra = {}) {
+  ProgramOutcome verify_url(const Server& server, const std::vector<std::string>& extra = {}) {
     std::vector<std::string> args = {"log", "verify", "--url", server.log_url(), "--vkey", vkey_file()};
     args.insert(args.end(), extra.begin(), extra.end());
-    return medseal(args);
+    return run_medseal(args);
   }
 
   TempDir tmp_;
@@ -385,7 +336,7 @@ TEST_F(CliLogTest, AppendServeVerifyAcrossTileLevelsAndConsistency) {
   {
     Server server(data_);
     ASSERT_TRUE(server.ready()) << server.stderr_text();
-    Outcome r = verify_url(server, {"--save", old});
+    ProgramOutcome r = verify_url(server, {"--save", old});
     ASSERT_EQ(r.status, 0) << r.err;
     EXPECT_NE(r.out.find("at size 300,"), std::string::npos) << r.out;
     EXPECT_TRUE(r.err.empty()) << "no progress output when stderr is not a terminal: " << r.err;
@@ -393,7 +344,7 @@ TEST_F(CliLogTest, AppendServeVerifyAcrossTileLevelsAndConsistency) {
   append(data_, 300, 65536);  // over 65536: three tile levels
   Server server(data_);
   ASSERT_TRUE(server.ready()) << server.stderr_text();
-  Outcome r = verify_url(server, {"--old", old});
+  ProgramOutcome r = verify_url(server, {"--old", old});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("at size 65836,"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("consistent with the checkpoint of size 300"), std::string::npos) << r.out;
@@ -401,10 +352,10 @@ TEST_F(CliLogTest, AppendServeVerifyAcrossTileLevelsAndConsistency) {
   // The vkey may also be given as text, and the wrong key fails.
   std::string vkey_text = read_file(vkey_file());
   vkey_text.pop_back();  // the newline
-  Outcome text = medseal({"log", "verify", "--url", server.log_url(), "--vkey", vkey_text});
+  ProgramOutcome text = run_medseal({"log", "verify", "--url", server.log_url(), "--vkey", vkey_text});
   EXPECT_EQ(text.status, 0) << text.err;
   std::string other = note::format_verifier_key(note::verifier_of(note::generate_signer_key("localhost/medseal")));
-  Outcome wrong = medseal({"log", "verify", "--url", server.log_url(), "--vkey", other});
+  ProgramOutcome wrong = run_medseal({"log", "verify", "--url", server.log_url(), "--vkey", other});
   EXPECT_EQ(wrong.status, 1);
   EXPECT_TRUE(one_line(wrong.err)) << wrong.err;
 }
@@ -424,7 +375,7 @@ TEST_F(CliLogTest, AMirrorOlderThanACheckpointSeenBeforeIsARollback) {
     ASSERT_TRUE(server.ready()) << server.stderr_text();
     ASSERT_EQ(verify_url(server, {"--save", seen}).status, 0);
   }
-  Outcome r = medseal({"log", "verify", "--dir", stale, "--vkey", vkey_file(), "--old", seen});
+  ProgramOutcome r = run_medseal({"log", "verify", "--dir", stale, "--vkey", vkey_file(), "--old", seen});
   EXPECT_EQ(r.status, 1);
   EXPECT_TRUE(one_line(r.err)) << r.err;
   EXPECT_NE(r.err.find("rolled back"), std::string::npos) << r.err;
@@ -436,7 +387,7 @@ TEST_F(CliLogTest, ATamperedCopyOfTheServedLogFails) {
   ASSERT_TRUE(server.ready()) << server.stderr_text();
   std::string copy = tmp_.path() + "/copy";
   mirror(server.log_url(), copy);
-  Outcome clean = medseal({"log", "verify", "--dir", copy, "--vkey", vkey_file()});
+  ProgramOutcome clean = run_medseal({"log", "verify", "--dir", copy, "--vkey", vkey_file()});
   ASSERT_EQ(clean.status, 0) << clean.err;
   for (std::string file : {"tile/0/010", "tile/0/273.p/112", "tile/entries/000",
                            "tile/entries/273.p/112", "tile/1/000", "tile/1/001.p/17",
@@ -447,7 +398,7 @@ TEST_F(CliLogTest, ATamperedCopyOfTheServedLogFails) {
     std::string changed = original;
     changed[changed.size() / 2] ^= 0x01;
     write_file(path, changed);
-    Outcome r = medseal({"log", "verify", "--dir", copy, "--vkey", vkey_file()});
+    ProgramOutcome r = run_medseal({"log", "verify", "--dir", copy, "--vkey", vkey_file()});
     EXPECT_EQ(r.status, 1) << file << " was changed and still verified";
     EXPECT_TRUE(one_line(r.err)) << r.err;
     write_file(path, original);
@@ -459,12 +410,12 @@ TEST(CliLogVerify, TheTesseraLogAtEveryCheckpointAndEveryPair) {
   const std::string vkey = "example.com/log/testdata+33d7b496+AeHTu4Q3hEIMHNqc6fASMsq3rKNx280NI+oO5xCFkkSx";
   for (int n2 = 0; n2 <= 15; ++n2) {
     std::string cp = dir + "/checkpoint." + std::to_string(n2);
-    Outcome r = medseal({"log", "verify", "--dir", dir, "--checkpoint", cp, "--vkey", vkey});
+    ProgramOutcome r = run_medseal({"log", "verify", "--dir", dir, "--checkpoint", cp, "--vkey", vkey});
     ASSERT_EQ(r.status, 0) << n2 << ": " << r.err;
     EXPECT_NE(r.out.find("at size " + std::to_string(n2) + ","), std::string::npos) << r.out;
     for (int n1 = 0; n1 <= 15; ++n1) {
       std::string old = dir + "/checkpoint." + std::to_string(n1);
-      Outcome pair = medseal({"log", "verify", "--dir", dir, "--checkpoint", cp, "--old", old, "--vkey", vkey});
+      ProgramOutcome pair = run_medseal({"log", "verify", "--dir", dir, "--checkpoint", cp, "--old", old, "--vkey", vkey});
       EXPECT_EQ(pair.status, n1 <= n2 ? 0 : 1) << n1 << " -> " << n2 << ": " << pair.err;
     }
   }

@@ -435,5 +435,75 @@ TEST_F(LedgerAppendTest, ShuttingDownCommitsWhatIsQueued) {
   EXPECT_EQ(ledger->head().size, 5u);
 }
 
+
+// A record version and keys committed with their entry: the ledger stamps the version with the
+// entry's index and time, and an erasure entry removes it and the erased entry's extras.
+AppendRequest record_request(uint64_t version, std::string bytes) {
+  AppendRequest r = request(statement(0, static_cast<int>(version)), EntryKind::kRecordVersion);
+  r.record = storage::RecordVersion{.type = "Patient", .id = "1", .version = version,
+                                    .compartment = "Patient/1", .bytes = std::move(bytes)};
+  r.keys = {"Patient/1", "Practitioner/7"};
+  return r;
+}
+
+TEST_F(LedgerAppendTest, RecordsAndKeysAreStoredWithTheirEntry) {
+  FixedClock clock;
+  LedgerOptions o = window(milliseconds(1));
+  o.clock = &clock;
+  auto ledger = open_ledger(o);
+  ASSERT_TRUE(ledger->append(request(statement(0, 0))));
+  Result<uint64_t> first = ledger->append(record_request(1, R"({"resourceType":"Patient"})"));
+  ASSERT_TRUE(first.is_ok()) << first.status().to_string();
+  AppendRequest second = record_request(2, R"({"resourceType":"Patient","active":true})");
+  second.time_ms = 42;
+  Result<uint64_t> index = ledger->append(second);
+  ASSERT_TRUE(index.is_ok()) << index.status().to_string();
+
+  Result<storage::RecordVersion> v1 = sqlite_->read_record("Patient", "1", 1);
+  ASSERT_TRUE(v1.is_ok()) << v1.status().to_string();
+  EXPECT_EQ(v1->ledger_index, *first);
+  EXPECT_EQ(v1->updated_ms, clock.now_ms());
+  Result<storage::RecordVersion> latest = sqlite_->read_record("Patient", "1", 0);
+  ASSERT_TRUE(latest.is_ok()) << latest.status().to_string();
+  EXPECT_EQ(latest->version, 2u);
+  EXPECT_EQ(latest->ledger_index, *index);
+  EXPECT_EQ(latest->updated_ms, 42u);
+  EXPECT_EQ(latest->bytes, second.record->bytes);
+  EXPECT_EQ(*sqlite_->entries_with_key("Practitioner/7", 0, 10),
+            (std::vector<uint64_t>{*index, *first}));
+
+  AppendRequest erase = request(R"({"op":"erase"})", EntryKind::kSystem);
+  erase.erasure = storage::Erasure{"Patient", "1", {*first, *index}};
+  erase.keys = {"Patient/1"};
+  Result<uint64_t> erased_by = ledger->append(erase);
+  ASSERT_TRUE(erased_by.is_ok()) << erased_by.status().to_string();
+  EXPECT_EQ(sqlite_->read_record("Patient", "1", 0).status().code(), Code::kNotFound);
+  EXPECT_EQ(*sqlite_->entries_with_key("Patient/1", 0, 10), std::vector<uint64_t>{*erased_by});
+  EXPECT_EQ(ledger->receipt(*first).status().code(), Code::kNotFound);
+  EXPECT_TRUE(receipt_ok(*ledger, *erased_by, R"({"op":"erase"})"));
+  EXPECT_TRUE(receipt_ok(*ledger, 0, statement(0, 0)));
+}
+
+TEST_F(LedgerAppendTest, AFailedCommitStoresNoRecordsOrKeys) {
+  auto ledger = open_ledger();
+  ASSERT_TRUE(ledger->append(request(statement(0, 0))));
+  faults_->fail_commits(Status::io("injected: commit"));
+  EXPECT_EQ(ledger->append(record_request(1, "{}")).status().code(), Code::kIoError);
+  faults_->clear();
+  EXPECT_EQ(sqlite_->read_record("Patient", "1", 0).status().code(), Code::kNotFound);
+  EXPECT_EQ(*sqlite_->entries_with_key("Patient/1", 0, 10), std::vector<uint64_t>{});
+  EXPECT_EQ(sqlite_->record_history("", "", 0, 10)->total, 0u);
+
+  Result<uint64_t> index = ledger->append(record_request(1, "{}"));
+  ASSERT_TRUE(index.is_ok()) << index.status().to_string();
+  EXPECT_EQ(*index, 1u) << "the failed batch took no index";
+  EXPECT_EQ(sqlite_->read_record("Patient", "1", 0)->ledger_index, 1u);
+  // The same version again is a conflict for its batch, which stores nothing.
+  EXPECT_EQ(ledger->append(record_request(1, "{}")).status().code(), Code::kConflict);
+  EXPECT_EQ(ledger->head().size, 2u);
+  EXPECT_EQ(*sqlite_->entries_with_key("Patient/1", 0, 10), std::vector<uint64_t>{1});
+  EXPECT_TRUE(testing::whole_log_verifies(*ledger, verifier_));
+}
+
 }  // namespace
 }  // namespace medseal::ledger

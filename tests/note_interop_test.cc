@@ -4,7 +4,6 @@
 // Debian's golang-golang-x-mod-dev. Without Go these tests fail (CI installs it through
 // scripts/install-deps.sh); they never skip.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <fstream>
@@ -16,35 +15,16 @@
 #include "note/keys.h"
 #include "note/note.h"
 #include "support/paths.h"
+#include "support/process.h"
 
 namespace medseal::note {
 namespace {
 
-using medseal::testing::source_dir;
+using medseal::testing::CommandOutcome;
+using medseal::testing::go_interop_tool;
+using medseal::testing::run_command;
+using medseal::testing::shell_quote;
 using medseal::testing::TempDir;
-
-struct Outcome {
-  int status = -1;     // exit status, or -1 if the command could not be run
-  std::string output;  // stdout and stderr
-};
-
-std::string quote(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-Outcome run(const std::string& command) {
-  Outcome r;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.output.append(buf, n);
-  int status = pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 TempDir& scratch() {
   static TempDir dir;
@@ -55,38 +35,6 @@ std::string write_file(const std::string& name, const std::string& content) {
   std::string path = scratch().path() + "/" + name;
   std::ofstream(path, std::ios::binary) << content;
   return path;
-}
-
-// Builds the Go program once; on failure returns "" and sets `*why`.
-const std::string& go_tool(std::string* why) {
-  static std::string tool, error;
-  static bool tried = false;
-  if (!tried) {
-    tried = true;
-    if (run("command -v go").status != 0) {
-      error =
-          "`go` is not on PATH: install golang-go and golang-golang-x-mod-dev "
-          "(scripts/install-deps.sh) to run the Go interoperability tests";
-    } else {
-      const std::string out = scratch().path() + "/note_interop";
-      // GOPATH mode against the Debian package: no module download, no network.
-      Outcome build = run("cd " + quote(scratch().path()) +
-                          " && GOPATH=/usr/share/gocode GO111MODULE=off GOFLAGS= GOPROXY=off "
-                          "GOCACHE=" +
-                          quote(scratch().path() + "/gocache") + " go build -o " + quote(out) +
-                          " " + quote(source_dir() + "/tests/interop/note_interop.go"));
-      if (build.status == 0) {
-        tool = out;
-      } else {
-        error =
-            "building tests/interop/note_interop.go failed (is golang-golang-x-mod-dev "
-            "installed?): " +
-            build.output;
-      }
-    }
-  }
-  *why = error;
-  return tool;
 }
 
 crypto::Ed25519Seed seed_of(std::string_view label) {
@@ -110,10 +58,10 @@ class GoNoteInterop : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string why;
-    tool = go_tool(&why);
+    tool = go_interop_tool("note_interop", &why);
     ASSERT_FALSE(tool.empty()) << why;
   }
-  Outcome go(const std::string& args) { return run(quote(tool) + " " + args); }
+  CommandOutcome go(const std::string& args) { return run_command(shell_quote(tool) + " " + args); }
 
   std::string tool;
   const SignerKey ours = signer_key_from_seed("example.com/medseal-interop", seed_of("ours"));
@@ -127,12 +75,12 @@ TEST_F(GoNoteInterop, GoOpensOurNote) {
   ASSERT_TRUE(note) << note.status().to_string();
   std::string path = write_file("ours.note", *note);
 
-  Outcome r = go("verify " + quote(path) + " " + quote(format_verifier_key(verifier_of(ours))));
+  CommandOutcome r = go("verify " + shell_quote(path) + " " + shell_quote(format_verifier_key(verifier_of(ours))));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.output, text + "verified " + label(ours) + "\nunverified " + label(other) + "\n");
 
-  r = go("verify " + quote(path) + " " + quote(format_verifier_key(verifier_of(ours))) + " " +
-         quote(format_verifier_key(verifier_of(other))));
+  r = go("verify " + shell_quote(path) + " " + shell_quote(format_verifier_key(verifier_of(ours))) + " " +
+         shell_quote(format_verifier_key(verifier_of(other))));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.output, text + "verified " + label(ours) + "\nverified " + label(other) + "\n");
 }
@@ -148,24 +96,24 @@ TEST_F(GoNoteInterop, GoOpensOurCosignedCheckpoint) {
   std::string path = write_file("checkpoint.note", format_note(*parsed));
 
   // Go's x/mod 0.7.0 knows no type 0x04 keys, so to it the cosignature is simply unknown.
-  Outcome r = go("verify " + quote(path) + " " + quote(format_verifier_key(verifier_of(ours))));
+  CommandOutcome r = go("verify " + shell_quote(path) + " " + shell_quote(format_verifier_key(verifier_of(ours))));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.output, cp + "verified " + label(ours) + "\nunverified " + label(witness) + "\n");
 }
 
 TEST_F(GoNoteInterop, GoRejectsWhatWeReject) {
   std::string note = *sign_note("tamper with me\n", std::span(&ours, 1));
-  std::string vkey = quote(format_verifier_key(verifier_of(ours)));
+  std::string vkey = shell_quote(format_verifier_key(verifier_of(ours)));
   std::string changed = note;
   changed[0] = 'T';
-  Outcome r = go("verify " + quote(write_file("changed.note", changed)) + " " + vkey);
+  CommandOutcome r = go("verify " + shell_quote(write_file("changed.note", changed)) + " " + vkey);
   EXPECT_NE(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("invalid signature"), std::string::npos) << r.output;
   EXPECT_EQ(open_note(changed, std::vector<VerifierKey>{verifier_of(ours)}).status().code(),
             Code::kVerificationFailed);
 
   std::string no_newline = note.substr(0, note.size() - 1);
-  r = go("verify " + quote(write_file("short.note", no_newline)) + " " + vkey);
+  r = go("verify " + shell_quote(write_file("short.note", no_newline)) + " " + vkey);
   EXPECT_NE(r.status, 0) << r.output;
   EXPECT_EQ(parse_note(no_newline).status().code(), Code::kInvalidArgument);
 }
@@ -175,7 +123,7 @@ TEST_F(GoNoteInterop, SameKeysFromSameSeed) {
                            "\xc3\xa9t\xc3\xa9.example/k"}) {
     for (std::string label_text : {"a", "b", "c"}) {
       crypto::Ed25519Seed seed = seed_of(name + label_text);
-      Outcome r = go("generate " + quote(name) + " " + hex_of(seed));
+      CommandOutcome r = go("generate " + shell_quote(name) + " " + hex_of(seed));
       ASSERT_EQ(r.status, 0) << r.output;
       SignerKey k = signer_key_from_seed(name, seed);
       EXPECT_EQ(r.output, format_signer_key(k) + "\n" + format_verifier_key(verifier_of(k)) + "\n");
@@ -189,8 +137,8 @@ TEST_F(GoNoteInterop, SameKeysFromSameSeed) {
 
 TEST_F(GoNoteInterop, WeOpenWhatGoSigns) {
   // Keys generated by Go itself, then a note signed by Go with two of them.
-  Outcome gen1 = go("generate example.com/go-one " + hex_of(seed_of("go-one")));
-  Outcome gen2 = go("generate example.com/go-two " + hex_of(seed_of("go-two")));
+  CommandOutcome gen1 = go("generate example.com/go-one " + hex_of(seed_of("go-one")));
+  CommandOutcome gen2 = go("generate example.com/go-two " + hex_of(seed_of("go-two")));
   ASSERT_EQ(gen1.status, 0) << gen1.output;
   ASSERT_EQ(gen2.status, 0) << gen2.output;
   auto lines = [](const std::string& out) {
@@ -202,7 +150,7 @@ TEST_F(GoNoteInterop, WeOpenWhatGoSigns) {
 
   const std::string text = "signed by Go\n\xf0\x9f\x94\x91\n";
   std::string text_path = write_file("text", text);
-  Outcome signed_note = go("sign " + quote(text_path) + " " + quote(skey1) + " " + quote(skey2));
+  CommandOutcome signed_note = go("sign " + shell_quote(text_path) + " " + shell_quote(skey1) + " " + shell_quote(skey2));
   ASSERT_EQ(signed_note.status, 0) << signed_note.output;
 
   auto v1 = parse_verifier_key(vkey1);
@@ -221,7 +169,7 @@ TEST_F(GoNoteInterop, WeOpenWhatGoSigns) {
   EXPECT_EQ(*ours_signed, signed_note.output);
 
   // Go signing with a key we formatted.
-  Outcome r = go("sign " + quote(text_path) + " " + quote(format_signer_key(ours)));
+  CommandOutcome r = go("sign " + shell_quote(text_path) + " " + shell_quote(format_signer_key(ours)));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.output, *sign_note(text, std::span(&ours, 1)));
 }

@@ -5,7 +5,6 @@
 // CheckRecord and proves consistency with older checkpoints with ProveTree / CheckTree.
 // Without Go these tests fail (scripts/install-deps.sh installs it); they never skip.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <fstream>
@@ -16,74 +15,23 @@
 #include "server/http_server.h"
 #include "storage/sqlite/sqlite_store.h"
 #include "support/paths.h"
+#include "support/process.h"
 
 namespace medseal::server {
 namespace {
 
-using medseal::testing::source_dir;
+using medseal::testing::CommandOutcome;
+using medseal::testing::go_interop_tool;
+using medseal::testing::run_command;
+using medseal::testing::shell_quote;
 using medseal::testing::TempDir;
 
-struct Outcome {
-  int status = -1;     // exit status, or -1 if the command could not be run
-  std::string output;  // stdout and stderr
-};
-
-std::string quote(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-Outcome run(const std::string& command) {
-  Outcome r;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.output.append(buf, n);
-  int status = pclose(pipe);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-TempDir& scratch() {
-  static TempDir dir;
-  return dir;
-}
-
-// Builds tests/interop/tlog_interop.go once; on failure returns "" and sets `*why`.
-const std::string& go_tool(std::string* why) {
-  static std::string tool, error;
-  static bool tried = false;
-  if (!tried) {
-    tried = true;
-    const std::string out = scratch().path() + "/tlog_interop";
-    if (run("command -v go").status != 0) {
-      error = "`go` is not on PATH: install golang-go and golang-golang-x-mod-dev "
-              "(scripts/install-deps.sh) to run the Go tlog interoperability tests";
-    } else {
-      // GOPATH mode against the Debian package: no module download, no network.
-      Outcome build = run("cd " + quote(scratch().path()) +
-                          " && GOPATH=/usr/share/gocode GO111MODULE=off GOFLAGS= GOPROXY=off GOCACHE=" +
-                          quote(scratch().path() + "/gocache") + " go build -o " + quote(out) + " " +
-                          quote(source_dir() + "/tests/interop/tlog_interop.go"));
-      if (build.status == 0) {
-        tool = out;
-      } else {
-        error = "building tests/interop/tlog_interop.go failed (is golang-golang-x-mod-dev "
-                "installed?): " + build.output;
-      }
-    }
-  }
-  *why = error;
-  return tool;
-}
 
 class ServerGoInterop : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string why;
-    tool_ = go_tool(&why);
+    tool_ = go_interop_tool("tlog_interop", &why);
     ASSERT_FALSE(tool_.empty()) << why;
     auto store = storage::open_sqlite_store(tmp_.path() + "/medseal.db");
     ASSERT_TRUE(store.is_ok()) << store.status().to_string();
@@ -116,11 +64,11 @@ class ServerGoInterop : public ::testing::Test {
     return path;
   }
 
-  Outcome go(const std::string& old_checkpoint = "") {
+  CommandOutcome go(const std::string& old_checkpoint = "") {
     std::string vkey = note::format_verifier_key(note::verifier_of(key_));
-    std::string command = quote(tool_) + " -url " + quote(url_) + " -vkey " + quote(vkey);
-    if (!old_checkpoint.empty()) command += " -old " + quote(old_checkpoint);
-    return run(command);
+    std::string command = shell_quote(tool_) + " -url " + shell_quote(url_) + " -vkey " + shell_quote(vkey);
+    if (!old_checkpoint.empty()) command += " -old " + shell_quote(old_checkpoint);
+    return run_command(command);
   }
 
   std::string tool_;
@@ -139,7 +87,7 @@ const std::vector<uint64_t> kSizes = {1, 2, 3, 255, 256, 257, 511, 512, 1000, 65
 TEST_F(ServerGoInterop, GoVerifiesTheCheckpointTilesAndEntriesAtEverySize) {
   for (uint64_t size : kSizes) {
     grow_to(size);
-    Outcome r = go();
+    CommandOutcome r = go();
     ASSERT_EQ(r.status, 0) << "size " << size << ": " << r.output;
     EXPECT_EQ(r.output.rfind("ok size=" + std::to_string(size) + " ", 0), 0u) << r.output;
   }
@@ -149,7 +97,7 @@ TEST_F(ServerGoInterop, GoProvesConsistencyWithEveryOlderCheckpoint) {
   std::vector<std::string> olds;
   for (uint64_t size : kSizes) olds.push_back(grow_to(size));
   for (size_t i = 0; i < kSizes.size(); ++i) {
-    Outcome r = go(olds[i]);
+    CommandOutcome r = go(olds[i]);
     ASSERT_EQ(r.status, 0) << "old size " << kSizes[i] << ": " << r.output;
     EXPECT_NE(r.output.find(" old=" + std::to_string(kSizes[i])), std::string::npos) << r.output;
   }
@@ -159,7 +107,7 @@ TEST_F(ServerGoInterop, GoRejectsACheckpointFromAnotherKey) {
   grow_to(10);
   std::string other = note::format_verifier_key(
       note::verifier_of(note::generate_signer_key("example.org/go-interop")));
-  Outcome r = run(quote(tool_) + " -url " + quote(url_) + " -vkey " + quote(other));
+  CommandOutcome r = run_command(shell_quote(tool_) + " -url " + shell_quote(url_) + " -vkey " + shell_quote(other));
   EXPECT_NE(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("note.Open"), std::string::npos) << r.output;
 }

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <thread>
 
+#include "cli/common.h"
 #include "cli/data_dir.h"
 #include "cli/progress.h"
 #include "crypto/base64.h"
@@ -31,17 +32,6 @@ constexpr std::string_view kAdminTokenFile = "admin.token";
 
 // Entries per append_all call: one full sequencer batch, so each call commits at once.
 constexpr size_t kAppendChunk = 4096;
-
-int fail(std::string_view command, const std::string& reason, int code = kExitFailure) {
-  std::fprintf(stderr, "medseal %.*s: %s\n", static_cast<int>(command.size()), command.data(),
-               reason.c_str());
-  return code;
-}
-
-int fail(std::string_view command, const Status& status) {
-  return fail(command, status.message(),
-              status.code() == Code::kInvalidArgument ? kExitUsage : kExitFailure);
-}
 
 // The store and the ledger over it, opened in a locked data directory.
 struct OpenLog {
@@ -129,22 +119,6 @@ class SignalWaiter {
   std::atomic<bool> done_{false};
   std::thread thread_;
 };
-
-Result<note::VerifierKey> load_vkey(const std::string& text_or_file) {
-  auto parsed = note::parse_verifier_key(text_or_file);
-  if (parsed) return parsed;
-  auto from_file = ledger::read_verifier_key_file(text_or_file);
-  if (from_file || from_file.status().code() != Code::kNotFound) return from_file;
-  return Status::invalid("--vkey is neither a verifier key nor a file: " + text_or_file);
-}
-
-Result<std::string> read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::invalid("cannot read " + path);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad() || text.size() > tlog_client::kMaxCheckpointBytes) return Status::invalid("cannot read " + path);
-  return text;
-}
 
 Result<std::unique_ptr<tlog_client::TileSource>> open_source(const LogVerifyArgs& args) {
   if (!args.url.empty()) return tlog_client::open_http_source(args.url);
@@ -285,7 +259,7 @@ int run_log_verify(const LogVerifyArgs& args) {
   if (!vkey) return fail("log verify", vkey.status());
   tlog_client::VerifyOptions options;
   if (!args.old.empty()) {
-    auto old = read_text_file(args.old);
+    auto old = read_input_file(args.old, tlog_client::kMaxCheckpointBytes);
     if (!old) return fail("log verify", old.status());
     options.old_checkpoint = std::move(*old);
   }
@@ -298,7 +272,7 @@ int run_log_verify(const LogVerifyArgs& args) {
     report = tlog_client::verify_log(**source, *vkey, options);
     if (report) progress.finish(report->hash_tiles, report->hash_tiles);
   }
-  if (!report) return fail("log verify", (*source)->describe() + ": " + report.status().message());
+  if (!report) return fail("log verify", (*source)->describe() + ": " + report.status().message(), kExitFailure);
   if (!args.save.empty()) {
     Status saved = write_text_file(args.save, report->checkpoint_note);
     if (!saved) return fail("log verify", saved);

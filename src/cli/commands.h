@@ -44,6 +44,26 @@ struct LogVerifyArgs {
 };
 int run_log_verify(const LogVerifyArgs& args);
 
+// Adds a bearer token to DIR/tokens and prints it (the only line on stdout). Works while a server
+// holds the data directory: it takes no store lock, only the token file's own.
+struct TokenIssueArgs {
+  std::string data_dir;
+  std::string role;
+  std::string name;
+  std::string patient;  // role patient only: "Patient/<id>"
+};
+int run_token_issue(const TokenIssueArgs& args);
+
+// Verifies a receipt offline (DESIGN.md 4.4) and, given the resource's bytes, that they are the
+// ones the entry's statement names. One line on stdout when it verifies; one line on stderr
+// saying what failed (kExitFailure) otherwise.
+struct VerifyArgs {
+  std::string receipt;   // a receipt file
+  std::string resource;  // optional: the resource's exact bytes
+  std::string vkey;      // a verifier key, or a file holding one
+};
+int run_verify(const VerifyArgs& args);
+
 // "HOST:PORT" or "[IPV6]:PORT" with a port of 0..65535 (0: any free port).
 struct ListenAddress {
   std::string host;

@@ -12,6 +12,8 @@ namespace medseal::cli {
 
 inline constexpr std::string_view kStoreFile = "medseal.db";
 inline constexpr std::string_view kLockFile = "medseal.lock";
+inline constexpr std::string_view kTokensFile = "tokens";            // identity/token_store.h
+inline constexpr std::string_view kAdminTokenFile = "admin.token";   // written on first start
 
 class DataDir {
  public:

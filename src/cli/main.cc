@@ -16,6 +16,8 @@ struct Args {
   ServeArgs serve;
   LogAppendArgs append;
   LogVerifyArgs verify;
+  TokenIssueArgs token;
+  VerifyArgs receipt;
 };
 
 void add_keygen(CLI::App& app, Args& a) {
@@ -55,7 +57,29 @@ void add_log(CLI::App& app, Args& a) {
   verify->add_option("--save", a.verify.save, "Write the verified checkpoint here (the next --old)");
 }
 
+void add_token(CLI::App& app, Args& a) {
+  auto* token = app.add_subcommand("token", "Manage bearer tokens");
+  token->require_subcommand(1);
+  auto* issue = token->add_subcommand(
+      "issue", "Add a bearer token to DIR/tokens and print it; works while a server runs");
+  issue->add_option("--data", a.token.data_dir, "Data directory")->required();
+  issue->add_option("--role", a.token.role, "admin, clinician, auditor or patient")->required();
+  issue->add_option("--name", a.token.name, "The identity's name in ledger statements")->required();
+  issue->add_option("--patient", a.token.patient, "With --role patient: their compartment, Patient/<id>");
+}
+
+void add_verify(CLI::App& app, Args& a) {
+  auto* cmd = app.add_subcommand(
+      "verify", "Verify a receipt offline: the entry's commitment, the inclusion proof and the "
+                "checkpoint's log signature; with --resource, the resource's SHA-256 too");
+  cmd->add_option("--receipt", a.receipt.receipt, "A receipt file (from /ledger/receipts/N or $receipt)")->required();
+  cmd->add_option("--resource", a.receipt.resource, "The resource's exact bytes as served");
+  cmd->add_option("--vkey", a.receipt.vkey, "The log's verifier key, or a file holding it")->required();
+}
+
 int dispatch(CLI::App& app, Args& a, const char* program) {
+  if (app.got_subcommand("token")) return run_token_issue(a.token);
+  if (app.got_subcommand("verify")) return run_verify(a.receipt);
   if (app.got_subcommand("keygen")) return run_keygen(a.keygen);
   if (app.got_subcommand("serve")) {
     a.serve.program = program;
@@ -75,6 +99,8 @@ int main(int argc, char** argv) {
   add_keygen(app, args);
   add_serve(app, args);
   add_log(app, args);
+  add_token(app, args);
+  add_verify(app, args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

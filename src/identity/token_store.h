@@ -29,7 +29,8 @@ class TokenStore {
 
   // The identity of `token`; kNotFound if unknown or malformed. A token issued by another process
   // since the file was last read is found: an unknown token makes the store re-read the file when
-  // it has changed. Thread-safe.
+  // it has changed (looked at no more than every 100 ms, so floods of bad tokens stay cheap; a new
+  // token is found at most that long after it was issued). Thread-safe.
   virtual Result<Identity> authenticate(std::string_view token) = 0;
 };
 

@@ -8,27 +8,14 @@
 #include <cstring>
 #include <filesystem>
 
+#include "util/file_io.h"
+
 namespace medseal::ledger {
 namespace {
 
 constexpr size_t kMaxKeyFileSize = 4096;  // a key line is < 200 bytes; anything big is not a key
 
 std::string errno_text() { return std::strerror(errno); }
-
-// Closes the descriptor on every path out of a function.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 Result<std::string> read_small_file(const Fd& fd, const std::string& path) {
   std::string text;
@@ -50,16 +37,6 @@ std::string_view key_line(std::string_view text) {
   return text;
 }
 
-Status write_all(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::io("cannot write " + path + ": " + errno_text());
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return Status::ok();
-}
-
 // Writes `text` to a new file with exactly `mode` (umask does not apply) and fsyncs it.
 Status write_new_file(const std::string& path, std::string_view text, mode_t mode, bool exclusive) {
   int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (exclusive ? O_EXCL : O_TRUNC);
@@ -71,15 +48,6 @@ Status write_new_file(const std::string& path, std::string_view text, mode_t mod
   if (::fchmod(fd.get(), mode) != 0) return Status::io("cannot chmod " + path + ": " + errno_text());
   MEDSEAL_RETURN_IF_ERROR(write_all(fd.get(), text, path));
   if (::fsync(fd.get()) != 0) return Status::io("cannot fsync " + path + ": " + errno_text());
-  return Status::ok();
-}
-
-// Makes the creation of files in `dir` durable.
-Status fsync_dir(const std::string& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0 || ::fsync(fd.get()) != 0) {
-    return Status::io("cannot fsync directory " + dir + ": " + errno_text());
-  }
   return Status::ok();
 }
 

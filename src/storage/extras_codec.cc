@@ -56,25 +56,58 @@ Result<std::vector<ExtrasRun>> encode_extras_runs(uint64_t first_index,
   return runs;
 }
 
-Result<EntryExtra> decode_extra_at(std::string_view data, uint64_t offset) {
+namespace {
+
+// The encoded size of the entry at the front of `data`, flags byte included; kInternal if the
+// data is malformed.
+Result<size_t> entry_size(std::string_view data) {
   const Status damaged = Status::internal("stored extras row is malformed");
-  for (uint64_t i = 0;; ++i) {
-    if (data.empty()) return Status::not_found("no extras stored for this entry");
-    const auto flags = static_cast<uint8_t>(data[0]);
-    data.remove_prefix(1);
-    if (flags == kErased) {
-      if (i == offset) return Status::not_found("the entry's extras were erased");
-      continue;
-    }
-    if (flags != kPresent || data.size() < kSaltBytes + 4) return damaged;
-    const uint32_t len = get_be32(data.substr(kSaltBytes, 4));
-    if (data.size() - kSaltBytes - 4 < len) return damaged;
-    if (i == offset) {
-      return EntryExtra{std::string(data.substr(0, kSaltBytes)),
-                        std::string(data.substr(kSaltBytes + 4, len))};
-    }
-    data.remove_prefix(kSaltBytes + 4 + len);
+  const auto flags = static_cast<uint8_t>(data[0]);
+  if (flags == kErased) return size_t{1};
+  if (flags != kPresent || data.size() < 1 + kSaltBytes + 4) return damaged;
+  const uint32_t len = get_be32(data.substr(1 + kSaltBytes, 4));
+  if (data.size() - 1 - kSaltBytes - 4 < len) return damaged;
+  return 1 + kSaltBytes + 4 + size_t{len};
+}
+
+// Where the entry at `offset` starts in `data`; kNotFound if the row holds fewer entries.
+Result<size_t> entry_start(std::string_view data, uint64_t offset) {
+  size_t pos = 0;
+  for (uint64_t i = 0; i < offset; ++i) {
+    if (pos == data.size()) break;
+    Result<size_t> n = entry_size(data.substr(pos));
+    if (!n) return n.status();
+    pos += *n;
   }
+  if (pos == data.size()) return Status::not_found("no extras stored for this entry");
+  return pos;
+}
+
+}  // namespace
+
+Result<EntryExtra> decode_extra_at(std::string_view data, uint64_t offset) {
+  Result<size_t> start = entry_start(data, offset);
+  if (!start) return start.status();
+  data.remove_prefix(*start);
+  Result<size_t> size = entry_size(data);
+  if (!size) return size.status();
+  if (*size == 1) return Status::not_found("the entry's extras were erased");
+  const uint32_t len = get_be32(data.substr(1 + kSaltBytes, 4));
+  return EntryExtra{std::string(data.substr(1, kSaltBytes)),
+                    std::string(data.substr(1 + kSaltBytes + 4, len))};
+}
+
+Result<std::string> erase_extra_at(std::string_view data, uint64_t offset) {
+  Result<size_t> start = entry_start(data, offset);
+  if (!start) return start.status();
+  Result<size_t> size = entry_size(data.substr(*start));
+  if (!size) return size.status();
+  std::string out;
+  out.reserve(data.size() - *size + 1);
+  out.append(data.substr(0, *start));
+  out.push_back(static_cast<char>(kErased));
+  out.append(data.substr(*start + *size));
+  return out;
 }
 
 }  // namespace medseal::storage

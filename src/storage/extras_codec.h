@@ -39,4 +39,8 @@ Result<std::vector<ExtrasRun>> encode_extras_runs(uint64_t first_index,
 // holds fewer entries; kInternal if the data is malformed (the store is damaged).
 Result<EntryExtra> decode_extra_at(std::string_view data, uint64_t offset);
 
+// A row's data with the entry at `offset` marked erased and its salt and statement dropped (an
+// erased entry stays erased). kNotFound if the row holds fewer entries; kInternal if malformed.
+Result<std::string> erase_extra_at(std::string_view data, uint64_t offset);
+
 }  // namespace medseal::storage

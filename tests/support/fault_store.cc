@@ -80,4 +80,27 @@ Result<storage::EntryExtra> FaultStore::read_extra(uint64_t index) {
   return inner_.read_extra(index);
 }
 
+Result<storage::RecordVersion> FaultStore::read_record(std::string_view type, std::string_view id,
+                                                       uint64_t version) {
+  if (auto f = read_fault()) return *f;
+  return inner_.read_record(type, id, version);
+}
+
+Result<storage::RecordPage> FaultStore::record_history(std::string_view type, std::string_view id,
+                                                       uint64_t offset, uint64_t limit) {
+  if (auto f = read_fault()) return *f;
+  return inner_.record_history(type, id, offset, limit);
+}
+
+Result<storage::RecordPage> FaultStore::search_records(const storage::RecordQuery& query) {
+  if (auto f = read_fault()) return *f;
+  return inner_.search_records(query);
+}
+
+Result<std::vector<uint64_t>> FaultStore::entries_with_key(std::string_view key, uint64_t offset,
+                                                           uint64_t limit) {
+  if (auto f = read_fault()) return *f;
+  return inner_.entries_with_key(key, offset, limit);
+}
+
 }  // namespace medseal::testing

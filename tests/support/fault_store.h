@@ -19,7 +19,7 @@ class FaultStore : public storage::Store {
   // Commits reach the inner store and succeed there, but report `error`: the reply was lost
   // (a crash between fsync and answer, a dropped database connection).
   void fail_after_commits(Status error);
-  // Every read (head, read_tile(s), read_extra) fails with `error`, until clear().
+  // Every read (head, tiles, extras, records, keys) fails with `error`, until clear().
   void fail_reads(Status error);
   void clear();
 
@@ -33,20 +33,13 @@ class FaultStore : public storage::Store {
   Result<std::vector<storage::StoredTile>> read_tiles(
       std::span<const storage::TileRef> refs) override;
   Result<storage::EntryExtra> read_extra(uint64_t index) override;
-  // TODO(records): replaced by the records tables (issue 3, in progress).
-  Result<storage::RecordVersion> read_record(std::string_view, std::string_view, uint64_t) override {
-    return Status::internal("records not implemented yet");
-  }
-  Result<storage::RecordPage> record_history(std::string_view, std::string_view, uint64_t, uint64_t) override {
-    return Status::internal("records not implemented yet");
-  }
-  Result<storage::RecordPage> search_records(const storage::RecordQuery&) override {
-    return Status::internal("records not implemented yet");
-  }
-  Result<std::vector<uint64_t>> entries_with_key(std::string_view, uint64_t, uint64_t) override {
-    return Status::internal("records not implemented yet");
-  }
-
+  Result<storage::RecordVersion> read_record(std::string_view type, std::string_view id,
+                                             uint64_t version) override;
+  Result<storage::RecordPage> record_history(std::string_view type, std::string_view id,
+                                             uint64_t offset, uint64_t limit) override;
+  Result<storage::RecordPage> search_records(const storage::RecordQuery& query) override;
+  Result<std::vector<uint64_t>> entries_with_key(std::string_view key, uint64_t offset,
+                                                 uint64_t limit) override;
 
  private:
   std::optional<Status> read_fault() const;

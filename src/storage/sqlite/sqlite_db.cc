@@ -36,6 +36,9 @@ Status error_status(sqlite3* db, int rc, std::string_view what) {
   const int primary = rc & 0xff;
   std::string msg = "sqlite: " + std::string(what) + ": ";
   const char* detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
+    return Status::conflict(msg + (detail != nullptr ? detail : "row exists"));
+  }
   const char* hint = fault_hint(primary);
   if (hint != nullptr) {
     msg += hint;
@@ -133,6 +136,13 @@ Stmt& Stmt::bind_blob(int i, std::string_view bytes) {
   return *this;
 }
 
+Stmt& Stmt::bind_text(int i, std::string_view text) {
+  static const char kEmpty = 0;  // an empty string, not NULL
+  sqlite3_bind_text64(stmt_, i, text.empty() ? &kEmpty : text.data(), text.size(), SQLITE_STATIC,
+                      SQLITE_UTF8);
+  return *this;
+}
+
 Result<bool> Stmt::step(std::string_view what) {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
@@ -151,7 +161,8 @@ Status Stmt::run(std::string_view what) {
 
 std::string_view Stmt::column_text(int i) const {
   auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, i));
-  return p == nullptr ? std::string_view() : std::string_view(p);
+  const int n = sqlite3_column_bytes(stmt_, i);  // after column_text: the text's length
+  return p == nullptr ? std::string_view() : std::string_view(p, static_cast<size_t>(n));
 }
 
 std::string_view Stmt::column_blob(int i) const {

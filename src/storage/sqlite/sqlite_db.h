@@ -13,7 +13,8 @@
 
 namespace medseal::storage::sqlite {
 
-// Maps an SQLite result code to a Status (kIoError for storage faults, kInternal otherwise).
+// Maps an SQLite result code to a Status: kIoError for storage faults, kConflict for a primary key
+// or unique constraint violation (the row is already there), kInternal otherwise.
 Status error_status(sqlite3* db, int rc, std::string_view what);
 
 class Db {
@@ -59,6 +60,7 @@ class Stmt {
   Stmt& bind(int i, int64_t v);
   // The bytes are not copied: they must live until the statement has been stepped.
   Stmt& bind_blob(int i, std::string_view bytes);
+  Stmt& bind_text(int i, std::string_view text);  // not copied either
   // SQLITE_ROW -> true, SQLITE_DONE -> false, anything else -> error (the statement is reset).
   Result<bool> step(std::string_view what);
   // Steps a statement that returns no rows.
@@ -66,7 +68,7 @@ class Stmt {
 
   int64_t column_int(int i) const { return sqlite3_column_int64(stmt_, i); }
   std::string_view column_blob(int i) const;  // valid until the next step or start
-  std::string_view column_text(int i) const;
+  std::string_view column_text(int i) const;  // all its bytes, NULs included
 
  private:
   sqlite3_stmt* stmt_ = nullptr;

@@ -5,7 +5,9 @@
 #include <vector>
 
 #include "storage/extras_codec.h"
+#include "storage/record_rows.h"
 #include "storage/sqlite/checkpointer.h"
+#include "storage/sqlite/record_sql.h"
 #include "storage/sqlite/sqlite_db.h"
 
 namespace medseal::storage {
@@ -15,8 +17,8 @@ using sqlite::Db;
 using sqlite::Stmt;
 
 // migrations[i] brings the schema from version i to i + 1; the last one gives kSchemaVersion.
-// Only plain tables, BIGINT/SMALLINT/INTEGER and BLOB, so PostgreSQL can run the same statements
-// with BLOB spelled BYTEA.
+// Only plain tables and indexes, BIGINT/SMALLINT/INTEGER, TEXT and BLOB, so PostgreSQL can run the
+// same statements with BLOB spelled BYTEA. A released migration is never edited.
 constexpr const char* kMigrations[] = {
     R"sql(
 CREATE TABLE schema_version (version BIGINT NOT NULL);
@@ -41,6 +43,40 @@ CREATE TABLE entry_extras (
   data BLOB NOT NULL
 );
 )sql",
+    R"sql(
+CREATE TABLE record_versions (
+  type TEXT NOT NULL,
+  id TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  ledger_idx BIGINT NOT NULL,
+  updated_ms BIGINT NOT NULL,
+  deleted SMALLINT NOT NULL,
+  compartment TEXT NOT NULL,
+  bytes BLOB NOT NULL,
+  PRIMARY KEY (type, id, version)
+);
+CREATE INDEX record_versions_by_entry ON record_versions (ledger_idx);
+CREATE INDEX record_versions_by_type ON record_versions (type, ledger_idx);
+CREATE TABLE record_heads (
+  type TEXT NOT NULL,
+  id TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  ledger_idx BIGINT NOT NULL,
+  updated_ms BIGINT NOT NULL,
+  deleted SMALLINT NOT NULL,
+  compartment TEXT NOT NULL,
+  PRIMARY KEY (type, id)
+);
+CREATE INDEX record_heads_by_type ON record_heads (type, ledger_idx);
+CREATE INDEX record_heads_by_compartment ON record_heads (compartment, type, ledger_idx);
+CREATE INDEX record_heads_by_updated ON record_heads (type, updated_ms);
+CREATE TABLE entry_keys (
+  key TEXT NOT NULL,
+  idx BIGINT NOT NULL,
+  PRIMARY KEY (key, idx)
+);
+CREATE INDEX entry_keys_by_entry ON entry_keys (idx);
+)sql",
 };
 constexpr int64_t kSchemaVersion = std::size(kMigrations);
 
@@ -56,6 +92,7 @@ constexpr char kUpsertTile[] =
     "bytes = excluded.bytes, nodes = excluded.nodes";
 constexpr char kInsertExtras[] =
     "INSERT INTO entry_extras (first_idx, count, data) VALUES (?1, ?2, ?3)";
+constexpr char kUpdateExtras[] = "UPDATE entry_extras SET data = ?2 WHERE first_idx = ?1";
 constexpr char kUpsertHead[] =
     "INSERT INTO log_head (id, size, checkpoint) VALUES (0, ?1, ?2) "
     "ON CONFLICT (id) DO UPDATE SET size = excluded.size, checkpoint = excluded.checkpoint";
@@ -152,6 +189,7 @@ Result<StoredTile> query_tile(Stmt& q, const TileRef& ref) {
 struct Reader {
   Db db;
   Stmt head, tile, extras, begin, end;
+  sqlite::RecordReader records;
 
   static Result<std::unique_ptr<Reader>> open(const std::string& path) {
     auto r = std::make_unique<Reader>();
@@ -168,6 +206,7 @@ struct Reader {
       if (!prepared) return prepared.status();
       *stmt = std::move(*prepared);
     }
+    MEDSEAL_RETURN_IF_ERROR(r->records.prepare(r->db));
     return r;
   }
 };
@@ -201,6 +240,7 @@ class SqliteStoreImpl final : public SqliteStore {
     if (batch.new_size != batch.old_size + batch.extras.size()) {
       return Status::invalid("batch sizes do not match its extras");
     }
+    MEDSEAL_RETURN_IF_ERROR(check_record_rows(batch));
     Result<std::vector<ExtrasRun>> runs = encode_extras_runs(batch.old_size, batch.extras);
     if (!runs) return runs.status();
     std::lock_guard lock(writer_mu_);
@@ -218,38 +258,37 @@ class SqliteStoreImpl final : public SqliteStore {
   }
 
   Result<std::vector<StoredTile>> read_tiles(std::span<const TileRef> refs) override {
-    return with_reader([&](Reader& r) -> Result<std::vector<StoredTile>> {
-      MEDSEAL_RETURN_IF_ERROR(r.begin.start().run("begin read"));
+    return with_snapshot([&](Reader& r) -> Result<std::vector<StoredTile>> {
       std::vector<StoredTile> out;
       out.reserve(refs.size());
-      Status s;
       for (const TileRef& ref : refs) {
         Result<StoredTile> t = query_tile(r.tile, ref);
-        if (!t) {
-          s = t.status();
-          break;
-        }
+        if (!t) return t.status();
         out.push_back(std::move(*t));
       }
-      if (s) s = r.end.start().run("end read");
-      if (r.db.in_transaction()) (void)r.db.exec("ROLLBACK", "end read");
-      if (!s) return s;
       return out;
     });
   }
 
-  // TODO(records): replaced by the records tables (issue 3, in progress).
-  Result<RecordVersion> read_record(std::string_view, std::string_view, uint64_t) override {
-    return Status::internal("records not implemented yet");
+  Result<RecordVersion> read_record(std::string_view type, std::string_view id,
+                                    uint64_t version) override {
+    return with_reader([&](Reader& r) { return r.records.read(type, id, version); });
   }
-  Result<RecordPage> record_history(std::string_view, std::string_view, uint64_t, uint64_t) override {
-    return Status::internal("records not implemented yet");
+
+  Result<RecordPage> record_history(std::string_view type, std::string_view id, uint64_t offset,
+                                    uint64_t limit) override {
+    return with_snapshot(
+        [&](Reader& r) { return r.records.history(type, id, offset, limit); });
   }
-  Result<RecordPage> search_records(const RecordQuery&) override {
-    return Status::internal("records not implemented yet");
+
+  Result<RecordPage> search_records(const RecordQuery& query) override {
+    return with_snapshot([&](Reader& r) { return r.records.search(query); });
   }
-  Result<std::vector<uint64_t>> entries_with_key(std::string_view, uint64_t, uint64_t) override {
-    return Status::internal("records not implemented yet");
+
+  Result<std::vector<uint64_t>> entries_with_key(std::string_view key, uint64_t offset,
+                                                 uint64_t limit) override {
+    return with_reader(
+        [&](Reader& r) { return r.records.entries_with_key(key, offset, limit); });
   }
 
   Result<EntryExtra> read_extra(uint64_t index) override {
@@ -287,13 +326,14 @@ class SqliteStoreImpl final : public SqliteStore {
         {&begin_, "BEGIN IMMEDIATE"}, {&commit_, "COMMIT"},
         {&rollback_, "ROLLBACK"},     {&head_, kSelectHead},
         {&upsert_tile_, kUpsertTile}, {&insert_extras_, kInsertExtras},
-        {&upsert_head_, kUpsertHead}};
+        {&upsert_head_, kUpsertHead}, {&select_extras_, kSelectExtras},
+        {&update_extras_, kUpdateExtras}};
     for (auto [stmt, sql] : all) {
       Result<Stmt> s = Stmt::prepare(writer_, sql);
       if (!s) return s.status();
       *stmt = std::move(*s);
     }
-    return Status::ok();
+    return records_.prepare(writer_);
   }
 
   // The batch's writes in one transaction; the caller rolls back on error.
@@ -312,9 +352,32 @@ class SqliteStoreImpl final : public SqliteStore {
       MEDSEAL_RETURN_IF_ERROR(
           q.bind(2, static_cast<int64_t>(r.count)).bind_blob(3, r.data).run("write extras"));
     }
+    MEDSEAL_RETURN_IF_ERROR(records_.write(batch));
+    // After the batch's own rows, so an erasure may name an entry of this batch.
+    for (const Erasure& e : batch.erasures) {
+      MEDSEAL_RETURN_IF_ERROR(records_.erase(e));
+      for (uint64_t index : e.indexes) MEDSEAL_RETURN_IF_ERROR(erase_extra(index));
+    }
     Stmt& h = upsert_head_.start().bind(1, static_cast<int64_t>(batch.new_size));
     MEDSEAL_RETURN_IF_ERROR(h.bind_blob(2, batch.checkpoint).run("write checkpoint"));
     return commit_.start().run("commit");
+  }
+
+  // Rewrites the extras row holding `index` with that entry marked erased.
+  Status erase_extra(uint64_t index) {
+    Stmt& q = select_extras_.start().bind(1, static_cast<int64_t>(index));
+    Result<bool> row = q.step("read extras");
+    if (!row) return row.status();
+    const uint64_t first = *row ? static_cast<uint64_t>(q.column_int(0)) : 0;
+    if (!*row || index - first >= static_cast<uint64_t>(q.column_int(1))) {
+      q.start();
+      return Status::internal("no extras row holds erased entry " + std::to_string(index));
+    }
+    Result<std::string> data = erase_extra_at(q.column_blob(2), index - first);
+    q.start();
+    if (!data) return data.status();
+    Stmt& u = update_extras_.start().bind(1, static_cast<int64_t>(first)).bind_blob(2, *data);
+    return u.run("erase extras");
   }
 
   Status write_tile(const TileBlob& t) {
@@ -326,6 +389,21 @@ class SqliteStoreImpl final : public SqliteStore {
     q.bind(3, static_cast<int64_t>(t.id.index)).bind(4, t.id.width).bind_blob(5, t.bytes);
     if (!t.nodes.empty()) q.bind_blob(6, t.nodes);  // else NULL
     return q.run("write tile");
+  }
+
+  // Runs fn on a reader inside one read transaction, so all its statements see one snapshot.
+  template <typename Fn>
+  auto with_snapshot(Fn&& fn) -> decltype(fn(std::declval<Reader&>())) {
+    return with_reader([&](Reader& r) -> decltype(fn(r)) {
+      MEDSEAL_RETURN_IF_ERROR(r.begin.start().run("begin read"));
+      auto result = fn(r);
+      if (result) {
+        Status s = r.end.start().run("end read");
+        if (!s) result = s;
+      }
+      if (r.db.in_transaction()) (void)r.db.exec("ROLLBACK", "end read");
+      return result;
+    });
   }
 
   // Runs fn on an idle reader connection (opening one if none is idle) and returns it to the pool.
@@ -356,6 +434,8 @@ class SqliteStoreImpl final : public SqliteStore {
   std::mutex writer_mu_;  // the writer connection and its statements
   Db writer_;
   Stmt begin_, commit_, rollback_, head_, upsert_tile_, insert_extras_, upsert_head_;
+  Stmt select_extras_, update_extras_;
+  sqlite::RecordWriter records_;
   std::string default_max_pages_;
   std::unique_ptr<sqlite::Checkpointer> checkpointer_;  // stopped before the writer closes
 

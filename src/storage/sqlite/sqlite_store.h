@@ -1,7 +1,7 @@
 // The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a commit is durable
 // when it returns and readers run while the writer commits.
 //
-// Schema (version 1; plain tables and types that PostgreSQL also has, BLOB being BYTEA there):
+// Schema (version 2; plain tables and types that PostgreSQL also has, BLOB being BYTEA there):
 //   schema_version(version)                       one row: the schema this file holds
 //   log_head(id = 0, size, checkpoint)            one row: the latest committed checkpoint
 //   tiles(entries, level, idx, width, bytes,      hash tiles and entry bundles, upserted as they
@@ -9,6 +9,16 @@
 //                                                 with the ledger's saved interior nodes
 //   entry_extras(first_idx, count, data)          salts and statements, one row per run of
 //                                                 consecutive entries (storage/extras_codec.h)
+// Version 2 adds the records (storage/sqlite/record_sql.h), written in the batch's transaction:
+//   record_versions(type, id, version,            every version, inserted once: a version
+//     ledger_idx, updated_ms, deleted,            already stored fails the commit (kConflict);
+//     compartment, bytes)                         indexed by ledger_idx and (type, ledger_idx)
+//   record_heads(type, id, version, ledger_idx,   the latest version of each record, for search;
+//     updated_ms, deleted, compartment)           indexed by (type, ledger_idx), (compartment,
+//                                                 type, ledger_idx) and (type, updated_ms)
+//   entry_keys(key, idx)                          Batch::keys; also indexed by idx for erasures
+// An erasure deletes the record's versions and head and the erased entries' keys, and rewrites
+// their extras rows with those entries marked erased.
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,144 @@
+#include "records/statement.h"
+
+#include <array>
+#include <span>
+
+#include <nlohmann/json.hpp>
+
+#include "identity/identity.h"
+#include "util/strict_json.h"
+
+namespace medseal::records {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr int kVersion = 1;
+// A search lists every resource it returned and an erasure every index it erased; far below this.
+constexpr size_t kMaxStatementBytes = 16 << 20;
+constexpr size_t kMaxDeniedOpBytes = 64;
+constexpr std::array<std::string_view, 11> kOps = {"create", "update", "delete", "read",
+                                                   "vread",  "history", "search", "audit",
+                                                   "receipt", "erase", "token"};
+constexpr std::array<std::string_view, 12> kFields = {"v",        "op",        "outcome", "time",
+                                                      "who",      "role",      "purpose", "resources",
+                                                      "sha256",   "patients",  "reason",  "erased"};
+
+bool known(std::string_view value, std::span<const std::string_view> allowed) {
+  for (std::string_view a : allowed) {
+    if (a == value) return true;
+  }
+  return false;
+}
+
+Status bad(const std::string& field, std::string_view what) {
+  return Status::invalid("statement field \"" + field + "\" " + std::string(what));
+}
+
+Status read_string(const Json& j, const char* field, std::string* out) {
+  auto it = j.find(field);
+  if (it == j.end()) return Status::ok();
+  if (!it->is_string()) return bad(field, "is not a string");
+  *out = it->get<std::string>();
+  return Status::ok();
+}
+
+Status read_strings(const Json& j, const char* field, std::vector<std::string>* out) {
+  auto it = j.find(field);
+  if (it == j.end()) return Status::ok();
+  if (!it->is_array()) return bad(field, "is not an array");
+  for (const Json& item : *it) {
+    if (!item.is_string()) return bad(field, "holds something other than strings");
+    out->push_back(item.get<std::string>());
+  }
+  return Status::ok();
+}
+
+Status read_numbers(const Json& j, const char* field, std::vector<uint64_t>* out) {
+  auto it = j.find(field);
+  if (it == j.end()) return Status::ok();
+  if (!it->is_array()) return bad(field, "is not an array");
+  for (const Json& item : *it) {
+    if (!item.is_number_unsigned()) return bad(field, "holds something other than unsigned integers");
+    out->push_back(item.get<uint64_t>());
+  }
+  return Status::ok();
+}
+
+Status check_members(const Json& j) {
+  if (!j.is_object()) return Status::invalid("a statement is a JSON object");
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (!known(it.key(), kFields)) return Status::invalid("statement has an unknown field");
+  }
+  auto v = j.find("v");
+  if (v == j.end() || !v->is_number_unsigned() || v->get<uint64_t>() != kVersion) {
+    return Status::invalid("statement version \"v\" is not 1");
+  }
+  auto time = j.find("time");
+  if (time == j.end() || !time->is_number_unsigned()) return bad("time", "is not Unix milliseconds");
+  return Status::ok();
+}
+
+Status read_fields(const Json& j, Statement* s) {
+  MEDSEAL_RETURN_IF_ERROR(check_members(j));
+  s->time_ms = j.find("time")->get<uint64_t>();
+  std::string outcome;
+  MEDSEAL_RETURN_IF_ERROR(read_string(j, "op", &s->op));
+  MEDSEAL_RETURN_IF_ERROR(read_string(j, "outcome", &outcome));
+  MEDSEAL_RETURN_IF_ERROR(read_string(j, "who", &s->who));
+  MEDSEAL_RETURN_IF_ERROR(read_string(j, "role", &s->role));
+  MEDSEAL_RETURN_IF_ERROR(read_string(j, "purpose", &s->purpose));
+  MEDSEAL_RETURN_IF_ERROR(read_strings(j, "resources", &s->resources));
+  MEDSEAL_RETURN_IF_ERROR(read_string(j, "sha256", &s->sha256));
+  MEDSEAL_RETURN_IF_ERROR(read_strings(j, "patients", &s->patients));
+  MEDSEAL_RETURN_IF_ERROR(read_string(j, "reason", &s->reason));
+  MEDSEAL_RETURN_IF_ERROR(read_numbers(j, "erased", &s->erased));
+  if (outcome != "ok" && outcome != "denied") return bad("outcome", "is neither \"ok\" nor \"denied\"");
+  s->denied = outcome == "denied";
+  // A refused request is recorded with whatever operation it asked for (record_refusal).
+  const bool op_ok = s->denied ? !s->op.empty() && s->op.size() <= kMaxDeniedOpBytes : known(s->op, kOps);
+  if (!op_ok) return bad("op", "is not a known operation");
+  return Status::ok();
+}
+
+Status check_values(const Statement& s) {
+  if (!s.role.empty() && !identity::parse_role(s.role)) return bad("role", "is not a known role");
+  if (!s.sha256.empty() && !is_sha256_hex(s.sha256)) return bad("sha256", "is not 64 lower-case hex digits");
+  return Status::ok();
+}
+
+}  // namespace
+
+std::string format_statement(const Statement& s) {
+  nlohmann::ordered_json j;
+  j["v"] = kVersion;
+  j["op"] = s.op;
+  j["outcome"] = s.denied ? "denied" : "ok";
+  j["time"] = s.time_ms;
+  if (!s.who.empty()) j["who"] = s.who;
+  if (!s.role.empty()) j["role"] = s.role;
+  if (!s.purpose.empty()) j["purpose"] = s.purpose;
+  if (!s.resources.empty()) j["resources"] = s.resources;
+  if (!s.sha256.empty()) j["sha256"] = s.sha256;
+  if (!s.patients.empty()) j["patients"] = s.patients;
+  if (!s.reason.empty()) j["reason"] = s.reason;
+  if (!s.erased.empty()) j["erased"] = s.erased;
+  // Invalid UTF-8 in a string is replaced, never thrown about: the record layer's inputs are
+  // checked before they get here, and a statement must always be writable.
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+Result<Statement> parse_statement(std::string_view json) {
+  if (json.size() > kMaxStatementBytes) return Status::invalid("statement is too large");
+  Result<Json> parsed = parse_strict_json(json, 2);
+  if (!parsed) return Status::invalid("statement: " + parsed.status().message());
+  Statement s;
+  MEDSEAL_RETURN_IF_ERROR(read_fields(*parsed, &s));
+  MEDSEAL_RETURN_IF_ERROR(check_values(s));
+  // What format_statement writes, byte for byte: field order, no whitespace, no empty members,
+  // no escapes it would not use. One statement has one spelling.
+  if (format_statement(s) != json) return Status::invalid("statement is not in its canonical form");
+  return s;
+}
+
+}  // namespace medseal::records

@@ -1,0 +1,72 @@
+#include "storage/record_rows.h"
+
+#include <string>
+#include <tuple>
+
+namespace medseal::storage {
+namespace {
+
+bool valid_name(std::string_view name) { return !name.empty() && name.size() <= kMaxNameBytes; }
+
+bool in_batch(const Batch& batch, uint64_t index) {
+  return index >= batch.old_size && index < batch.new_size;
+}
+
+Status check_record(const Batch& batch, const RecordVersion& r) {
+  if (!valid_name(r.type) || !valid_name(r.id) || r.compartment.size() > kMaxNameBytes) {
+    return Status::invalid("a record's type, id or compartment is empty or too long");
+  }
+  if (r.version == 0 || r.version > kMaxStoredInt || r.updated_ms > kMaxStoredInt) {
+    return Status::invalid("a record's version or time is out of range");
+  }
+  if (!in_batch(batch, r.ledger_index)) {
+    return Status::invalid("record ledger index " + std::to_string(r.ledger_index) +
+                           " is not in the batch");
+  }
+  if (r.deleted && !r.bytes.empty()) return Status::invalid("a deleted version has bytes");
+  return Status::ok();
+}
+
+Status check_erasure(const Batch& batch, const Erasure& e) {
+  if (!valid_name(e.type) || !valid_name(e.id)) {
+    return Status::invalid("an erasure's type or id is empty or too long");
+  }
+  for (uint64_t index : e.indexes) {
+    if (index >= batch.new_size) {
+      return Status::invalid("erased index " + std::to_string(index) + " is beyond the log");
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status check_record_rows(const Batch& batch) {
+  for (const RecordVersion& r : batch.records) MEDSEAL_RETURN_IF_ERROR(check_record(batch, r));
+  for (const EntryKey& k : batch.keys) {
+    if (!valid_name(k.key)) return Status::invalid("an entry key is empty or too long");
+    if (!in_batch(batch, k.index)) {
+      return Status::invalid("key index " + std::to_string(k.index) + " is not in the batch");
+    }
+  }
+  for (const Erasure& e : batch.erasures) MEDSEAL_RETURN_IF_ERROR(check_erasure(batch, e));
+  return Status::ok();
+}
+
+Status check_record_query(const RecordQuery& query) {
+  if (!valid_name(query.type)) return Status::invalid("a search needs a record type");
+  if (query.ids.size() > kMaxQueryIds) return Status::invalid("a search lists too many ids");
+  return Status::ok();
+}
+
+Status check_history_args(std::string_view type, std::string_view id) {
+  if (!id.empty() && type.empty()) return Status::invalid("a record history needs its type");
+  return Status::ok();
+}
+
+bool newer_first(const RecordVersion& a, const RecordVersion& b) {
+  return std::tie(b.ledger_index, a.type, a.id, b.version) <
+         std::tie(a.ledger_index, b.type, b.id, a.version);
+}
+
+}  // namespace medseal::storage
