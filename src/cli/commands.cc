@@ -27,8 +27,6 @@
 namespace medseal::cli {
 namespace {
 
-constexpr std::string_view kTokensFile = "tokens";
-constexpr std::string_view kAdminTokenFile = "admin.token";
 
 // Entries per append_all call: one full sequencer batch, so each call commits at once.
 constexpr size_t kAppendChunk = 4096;
