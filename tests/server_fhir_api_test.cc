@@ -341,6 +341,10 @@ TEST_F(FhirApiTest, PathsMethodsAndContentTypes) {
   expect_outcome(get("/fhir"), 405, "not-supported");
   expect_outcome(post("/fhir/Patient", patient(), {}, "text/plain"), 415, "not-supported");
   expect_outcome(post("/fhir/Patient", patient(), {}, "application/fhir+json; charset=latin1"), 415, "not-supported");
+  // Long paths reach the body-reading handler's pattern match; they are refused, not fatal.
+  auto long_path = post("/fhir/Patient/" + std::string(7000, 'a'), patient());
+  ASSERT_TRUE(long_path);
+  EXPECT_EQ(long_path->status, 400);  // not a valid id
   auto charset = post("/fhir/Patient", patient(), {}, "application/json; charset=UTF-8");
   ASSERT_TRUE(charset);
   EXPECT_EQ(charset->status, 201) << charset->body;

@@ -310,7 +310,10 @@ struct Api::Impl {
     Routed routed = route_request(method, req.path);
     if (!routed.route) return routed.refusal;
     Call call{req, std::move(*routed.route), base_url(req.host), {}, {}, kNoIndex};
-    Response r = serve(call);
+    return with_index(call, serve(call));
+  }
+
+  static Response with_index(const Call& call, Response r) {
     if (call.index != kNoIndex) r.headers.emplace_back(kLedgerIndexHeader, std::to_string(call.index));
     return r;
   }
@@ -498,9 +501,7 @@ struct Api::Impl {
 
   Response ledger_receipt(const Request& req, std::string_view index_text) {
     Call call{req, Route{Op::kReceipt}, base_url(req.host), {}, {}, kNoIndex};
-    Response r = serve_ledger_receipt(call, index_text);
-    if (call.index != kNoIndex) r.headers.emplace_back(kLedgerIndexHeader, std::to_string(call.index));
-    return r;
+    return with_index(call, serve_ledger_receipt(call, index_text));
   }
 
   Response serve_ledger_receipt(Call& call, std::string_view index_text) {

@@ -20,10 +20,13 @@
 // Status decisions:
 //   - A type that is not an R4 resource type is 404 (FHIR: "resource type not supported"),
 //     checked before authentication as it involves no data. A bad id or version is 400.
-//   - Authentication comes next: no or unknown token is 401 (WWW-Authenticate: Bearer) and is
-//     recorded in the ledger (RecordService::record_refusal).
-//   - Then Accept (406), query parameters (400; _format other than JSON is 406), the purpose
-//     header (400), Content-Type of POST and PUT (415), body size (413).
+//   - Then Accept (406, not checked for the text/plain receipts), then authentication: no or
+//     unknown token is 401 (WWW-Authenticate: Bearer) and is recorded in the ledger
+//     (RecordService::record_refusal); a bad X-Medseal-Purpose (1..64 printable ASCII, default
+//     TREAT) is 400. Then query parameters (400; _format other than JSON is 406), Content-Type
+//     of POST and PUT (415), body size (413; cpp-httplib refuses larger bodies before this).
+//   - The resource's type and id against the URL's, and If-Match, are checked by the service
+//     (400 and 412).
 //   - Service errors: kInvalidArgument 400, kNotFound 404, kPermissionDenied 403,
 //     kFailedPrecondition 412, kConflict 409, kIoError 503, kInternal and anything else 500.
 //     Diagnostics are the service's one-line messages (ids, never content) for 4xx and a fixed
