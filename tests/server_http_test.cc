@@ -1,14 +1,14 @@
 // The HTTP surface of the public log, in process: a ledger over SQLite behind a FaultStore, the
 // server on a free loopback port, and an HTTP client. Content types, caching, 404 for what the
-// tree does not have, 400 for non-canonical paths (answered without touching the store),
-// receipts, and our own verifier over HTTP.
+// tree does not have, 400 for non-canonical paths (answered without touching the store), no
+// receipts without the record service (they are tested with it in server_fhir_api_test), and our
+// own verifier over HTTP.
 #include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <thread>
 
 #include "ledger/ledger.h"
-#include "ledger/receipt.h"
 #include "merkle/tile.h"
 #include "note/checkpoint.h"
 #include "server/http_server.h"
@@ -28,10 +28,10 @@ constexpr uint64_t kEntries = 300;  // one full level-0 tile and a partial one o
 
 class ServerHttpTest : public ::testing::Test {
  protected:
-  void SetUp() override { start(true); }
+  void SetUp() override { start(); }
   void TearDown() override { stop(); }
 
-  void start(bool receipts) {
+  void start() {
     auto sqlite = storage::open_sqlite_store(tmp_.path() + "/medseal.db");
     ASSERT_TRUE(sqlite.is_ok()) << sqlite.status().to_string();
     sqlite_ = std::move(*sqlite);
@@ -40,7 +40,7 @@ class ServerHttpTest : public ::testing::Test {
     ASSERT_TRUE(ledger.is_ok()) << ledger.status().to_string();
     ledger_ = std::move(*ledger);
     append(kEntries);
-    http_ = std::make_unique<HttpServer>(*ledger_, HttpOptions{"127.0.0.1", 0, 16, receipts, false});
+    http_ = std::make_unique<HttpServer>(*ledger_, HttpOptions{"127.0.0.1", 0, 16, false});
     auto port = http_->bind();
     ASSERT_TRUE(port.is_ok()) << port.status().to_string();
     port_ = *port;
@@ -192,28 +192,13 @@ TEST_F(ServerHttpTest, UnknownPathsAre404WithABody) {
   EXPECT_FALSE(res->body.empty());
 }
 
-TEST_F(ServerHttpTest, ReceiptsVerifyAndAreNeverCached) {
-  std::string receipt = expect("/ledger/receipts/5", 200, "text/plain; charset=utf-8", "private, no-store");
-  auto verified = ledger::verify_receipt(receipt, note::verifier_of(key_));
-  ASSERT_TRUE(verified.is_ok()) << verified.status().to_string();
-  EXPECT_EQ(verified->index, 5u);
-  EXPECT_EQ(verified->statement, R"({"n":5})");
-  for (std::string bad : {"05", "-1", "x", "", "5/", "18446744073709551616"}) {
-    auto res = get("/ledger/receipts/" + bad);
+TEST_F(ServerHttpTest, NoReceiptsOrFhirWithoutTheRecordService) {
+  for (std::string path : {"/ledger/receipts/5", "/fhir/metadata", "/fhir/Patient/1"}) {
+    auto res = get(path);
     ASSERT_TRUE(res);
-    EXPECT_EQ(res->status, 400) << bad;
+    EXPECT_EQ(res->status, 404) << path;
+    EXPECT_EQ(res->get_header_value("Content-Type"), "application/fhir+json; charset=utf-8") << path;
   }
-  auto beyond = get("/ledger/receipts/" + std::to_string(kEntries));
-  ASSERT_TRUE(beyond);
-  EXPECT_EQ(beyond->status, 404);
-}
-
-TEST_F(ServerHttpTest, ReceiptsCanBeSwitchedOff) {
-  stop();
-  start(false);
-  auto res = get("/ledger/receipts/5");
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 403);
   EXPECT_EQ(get("/log/checkpoint")->status, 200);  // the public log stays public
 }
 

@@ -39,7 +39,7 @@ class ServerGoInterop : public ::testing::Test {
     auto ledger = ledger::Ledger::open(*store_, key_);
     ASSERT_TRUE(ledger.is_ok()) << ledger.status().to_string();
     ledger_ = std::move(*ledger);
-    http_ = std::make_unique<HttpServer>(*ledger_, HttpOptions{"127.0.0.1", 0, 16, false, false});
+    http_ = std::make_unique<HttpServer>(*ledger_, HttpOptions{"127.0.0.1", 0, 16, false});
     auto port = http_->bind();
     ASSERT_TRUE(port.is_ok()) << port.status().to_string();
     url_ = "http://127.0.0.1:" + std::to_string(*port) + "/log";

@@ -12,9 +12,12 @@
 #include "cli/data_dir.h"
 #include "cli/progress.h"
 #include "crypto/base64.h"
+#include "identity/token_store.h"
 #include "ledger/keyfile.h"
 #include "ledger/ledger.h"
 #include "note/keys.h"
+#include "records/resource.h"
+#include "records/service.h"
 #include "server/http_server.h"
 #include "server/json_log.h"
 #include "storage/sqlite/sqlite_store.h"
@@ -23,6 +26,7 @@
 
 namespace medseal::cli {
 namespace {
+
 
 // Entries per append_all call: one full sequencer batch, so each call commits at once.
 constexpr size_t kAppendChunk = 4096;
@@ -69,6 +73,11 @@ void print_usage_hints(const ServeArgs& args, const OpenLog& log, const std::str
   std::printf("  checkpoint:    curl %s/log/checkpoint\n", base.c_str());
   std::printf("  verify:        %s log verify --url %s/log --vkey %s\n", args.program.c_str(),
               base.c_str(), log.dir.file(ledger::kLogVkeyFile).c_str());
+  std::string admin = log.dir.file(kAdminTokenFile);
+  std::printf("  FHIR API:      %s/fhir (CapabilityStatement: curl %s/fhir/metadata)\n", base.c_str(), base.c_str());
+  std::printf("  admin token:   %s (private, mode 0600)\n", admin.c_str());
+  std::printf("  try:           curl -H \"Authorization: Bearer $(cat %s)\" %s/fhir/Patient\n", admin.c_str(),
+              base.c_str());
   std::printf("  stop:          Ctrl-C (or SIGTERM)\n");
   std::fflush(stdout);
 }
@@ -181,18 +190,23 @@ int run_serve(const ServeArgs& args) {
 
   auto log = open_log(args.data_dir, args.origin);
   if (!log) return fail("serve", log.status());
-  server::HttpOptions options{addr.host, addr.port, args.threads,
-                             server::is_loopback_host(addr.host) || args.unauthenticated_receipts,
-                             args.access_log};
-  server::HttpServer http(*(*log)->ledger, options);
+  auto tokens = identity::TokenStore::open((*log)->dir.file(kTokensFile));
+  if (!tokens) return fail("serve", tokens.status());
+  auto admin = identity::ensure_admin_token(**tokens, (*log)->dir.file(kAdminTokenFile));
+  if (!admin) return fail("serve", admin.status());
+  records::RecordService records(*(*log)->ledger, *(*log)->store, system_clock());
+  std::string host_port = url_host(addr.host) + ":" + std::to_string(addr.port);
+  server::fhir::Api api(records, **tokens, records::r4_resource_types(), system_clock(),
+                        server::fhir::ApiOptions{host_port});
+  server::HttpOptions options{addr.host, addr.port, args.threads, args.access_log};
+  server::HttpServer http(*(*log)->ledger, options, &api);
   auto port = http.bind();
   if (!port) return fail("serve", port.status());
 
   std::string base = "http://" + url_host(addr.host) + ":" + std::to_string(*port);
   print_usage_hints(args, **log, base);
   server::log_json("info", "serving", {{"url", base}, {"origin", (*log)->key.name},
-                                       {"size", (*log)->ledger->head().size},
-                                       {"receipts", options.serve_receipts}});
+                                       {"size", (*log)->ledger->head().size}});
   Status ran;
   {
     SignalWaiter waiter(http);

@@ -24,7 +24,6 @@ struct ServeArgs {
   std::string listen = "127.0.0.1:8080";
   std::string origin;       // empty: the stored key's, or the default for a new key
   size_t threads = 128;
-  bool unauthenticated_receipts = false;
   bool access_log = false;
 };
 int run_serve(const ServeArgs& args);

@@ -34,8 +34,6 @@ void add_serve(CLI::App& app, Args& a) {
   cmd->add_option("--origin", a.serve.origin,
                   "Log origin for a new key (default localhost/medseal); must match an existing key");
   cmd->add_option("--threads", a.serve.threads, "Connections served at once")->capture_default_str();
-  cmd->add_flag("--unauthenticated-receipts", a.serve.unauthenticated_receipts,
-                "Serve /ledger/receipts/ on non-loopback addresses too, to anyone (no auth yet)");
   cmd->add_flag("--access-log", a.serve.access_log, "Log every request as a JSON line on stderr");
 }
 

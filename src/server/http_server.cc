@@ -18,6 +18,10 @@ namespace {
 
 constexpr std::string_view kLogPrefix = "/log/";
 constexpr std::string_view kReceiptPrefix = "/ledger/receipts/";
+constexpr std::string_view kFhirRoot = "/fhir";
+// Requests with these methods have their body read by cpp-httplib only after the pre-routing
+// handler, so /fhir requests with them go to handlers registered for this pattern.
+constexpr const char* kFhirPattern = "/fhir(/.*)?";
 // Keep-alive connections are reused for this many requests; cpp-httplib's default of 5 makes
 // clients reconnect constantly, which costs more than the requests themselves.
 constexpr size_t kKeepAliveMaxRequests = 1'000'000;
@@ -35,13 +39,46 @@ std::string_view raw_path(const httplib::Request& req) {
   return target.substr(0, target.find('?'));
 }
 
+bool is_fhir_path(std::string_view path) {
+  return path == kFhirRoot || (path.starts_with(kFhirRoot) && path[kFhirRoot.size()] == '/');
+}
+
+bool reads_body(const std::string& method) {
+  return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
+}
+
+fhir::Request fhir_request(const httplib::Request& req, std::string_view path) {
+  std::string_view target = req.target;
+  size_t question = target.find('?');
+  fhir::Request r;
+  r.method = req.method;
+  r.path = std::string(path.starts_with(kFhirRoot) ? path.substr(kFhirRoot.size()) : path);
+  r.query = question == std::string_view::npos ? "" : std::string(target.substr(question + 1));
+  r.body = req.body;
+  r.host = req.get_header_value("Host");
+  r.authorization = req.get_header_value("Authorization");
+  r.accept = req.get_header_value("Accept");
+  r.content_type = req.get_header_value("Content-Type");
+  r.if_match = req.get_header_value("If-Match");
+  r.purpose = req.get_header_value(std::string(fhir::kPurposeHeader).c_str());
+  return r;
+}
+
+void send_fhir(httplib::Response& res, fhir::Response reply) {
+  res.status = reply.status;
+  for (auto& [name, value] : reply.headers) res.set_header(name.c_str(), value);
+  if (!res.has_header("Cache-Control")) res.set_header("Cache-Control", "no-store");
+  res.set_content(std::move(reply.body), reply.content_type.c_str());
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
-  Impl(ledger::Ledger& l, HttpOptions o) : public_log(l), options(std::move(o)) {}
+  Impl(ledger::Ledger& l, HttpOptions o, fhir::Api* f) : public_log(l), options(std::move(o)), fhir(f) {}
 
   PublicLog public_log;
   HttpOptions options;
+  fhir::Api* fhir;  // null: no /fhir and no receipts
   httplib::Server http;
   int listen_fd = -1;
   std::mutex state_mu;
@@ -55,7 +92,14 @@ struct HttpServer::Impl {
     // Without TCP_NODELAY small responses wait for delayed ACKs: ~40 ms per request.
     http.set_tcp_nodelay(true);
     http.set_keep_alive_max_count(kKeepAliveMaxRequests);
-    http.set_payload_max_length(1 << 20);
+    http.set_payload_max_length(fhir::kMaxBodyBytes);
+    auto fhir_handler = [this](const httplib::Request& req, httplib::Response& res) {
+      send_fhir(res, answer_fhir(req, raw_path(req)));
+    };
+    http.Post(kFhirPattern, fhir_handler);
+    http.Put(kFhirPattern, fhir_handler);
+    http.Patch(kFhirPattern, fhir_handler);
+    http.Delete(kFhirPattern, fhir_handler);
     // SO_REUSEADDR only: the library default also sets SO_REUSEPORT, which would let a second
     // server silently share the port. The socket is remembered to deepen its backlog in bind().
     http.set_socket_options([this](int fd) {
@@ -69,9 +113,13 @@ struct HttpServer::Impl {
     });
     // Errors the library produces itself (unknown path, bad request line) get a text body too.
     http.set_error_handler(httplib::Server::HandlerWithResponse(
-        [](const httplib::Request&, httplib::Response& res) {
+        [](const httplib::Request& req, httplib::Response& res) {
           if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-          send(res, text_reply(res.status, res.status == 404 ? "no such resource" : "request not accepted"));
+          if (is_fhir_path(raw_path(req))) {
+            send_fhir(res, library_error(res.status));
+          } else {
+            send(res, text_reply(res.status, res.status == 404 ? "no such resource" : "request not accepted"));
+          }
           return httplib::Server::HandlerResponse::Handled;
         }));
     http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
@@ -90,7 +138,16 @@ struct HttpServer::Impl {
   // slower than the lookups themselves). Returns false for paths left to other routes.
   bool route(const httplib::Request& req, httplib::Response& res) {
     std::string_view path = raw_path(req);
-    bool ours = path == "/healthz" || path.starts_with(kLogPrefix) || path.starts_with(kReceiptPrefix);
+    if (is_fhir_path(path)) {
+      if (reads_body(req.method)) return false;  // to fhir_handler, once the body is read
+      send_fhir(res, answer_fhir(req, path));
+      return true;
+    }
+    if (path.starts_with(kReceiptPrefix)) {
+      send_fhir(res, answer_receipt(req, path.substr(kReceiptPrefix.size())));
+      return true;
+    }
+    bool ours = path == "/healthz" || path.starts_with(kLogPrefix);
     if (!ours) return false;
     // Every resource here is read-only; other methods are refused before any lookup.
     if (req.method != "GET" && req.method != "HEAD") {
@@ -104,19 +161,30 @@ struct HttpServer::Impl {
 
   Reply answer(const httplib::Request& req, std::string_view path) {
     if (path == "/healthz") return Reply{200, std::string(kTextPlain), "no-store", "ok\n"};
-    if (path.starts_with(kLogPrefix)) {
-      if (path != req.path) return text_reply(400, "percent-encoded log path");
-      return public_log.get(path.substr(kLogPrefix.size()));
-    }
-    // Receipts name who accessed whose record. Authorization for them is a later issue; until
-    // then they are served only on loopback or with --unauthenticated-receipts.
-    if (!options.serve_receipts) return text_reply(403, "receipts are served on loopback addresses only");
-    return public_log.receipt(path.substr(kReceiptPrefix.size()));
+    if (path != req.path) return text_reply(400, "percent-encoded log path");
+    return public_log.get(path.substr(kLogPrefix.size()));
+  }
+
+  fhir::Response answer_fhir(const httplib::Request& req, std::string_view path) {
+    if (!fhir) return fhir::Api::outcome(404, "not-supported", "this server has no FHIR API");
+    return fhir->handle(fhir_request(req, path));
+  }
+
+  // Receipts name who accessed whose record: authenticated like /fhir.
+  fhir::Response answer_receipt(const httplib::Request& req, std::string_view index_text) {
+    if (!fhir) return fhir::Api::outcome(404, "not-supported", "this server serves no receipts");
+    return fhir->ledger_receipt(fhir_request(req, ""), index_text);
+  }
+
+  // cpp-httplib's own refusals of /fhir requests (a body over the limit, a bad request line).
+  static fhir::Response library_error(int status) {
+    if (status == 413) return fhir::Api::outcome(413, "too-costly", "the body is larger than 8 MiB");
+    return fhir::Api::outcome(status, status >= 500 ? "exception" : "invalid", "request not accepted");
   }
 };
 
-HttpServer::HttpServer(ledger::Ledger& ledger, HttpOptions options)
-    : impl_(std::make_unique<Impl>(ledger, std::move(options))) {
+HttpServer::HttpServer(ledger::Ledger& ledger, HttpOptions options, fhir::Api* fhir)
+    : impl_(std::make_unique<Impl>(ledger, std::move(options), fhir)) {
   impl_->configure();
 }
 

@@ -1,5 +1,9 @@
-// medseal's HTTP server (DESIGN.md section 6): /healthz, the public log (public_log.h) and receipts,
-// on cpp-httplib. The HTTP library stays behind this header.
+// medseal's HTTP server (DESIGN.md section 6): /healthz, the public log (public_log.h), the FHIR
+// API at /fhir and receipts at /ledger/receipts (fhir_api.h), on cpp-httplib. The HTTP library
+// stays behind this header.
+//
+// Bodies are accepted up to 8 MiB (fhir_api.h); a larger one is 413 with an OperationOutcome.
+// Only /fhir reads bodies: everything else is read-only and refuses other methods unread.
 //
 // cpp-httplib runs one thread per connection for as long as the connection is kept alive, so the
 // pool must be larger than the number of keep-alive clients (64 in DESIGN.md section 8) or the
@@ -11,6 +15,7 @@
 #include <string>
 
 #include "ledger/ledger.h"
+#include "server/fhir_api.h"
 #include "util/status.h"
 
 namespace medseal::server {
@@ -19,15 +24,14 @@ struct HttpOptions {
   std::string host = "127.0.0.1";
   int port = 8080;               // 0: any free port (bind() says which)
   size_t threads = 128;          // connections served at once
-  // Receipts carry statements (who accessed whose record). Until authentication exists they are
-  // served only when the caller decides it is safe: on a loopback address, or when asked to.
-  bool serve_receipts = false;
   bool access_log = false;       // a JSON line per request (errors are always logged)
 };
 
 class HttpServer {
  public:
-  HttpServer(ledger::Ledger& ledger, HttpOptions options);
+  // Without `fhir` (which must outlive the server) /fhir and /ledger/receipts answer 404: a server
+  // of the public log alone.
+  HttpServer(ledger::Ledger& ledger, HttpOptions options, fhir::Api* fhir = nullptr);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

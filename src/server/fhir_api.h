@@ -1,0 +1,106 @@
+// The FHIR R4 REST API at /fhir and the authenticated receipts at /ledger/receipts, as request ->
+// reply functions over records::RecordService: what to answer lives here, how to speak HTTP in
+// http_server.cc.
+//
+// Routes (paths after /fhir; HEAD is GET without a body):
+//   GET    /metadata                              CapabilityStatement (anonymous)
+//   POST   /  (or "")                             transaction Bundle -> transaction-response
+//   POST   /[type]                                create: 201, Location, ETag, Last-Modified
+//   GET    /[type]?patient&_id&_lastUpdated       search -> searchset (total, self, next)
+//   GET    /[type]/_history                       type history
+//   GET    /[type]/[id]                           read (410 for a deleted record)
+//   PUT    /[type]/[id]                           update (If-Match; 201 for a new id)
+//   DELETE /[type]/[id]                           delete: 200 with an informational outcome
+//   GET    /[type]/[id]/_history                  instance history
+//   GET    /[type]/[id]/_history/[vid]            vread
+//   GET    /[type]/[id]/_history/[vid]/$receipt   the version's receipt, text/plain
+//   GET    /AuditEvent?patient=Patient/x          the access trail as AuditEvents
+// AuditEvents are built from the ledger, never stored: writes to AuditEvent are 405.
+//
+// Status decisions:
+//   - A type that is not an R4 resource type is 404 (FHIR: "resource type not supported"),
+//     checked before authentication as it involves no data. A bad id or version is 400.
+//   - Then Accept (406, not checked for the text/plain receipts), then authentication: no or
+//     unknown token is 401 (WWW-Authenticate: Bearer) and is recorded in the ledger
+//     (RecordService::record_refusal); a bad X-Medseal-Purpose (1..64 printable ASCII, default
+//     TREAT) is 400. Then query parameters (400; _format other than JSON is 406), Content-Type
+//     of POST and PUT (415), body size (413; cpp-httplib refuses larger bodies before this).
+//   - The resource's type and id against the URL's, and If-Match, are checked by the service
+//     (400 and 412).
+//   - Service errors: kInvalidArgument 400, kNotFound 404, kPermissionDenied 403,
+//     kFailedPrecondition 412, kConflict 409, kIoError 503, kInternal and anything else 500.
+//     Diagnostics are the service's one-line messages (ids, never content) for 4xx and a fixed
+//     text for 5xx, whose details go to the operational log.
+//
+// Every reply of a request that appended a ledger entry carries X-Medseal-Ledger-Index.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "identity/token_store.h"
+#include "records/service.h"
+#include "util/clock.h"
+
+namespace medseal::server::fhir {
+
+inline constexpr size_t kMaxBodyBytes = 8 << 20;
+inline constexpr size_t kMaxPurposeBytes = 64;
+inline constexpr std::string_view kLedgerIndexHeader = "X-Medseal-Ledger-Index";
+inline constexpr std::string_view kPurposeHeader = "X-Medseal-Purpose";
+
+// A request as the HTTP layer hands it over. Absent headers are empty strings.
+struct Request {
+  std::string method;
+  std::string path;   // after "/fhir", not percent-decoded: "", "/metadata", "/Patient/1"
+  std::string query;  // after '?', raw
+  std::string body;
+  std::string host;   // the Host header, for absolute URLs
+  std::string authorization;
+  std::string accept;
+  std::string content_type;
+  std::string if_match;
+  std::string purpose;  // X-Medseal-Purpose
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+struct ApiOptions {
+  std::string default_host = "localhost";  // for absolute URLs when Host is missing or odd
+  size_t max_body_bytes = kMaxBodyBytes;
+};
+
+class Api {
+ public:
+  // `types`: the resource types the CapabilityStatement lists. Everything outlives the Api.
+  Api(records::RecordService& records, identity::TokenStore& tokens,
+      std::span<const std::string_view> types, const Clock& clock, ApiOptions options = {});
+  ~Api();
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
+
+  // A request under /fhir. Thread-safe.
+  Response handle(const Request& request);
+  // GET /ledger/receipts/<index_text>: a receipt (text/plain), authenticated like /fhir; errors
+  // as OperationOutcome.
+  Response ledger_receipt(const Request& request, std::string_view index_text);
+
+  // An OperationOutcome reply, for errors the HTTP layer finds itself (413, 404).
+  static Response outcome(int status, std::string_view code, std::string_view diagnostics);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace medseal::server::fhir
