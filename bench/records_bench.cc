@@ -106,6 +106,7 @@ void BM_SqliteResourceInsert(benchmark::State& state) {
     state.ResumeTiming();
     std::mutex writer;
     std::atomic<size_t> next{0};
+    uint64_t next_id = 0;  // guarded by writer
     std::vector<std::thread> loaders;
     for (int t = 0; t < kLoaders; ++t) {
       loaders.emplace_back([&] {
@@ -113,7 +114,8 @@ void BM_SqliteResourceInsert(benchmark::State& state) {
           std::lock_guard lock(writer);
           exec(db, "BEGIN");
           for (const records::BundleEntry& e : bundles[i]) {
-            const std::string id = e.full_url;
+            // Synthea repeats organizations and practitioners across bundles: ids are ours.
+            const std::string id = std::to_string(next_id++);
             sqlite3_bind_text(insert, 1, e.url.data(), int(e.url.size()), SQLITE_STATIC);
             sqlite3_bind_text(insert, 2, id.data(), int(id.size()), SQLITE_STATIC);
             sqlite3_bind_blob(insert, 3, e.resource.data(), int(e.resource.size()), SQLITE_STATIC);
