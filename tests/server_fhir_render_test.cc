@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "records/resource.h"
 #include "server/fhir_render.h"
 
 namespace medseal::server::fhir {
@@ -225,11 +226,11 @@ TEST(FhirRender, CapabilityStatementListsWhatWorks) {
 
 TEST(FhirRender, ETags) {
   EXPECT_EQ(format_etag(7), "W/\"7\"");
-  EXPECT_EQ(parse_etag("W/\"7\""), 7u);
-  EXPECT_EQ(parse_etag("\"12\""), 12u);
+  EXPECT_EQ(records::parse_version_etag("W/\"7\""), 7u);
+  EXPECT_EQ(records::parse_version_etag("\"12\""), 12u);
   for (std::string_view bad : {"", "7", "W/7", "W/\"\"", "W/\"0\"", "W/\"07\"", "W/\"x\"", "w/\"7\"",
                                "W/\"7", "*", "W/\"-1\"", "W/\"1234567890123456789\""}) {
-    EXPECT_FALSE(parse_etag(bad).has_value()) << bad;
+    EXPECT_FALSE(records::parse_version_etag(bad).has_value()) << bad;
   }
 }
 

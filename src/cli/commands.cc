@@ -63,7 +63,10 @@ std::string url_host(const std::string& host) {
 }
 
 // What `make run` shows: where the server is and how to look at and check the log.
-void print_usage_hints(const ServeArgs& args, const OpenLog& log, const std::string& base) {
+// The admin token is printed because this is what a developer running `make run` needs first; it is
+// also in DATA/admin.token, readable only by the owner.
+void print_usage_hints(const ServeArgs& args, const OpenLog& log, const std::string& base,
+                       const std::string& admin_token) {
   std::string vkey = note::format_verifier_key(note::verifier_of(log.key));
   std::printf("listening on %s\n", base.c_str());
   std::printf("  log origin:    %s\n", log.key.name.c_str());
@@ -75,7 +78,7 @@ void print_usage_hints(const ServeArgs& args, const OpenLog& log, const std::str
               base.c_str(), log.dir.file(ledger::kLogVkeyFile).c_str());
   std::string admin = log.dir.file(kAdminTokenFile);
   std::printf("  FHIR API:      %s/fhir (CapabilityStatement: curl %s/fhir/metadata)\n", base.c_str(), base.c_str());
-  std::printf("  admin token:   %s (private, mode 0600)\n", admin.c_str());
+  std::printf("  admin token:   %s (also in %s, mode 0600)\n", admin_token.c_str(), admin.c_str());
   std::printf("  try:           curl -H \"Authorization: Bearer $(cat %s)\" %s/fhir/Patient\n", admin.c_str(),
               base.c_str());
   std::printf("  stop:          Ctrl-C (or SIGTERM)\n");
@@ -204,7 +207,7 @@ int run_serve(const ServeArgs& args) {
   if (!port) return fail("serve", port.status());
 
   std::string base = "http://" + url_host(addr.host) + ":" + std::to_string(*port);
-  print_usage_hints(args, **log, base);
+  print_usage_hints(args, **log, base, *admin);
   server::log_json("info", "serving", {{"url", base}, {"origin", (*log)->key.name},
                                        {"size", (*log)->ledger->head().size}});
   Status ran;

@@ -182,6 +182,23 @@ std::string referenced_patient(const Document& doc) {
   return "";
 }
 
+// The string values inside `value` that start with "urn:uuid:" and hold no escapes, as spans
+// relative to the value's first byte. Nodes are in document order, so a value's descendants are
+// the nodes right after it that begin before it ends.
+std::vector<TextSpan> uuid_strings_in(const Document& doc, uint32_t value) {
+  constexpr std::string_view kPrefix = "\"urn:uuid:";
+  std::vector<TextSpan> spans;
+  const uint32_t base = doc.node(value).begin;
+  const uint32_t end = doc.node(value).end;
+  for (uint32_t i = value + 1; i < doc.node_count() && doc.node(i).begin < end; ++i) {
+    const json::Node& n = doc.node(i);
+    if (n.kind == Kind::kString && !n.value_escaped && doc.raw(i).starts_with(kPrefix)) {
+      spans.push_back({n.begin - base, n.end - base});
+    }
+  }
+  return spans;
+}
+
 Result<BundleEntry> parse_entry(const Document& doc, uint32_t entry, size_t index) {
   const std::string where = "bundle: entry " + std::to_string(index);
   if (doc.node(entry).kind != Kind::kObject) return Status::invalid(where + " is not an object");
@@ -226,11 +243,28 @@ Result<BundleEntry> parse_entry(const Document& doc, uint32_t entry, size_t inde
       return Status::invalid(where + ": resource is not an object");
     }
     out.resource = std::string(doc.raw(resource));
+    out.uuid_strings = uuid_strings_in(doc, resource);
   }
   return out;
 }
 
 }  // namespace
+
+std::optional<uint64_t> parse_version_id(std::string_view text) {
+  if (text.empty() || text.size() > 18 || text[0] == '0') return std::nullopt;
+  uint64_t version = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    version = version * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return version;
+}
+
+std::optional<uint64_t> parse_version_etag(std::string_view value) {
+  if (value.starts_with("W/")) value.remove_prefix(2);
+  if (value.size() < 3 || value.front() != '"' || value.back() != '"') return std::nullopt;
+  return parse_version_id(value.substr(1, value.size() - 2));
+}
 
 bool is_valid_id(std::string_view id) {
   return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), is_id_char);
@@ -316,6 +350,17 @@ Result<std::vector<BundleEntry>> parse_transaction(std::string_view bytes, size_
     entries.push_back(std::move(*entry));
   }
   return entries;
+}
+
+std::string rewrite_uuid_references(const BundleEntry& entry,
+                                    const std::map<std::string, std::string>& rewrites) {
+  std::vector<Edit> edits;
+  for (const TextSpan& span : entry.uuid_strings) {
+    const std::string_view raw(entry.resource.data() + span.begin, span.end - span.begin);
+    const auto found = rewrites.find(std::string(raw.substr(1, raw.size() - 2)));
+    if (found != rewrites.end()) edits.push_back({span.begin, raw.size(), json::quote(found->second)});
+  }
+  return apply(std::string_view(entry.resource), std::move(edits));
 }
 
 Result<std::string> rewrite_references(std::string_view resource,

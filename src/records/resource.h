@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -25,6 +26,12 @@ inline constexpr size_t kMaxDepth = 100;
 bool is_valid_id(std::string_view id);
 // True for a resource type name as FHIR spells them: [A-Z][A-Za-z]{0,63}.
 bool is_valid_type_name(std::string_view type);
+
+// A version id as medseal writes them: a decimal of 1..18 digits without leading zeros, so never
+// 0; nullopt for anything else.
+std::optional<uint64_t> parse_version_id(std::string_view text);
+// The version in an ETag or If-Match value: W/"3" or "3" gives 3; nullopt for anything else.
+std::optional<uint64_t> parse_version_etag(std::string_view etag);
 
 // True for the 146 resource types of FHIR R4 (4.0.1), e.g. "Patient"; false for anything else.
 bool is_r4_resource_type(std::string_view type);
@@ -67,6 +74,12 @@ Result<StampedResource> stamp_and_inspect(std::string_view bytes, std::string_vi
 // bytes that inspect_resource would not accept.
 std::string patient_compartment(std::string_view bytes);
 
+// Bytes [begin, end) of a text.
+struct TextSpan {
+  uint32_t begin = 0;
+  uint32_t end = 0;
+};
+
 // One entry of a transaction Bundle.
 struct BundleEntry {
   std::string full_url;  // "" when absent
@@ -74,6 +87,9 @@ struct BundleEntry {
   std::string url;       // request.url as sent: "Patient" or "Patient/123"
   std::string if_match;  // request.ifMatch, "" when absent
   std::string resource;  // the exact bytes of entry.resource ("" for DELETE)
+  // The string values in `resource` that start with "urn:uuid:" (quotes included, no escapes),
+  // found while the bundle was parsed, so references can be rewritten without another scan.
+  std::vector<TextSpan> uuid_strings;
 };
 
 // The entries of a Bundle of type "transaction", in order. kInvalidArgument for anything else:
@@ -83,6 +99,11 @@ struct BundleEntry {
 // be kMaxDepth deep inside each entry's resource (kMaxDepth + 3 for the whole Bundle).
 Result<std::vector<BundleEntry>> parse_transaction(std::string_view bytes,
                                                    size_t max_entries = 100'000);
+
+// entry.resource with each of its uuid_strings that is a key of `rewrites` replaced by the mapped
+// value, as rewrite_references would, without scanning the resource again.
+std::string rewrite_uuid_references(const BundleEntry& entry,
+                                    const std::map<std::string, std::string>& rewrites);
 
 // `resource` with every JSON string value equal to a key of `rewrites` (such as
 // "urn:uuid:...") replaced by the mapped value ("Patient/123"), anywhere in the document; every

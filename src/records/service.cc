@@ -398,19 +398,6 @@ Result<std::vector<PlannedWrite>> plan_transaction(std::vector<BundleEntry> entr
   return plan;
 }
 
-std::optional<uint64_t> parse_etag_version(std::string_view etag) {
-  if (etag.starts_with("W/")) etag.remove_prefix(2);
-  if (etag.size() < 3 || etag.front() != '"' || etag.back() != '"') return std::nullopt;
-  etag = etag.substr(1, etag.size() - 2);
-  if (etag.empty() || etag.size() > 19 || (etag.size() > 1 && etag[0] == '0')) return std::nullopt;
-  uint64_t v = 0;
-  for (char c : etag) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + uint64_t(c - '0');
-  }
-  return v;
-}
-
 }  // namespace
 
 Result<std::vector<Written>> RecordService::Impl::transaction(const Caller& caller,
@@ -446,7 +433,7 @@ Result<std::vector<Written>> RecordService::Impl::transaction(const Caller& call
     }
     std::optional<uint64_t> if_match;
     if (!w.entry.if_match.empty()) {
-      if_match = parse_etag_version(w.entry.if_match);
+      if_match = parse_version_etag(w.entry.if_match);
       if (!if_match) return Status::invalid(where + "ifMatch is not an ETag like W/\"3\"");
     }
     Status match = check_if_match(if_match, current ? &*current : nullptr);
@@ -460,11 +447,10 @@ Result<std::vector<Written>> RecordService::Impl::transaction(const Caller& call
       r.deleted = true;
       r.bytes.clear();
     } else {
-      Result<std::string> body = rewrite_references(w.entry.resource, rewrites);
-      if (!body) return Status::invalid(where + body.status().message());
-      Status request = check_request(w.type, *body, options.max_resource_bytes);
+      const std::string body = rewrite_uuid_references(w.entry, rewrites);
+      Status request = check_request(w.type, body, options.max_resource_bytes);
       if (!request) return Status::invalid(where + request.message());
-      Result<RecordVersion> next = next_version(w.type, w.id, *body, current ? &*current : nullptr,
+      Result<RecordVersion> next = next_version(w.type, w.id, body, current ? &*current : nullptr,
                                                 now, w.entry.method == "PUT");
       if (!next) return Status::invalid(where + next.status().message());
       r = std::move(*next);

@@ -87,16 +87,6 @@ struct Routed {
 
 Routed refuse(Response r) { return Routed{std::nullopt, std::move(r)}; }
 
-std::optional<uint64_t> parse_version(std::string_view text) {
-  if (text.empty() || text.size() > 18 || text[0] == '0') return std::nullopt;
-  uint64_t v = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return v;
-}
-
 // Path segments, percent-decoded; nullopt for an empty segment or bad encoding.
 std::optional<std::vector<std::string>> split_path(std::string_view path) {
   std::vector<std::string> segments;
@@ -133,7 +123,7 @@ Routed route_instance(std::string_view method, const std::vector<std::string>& s
   }
   if (method != "GET") return refuse(method_not_allowed("GET"));
   if (s.size() == 3) return Routed{Route{Op::kInstanceHistory, s[0], s[1]}, {}};
-  auto version = parse_version(s[3]);
+  auto version = records::parse_version_id(s[3]);
   if (!version) return refuse(error(400, "invalid", "a version id is a decimal number from 1, without leading zeros"));
   return Routed{Route{s.size() == 4 ? Op::kVread : Op::kReceipt, s[0], s[1], *version}, {}};
 }
@@ -394,7 +384,7 @@ struct Api::Impl {
 
   std::optional<uint64_t> if_match(const Call& call, std::optional<Response>* refusal) {
     if (trim(call.request.if_match).empty()) return std::nullopt;
-    auto version = parse_etag(trim(call.request.if_match));
+    auto version = records::parse_version_etag(trim(call.request.if_match));
     if (!version) *refusal = error(400, "invalid", "If-Match must be W/\"<version>\"");
     return version;
   }
@@ -506,7 +496,7 @@ struct Api::Impl {
 
   Response serve_ledger_receipt(Call& call, std::string_view index_text) {
     if (call.request.method != "GET" && call.request.method != "HEAD") return method_not_allowed("GET, HEAD");
-    auto index = parse_version(index_text);
+    auto index = records::parse_version_id(index_text);
     if (index_text == "0") index = 0;
     if (!index) return error(400, "invalid", "a receipt index is a decimal number without leading zeros");
     if (auto refused = authenticate(call, "receipt", "ledger/" + std::to_string(*index))) return *refused;

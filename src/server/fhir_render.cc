@@ -155,19 +155,6 @@ std::string operation_outcome(std::string_view code, std::string_view diagnostic
 
 std::string format_etag(uint64_t version) { return "W/\"" + std::to_string(version) + "\""; }
 
-std::optional<uint64_t> parse_etag(std::string_view value) {
-  if (value.starts_with("W/")) value.remove_prefix(2);
-  if (value.size() < 3 || value.front() != '"' || value.back() != '"') return std::nullopt;
-  std::string_view digits = value.substr(1, value.size() - 2);
-  if (digits.size() > 18 || digits[0] == '0') return std::nullopt;
-  uint64_t version = 0;
-  for (char c : digits) {
-    if (c < '0' || c > '9') return std::nullopt;
-    version = version * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return version;
-}
-
 std::string render_bundle(std::string_view type, std::optional<uint64_t> total,
                           const std::vector<BundleLink>& links, const std::vector<BundleEntry>& entries) {
   Json envelope = {{"resourceType", "Bundle"}, {"type", type}};

@@ -42,8 +42,6 @@ std::string operation_outcome(std::string_view code, std::string_view diagnostic
 
 // W/"<version>"
 std::string format_etag(uint64_t version);
-// The version of an If-Match value: W/"N" or "N" with N a decimal >= 1; nullopt otherwise.
-std::optional<uint64_t> parse_etag(std::string_view value);
 
 struct BundleResponse {
   std::string status;    // "201 Created"

@@ -55,18 +55,6 @@ Reply tile_reply(const merkle::TileId& id, std::string bytes) {
   return Reply{200, std::string(kOctetStream), std::string(cache), std::move(bytes)};
 }
 
-// A decimal without sign or leading zeros that fits in 63 bits (the largest tree size).
-std::optional<uint64_t> parse_index(std::string_view text) {
-  if (text.empty() || text.size() > 19 || (text.size() > 1 && text[0] == '0')) return std::nullopt;
-  uint64_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + static_cast<uint64_t>(c - '0');
-  }
-  if (value >= (uint64_t{1} << 63)) return std::nullopt;
-  return value;
-}
-
 }  // namespace
 
 Reply text_reply(int status, std::string_view message, std::string_view cache_control) {
@@ -145,19 +133,6 @@ Reply PublicLog::tile(std::string_view path) {
   }
   if (id->full()) cache_->insert(*id, std::make_shared<const std::string>(*bytes));
   return tile_reply(*id, std::move(*bytes));
-}
-
-Reply PublicLog::receipt(std::string_view index_text) {
-  auto index = parse_index(index_text);
-  if (!index) return text_reply(400, "a receipt index is a decimal number without leading zeros");
-  if (*index >= ledger_.head().size) return text_reply(404, "no such entry");
-  auto receipt = ledger_.receipt(*index);
-  if (!receipt) {
-    if (receipt.status().code() == Code::kNotFound) return text_reply(404, "no such entry (or erased)");
-    return internal_error("cannot build receipt", receipt.status());
-  }
-  // A receipt carries the statement: private to the parties it concerns, so never cached.
-  return Reply{200, std::string(kTextPlain), "private, no-store", std::move(*receipt)};
 }
 
 }  // namespace medseal::server

@@ -1,10 +1,9 @@
-// The public log over HTTP (tlog-tiles v0.1.0) and receipts, as plain request -> reply functions:
+// The public log over HTTP (tlog-tiles v0.1.0), as plain request -> reply functions:
 // what to answer lives here, how to speak HTTP in http_server.cc.
 //
 //   /log/checkpoint                   text/plain; charset=utf-8, no-cache (it changes every batch)
 //   /log/tile/<L>/<N>[.p/<W>]         application/octet-stream, full tiles immutable for a year
 //   /log/tile/entries/<N>[.p/<W>]     the same for entry bundles
-//   /ledger/receipts/<index>          a receipt (DESIGN.md 4.4), never cached
 //
 // Entry bundles are sent uncompressed although tlog-tiles says they SHOULD be compressed: medseal
 // entries are 32 random bytes of commitment in 44, so gzip saves only ~23% (11264 -> 8718 bytes
@@ -39,7 +38,7 @@ inline constexpr std::string_view kCheckpointCache = "no-cache";
 // A text reply for errors: "<status> <reason>\n".
 Reply text_reply(int status, std::string_view message, std::string_view cache_control = "no-store");
 
-// Serves the public log and receipts of one ledger. Full tiles never change, so the most recently
+// Serves the public log of one ledger. Full tiles never change, so the most recently
 // read ones are kept in memory (a hot tile costs a map lookup instead of a store read); partial
 // tiles and checkpoints always come from the ledger. Thread-safe.
 class PublicLog {
@@ -52,8 +51,6 @@ class PublicLog {
   // Serves `path`, the request path after "/log/" (e.g. "checkpoint", "tile/0/x001/234.p/7"),
   // exactly as it was sent (not percent-decoded).
   Reply get(std::string_view path);
-  // Serves the receipt of entry `index_text` (a decimal without leading zeros).
-  Reply receipt(std::string_view index_text);
 
  private:
   Reply tile(std::string_view path);
