@@ -20,6 +20,7 @@
 #include "records/service.h"
 #include "server/http_server.h"
 #include "storage/sqlite/sqlite_store.h"
+#include "support/ledger_check.h"
 #include "support/paths.h"
 #include "support/process.h"
 
@@ -49,6 +50,19 @@ std::string observation(const std::string& patient, std::string_view value = "1.
          patient + R"("},"valueQuantity":{"value":)" + std::string(value) + R"(,"unit":"kg"}})";
 }
 
+// The smallest Synthea bundle's file name (a transaction of a few hundred entries).
+std::string smallest_synthea() {
+  std::filesystem::path best;
+  uintmax_t best_size = UINTMAX_MAX;
+  for (const auto& f : std::filesystem::directory_iterator(testing::shared_dir() + "/data/synthea")) {
+    if (f.path().extension() == ".json" && f.file_size() < best_size) {
+      best = f.path();
+      best_size = f.file_size();
+    }
+  }
+  return best.filename().string();
+}
+
 std::string patient(const std::string& id = "") {
   std::string body = R"({"resourceType":"Patient",)";
   if (!id.empty()) body += R"("id":")" + id + R"(",)";
@@ -72,6 +86,7 @@ class FhirApiTest : public ::testing::Test {
     clinician_ = issue({"dr.who", identity::Role::kClinician, ""});
     patient_p1_ = issue({"p1", identity::Role::kPatient, "Patient/p1"});
     auditor_ = issue({"audit.team", identity::Role::kAuditor, ""});
+    admin_ = issue({"admin", identity::Role::kAdmin, ""});
     records_ = std::make_unique<records::RecordService>(*ledger_, *store_, clock_);
     api_ = std::make_unique<fhir::Api>(*records_, *tokens_, records::r4_resource_types(), clock_);
     http_ = std::make_unique<HttpServer>(*ledger_, HttpOptions{"127.0.0.1", 0, 8, false}, api_.get());
@@ -163,6 +178,7 @@ class FhirApiTest : public ::testing::Test {
   std::string clinician_;
   std::string patient_p1_;
   std::string auditor_;
+  std::string admin_;
   std::unique_ptr<records::RecordService> records_;
   std::unique_ptr<fhir::Api> api_;
   std::unique_ptr<HttpServer> http_;
@@ -497,6 +513,60 @@ TEST_F(FhirApiTest, AuditEventsPassTheR4Validators) {
   auto outcome = node("validate.mjs " + shell_quote(file));
   EXPECT_EQ(outcome.status, 0) << outcome.output;
   EXPECT_NE(outcome.output.find("1 passed, 0 failed"), std::string::npos) << outcome.output;
+}
+
+// Every kind of JSON answer the API gives, written to files and run through the official R4 schema
+// and FHIR.js.
+TEST_F(FhirApiTest, EveryKindOfResponseBodyPassesTheR4Validators) {
+  std::vector<httplib::Result> answers;
+  answers.push_back(client_->Get("/fhir/metadata"));
+  const std::string pid = create("Patient", testing::read_file(testing::shared_dir() + "/data/fhir-r4-examples/Patient-example.json"));
+  const std::string oid = create("Observation", testing::read_file(testing::shared_dir() + "/data/fhir-r4-examples/Observation-decimal.json"));
+  answers.push_back(get("/fhir/Patient/" + pid));
+  answers.push_back(put("/fhir/Patient/" + pid, patient(pid)));
+  answers.push_back(get("/fhir/Patient/" + pid + "/_history/1"));
+  answers.push_back(get("/fhir/Patient/" + pid + "/_history"));
+  answers.push_back(get("/fhir/Patient/_history?_count=1"));
+  answers.push_back(get("/fhir/Observation?_id=" + oid));
+  answers.push_back(get("/fhir/Observation?patient=Patient/p1&_lastUpdated=gt2020-01-01&_count=1"));
+  answers.push_back(client_->Delete(("/fhir/Observation/" + oid).c_str(), auth()));
+  answers.push_back(get("/fhir/Observation/" + oid));  // 410
+  answers.push_back(post("/fhir", testing::read_file(testing::shared_dir() + "/data/synthea/" + smallest_synthea())));
+  answers.push_back(get("/fhir/AuditEvent?patient=Patient/" + pid, auth(auditor_)));
+  answers.push_back(get("/fhir/Patient/" + pid, auth(patient_p1_)));  // 403
+  answers.push_back(get("/fhir/Patient/nope"));                       // 404
+  answers.push_back(post("/fhir/Patient", "{not json"));               // 400
+  answers.push_back(client_->Get("/fhir/Patient"));                     // 401
+  answers.push_back(post("/fhir/Patient/" + pid + "/$erase", "", auth(admin_)));
+  const std::string dir = tmp_.path() + "/answers";
+  std::filesystem::create_directory(dir);
+  for (size_t i = 0; i < answers.size(); ++i) {
+    ASSERT_TRUE(answers[i]) << "answer " << i;
+    EXPECT_EQ(answers[i]->get_header_value("Content-Type"), kFhirJson) << "answer " << i;
+    std::ofstream(dir + "/" + std::to_string(i) + ".json", std::ios::binary) << answers[i]->body;
+  }
+  auto outcome = node("validate.mjs " + shell_quote(dir));
+  EXPECT_EQ(outcome.status, 0) << outcome.output;
+  EXPECT_NE(outcome.output.find(std::to_string(answers.size()) + " passed, 0 failed"), std::string::npos)
+      << outcome.output;
+}
+
+TEST_F(FhirApiTest, AnAdminErasesARecordAndTheLedgerStillVerifies) {
+  const std::string id = create("Patient", patient());
+  ASSERT_EQ(put("/fhir/Patient/" + id, patient(id))->status, 200);
+  auto receipt = get("/fhir/Patient/" + id + "/_history/1/$receipt");
+  ASSERT_EQ(receipt->status, 200);
+  expect_outcome(post("/fhir/Patient/" + id + "/$erase", ""), 403, "forbidden");  // a clinician
+  auto erased = post("/fhir/Patient/" + id + "/$erase", "", auth(admin_));
+  ASSERT_TRUE(erased);
+  EXPECT_EQ(erased->status, 200) << erased->body;
+  EXPECT_FALSE(erased->get_header_value("X-Medseal-Ledger-Index").empty());
+  expect_outcome(get("/fhir/Patient/" + id), 404, "not-found");
+  expect_outcome(get("/fhir/Patient/" + id + "/_history/1/$receipt"), 404, "not-found");
+  // The receipt issued before the erasure still verifies: the ledger did not change.
+  auto verified = ledger::verify_receipt(receipt->body, note::verifier_of(key_));
+  EXPECT_TRUE(verified.is_ok()) << verified.status().to_string();
+  EXPECT_TRUE(testing::whole_log_verifies(*ledger_, note::verifier_of(key_)));
 }
 
 TEST_F(FhirApiTest, ThePublicLogStaysPublic) {

@@ -22,7 +22,7 @@ constexpr std::string_view kNoStore = "private, no-store";
 
 enum class Op {
   kMetadata, kTransaction, kCreate, kSearch, kTrail, kTypeHistory,
-  kRead, kUpdate, kDelete, kInstanceHistory, kVread, kReceipt,
+  kRead, kUpdate, kDelete, kInstanceHistory, kVread, kReceipt, kErase,
 };
 
 struct Route {
@@ -46,6 +46,7 @@ std::string_view op_name(Op op) {
     case Op::kDelete: return "delete";
     case Op::kVread: return "vread";
     case Op::kReceipt: return "receipt";
+    case Op::kErase: return "erase";
     case Op::kMetadata: break;
   }
   return "metadata";
@@ -117,6 +118,10 @@ Routed route_instance(std::string_view method, const std::vector<std::string>& s
     if (method == "PUT") return Routed{Route{Op::kUpdate, s[0], s[1]}, {}};
     if (method == "DELETE") return Routed{Route{Op::kDelete, s[0], s[1]}, {}};
     return refuse(method_not_allowed("GET, PUT, DELETE"));
+  }
+  if (s.size() == 3 && s[2] == "$erase") {
+    if (method != "POST") return refuse(method_not_allowed("POST"));
+    return Routed{Route{Op::kErase, s[0], s[1]}, {}};
   }
   if (s[2] != "_history" || s.size() > 5 || (s.size() == 5 && s[4] != "$receipt")) {
     return refuse(error(404, "not-supported", "no such FHIR interaction"));
@@ -377,6 +382,7 @@ struct Api::Impl {
       case Op::kTypeHistory:
       case Op::kInstanceHistory: return history(call);
       case Op::kReceipt: return version_receipt(call);
+      case Op::kErase: return erase(call);
       case Op::kMetadata: break;
     }
     return error(500, "exception", "internal error");
@@ -422,6 +428,17 @@ struct Api::Impl {
     Response r{200, std::string(kFhirJson), {}, operation_outcome("informational", "deleted", "information")};
     add_version_headers(r, w->version);
     return r;
+  }
+
+  // POST [type]/[id]/$erase (admins): every version's content, statements and salts are deleted;
+  // the ledger keeps its entries and records the erasure.
+  Response erase(Call& call) {
+    auto erased = records.erase(call.caller, call.route.type, call.route.id, &call.index);
+    if (!erased) return service_error(erased.status());
+    std::string indexes;
+    for (uint64_t i : *erased) indexes += (indexes.empty() ? "" : ",") + std::to_string(i);
+    return Response{200, std::string(kFhirJson), {},
+                    operation_outcome("informational", "erased; ledger entries " + indexes, "information")};
   }
 
   Response read(Call& call) {
