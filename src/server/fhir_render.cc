@@ -235,7 +235,8 @@ std::string capability_statement(std::span<const std::string_view> types, std::s
       {"mode", "server"},
       {"documentation",
        "Every read and write is a ledger entry. GET [type]/[id]/_history/[vid]/$receipt returns the "
-       "receipt (c2sp.org/tlog-proof) of a version as text/plain."},
+       "receipt (c2sp.org/tlog-proof) of a version as text/plain. POST [type]/[id]/$erase (admins) "
+       "erases every version's content; the ledger records the erasure."},
       {"security", Json{{"cors", false}, {"description", "Authorization: Bearer <token>; only metadata is anonymous"}}},
       {"resource", resources},
       {"interaction", interactions({"transaction"})}};
