@@ -88,6 +88,20 @@ const SummaryRow kRows[] = {
      "(reported)"},
     {"storage per entry (100 B statements) vs SQLite", "BM_LedgerStoragePerEntry/iterations:1/real_time",
      "bytes_per_entry", "B", "BM_SqliteBaselineInsert/real_time", 0.0, true, "(reported)"},
+    {"HTTP FHIR creates, 64 clients", "BM_HttpFhirCreate/iterations:1/manual_time",
+     "items_per_second", "req/s", nullptr, 20000, false, ">= 20,000 req/s"},
+    {"HTTP FHIR creates vs GET /healthz", "BM_HttpFhirCreate/iterations:1/manual_time",
+     "items_per_second", "req/s", "BM_HttpHealthz/iterations:1/manual_time", 0.0, false,
+     "(reported)"},
+    {"HTTP FHIR creates p99", "BM_HttpFhirCreate/iterations:1/manual_time", "p99_ms", "ms",
+     nullptr, 50, true, "< 50 ms"},
+    {"HTTP FHIR reads, 64 clients", "BM_HttpFhirRead/iterations:1/manual_time",
+     "items_per_second", "req/s", nullptr, 20000, false, ">= 20,000 req/s"},
+    {"HTTP FHIR reads vs GET /healthz", "BM_HttpFhirRead/iterations:1/manual_time",
+     "items_per_second", "req/s", "BM_HttpHealthz/iterations:1/manual_time", 0.0, false,
+     "(reported)"},
+    {"HTTP FHIR reads p99", "BM_HttpFhirRead/iterations:1/manual_time", "p99_ms", "ms", nullptr,
+     50, true, "< 50 ms"},
 };
 
 nlohmann::json summarize(const RecordingReporter& reporter) {
