@@ -34,8 +34,11 @@ struct SqliteStoreOptions {
   // Page size of a newly created file (an existing file keeps its own). Tiles are 8 KiB and
   // extras rows tens of KiB, so pages larger than SQLite's 4 KiB default mean fewer overflow pages.
   uint32_t page_size = 8192;
-  // Readers kept open between reads; more are opened when more threads read at once.
-  size_t idle_readers = 4;
+  // Readers kept open between reads; more are opened when more threads read at once. Opening one
+  // (schema parse, cold page cache) costs more than most reads, so keep as many as the server
+  // has request threads; each keeps a small page cache of its own (reader_cache_kib).
+  size_t idle_readers = 128;
+  size_t reader_cache_kib = 512;
   // Copy the WAL into the database file on a background thread (storage/sqlite/checkpointer.h)
   // instead of SQLite's automatic checkpoint inside every ~1000th commit.
   bool background_checkpoints = true;
