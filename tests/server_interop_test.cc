@@ -26,7 +26,6 @@ using medseal::testing::run_command;
 using medseal::testing::shell_quote;
 using medseal::testing::TempDir;
 
-
 class ServerGoInterop : public ::testing::Test {
  protected:
   void SetUp() override {

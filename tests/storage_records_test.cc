@@ -14,9 +14,12 @@
 #include "storage/sqlite/sqlite_store.h"
 #include "support/memory_store.h"
 #include "support/paths.h"
+#include "support/raw_sqlite.h"
 
 namespace medseal::storage {
 namespace {
+
+using medseal::testing::raw_exec;
 
 using testing::TempDir;
 
@@ -441,15 +444,6 @@ TEST(StorageRecordsReference, SqliteAnswersLikeTheMemoryStore) {
 }
 
 // --- SQLite only
-
-// Runs SQL on the file behind the store's back (test-only schema surgery).
-void raw_exec(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
-      << sqlite3_errmsg(db);
-  sqlite3_close(db);
-}
 
 TEST(StorageRecordsSqlite, AFullDiskFailsTheBatchWithItsRecordsAndKeys) {
   TempDir dir;

@@ -14,9 +14,12 @@
 #include "storage/extras_codec.h"
 #include "storage/sqlite/sqlite_store.h"
 #include "support/paths.h"
+#include "support/raw_sqlite.h"
 
 namespace medseal::storage {
 namespace {
+
+using medseal::testing::raw_exec;
 
 using testing::TempDir;
 
@@ -53,15 +56,6 @@ void expect_head(Store& store, uint64_t size) {
   ASSERT_TRUE(head.is_ok()) << head.status().to_string();
   EXPECT_EQ(head->size, size);
   EXPECT_EQ(head->checkpoint, size == 0 ? "" : "checkpoint@" + std::to_string(size));
-}
-
-// Runs SQL on the file behind the store's back (test-only schema surgery).
-void raw_exec(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
-      << sqlite3_errmsg(db);
-  sqlite3_close(db);
 }
 
 TEST(StorageSqlite, NewStoreIsEmpty) {
