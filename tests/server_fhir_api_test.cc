@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -353,7 +354,7 @@ TEST_F(FhirApiTest, PathsMethodsAndContentTypes) {
   expect_outcome(patch, 405, "not-supported");
   EXPECT_EQ(patch->get_header_value("Allow"), "GET, PUT, DELETE");
   expect_outcome(client_->Delete("/fhir/Patient", auth()), 405, "not-supported");
-  expect_outcome(post("/fhir/AuditEvent", "{}"), 405, "not-supported");
+  expect_outcome(client_->Put("/fhir/AuditEvent", auth(), "{}", "application/fhir+json"), 405, "not-supported");
   expect_outcome(get("/fhir"), 405, "not-supported");
   expect_outcome(post("/fhir/Patient", patient(), {}, "text/plain"), 415, "not-supported");
   expect_outcome(post("/fhir/Patient", patient(), {}, "application/fhir+json; charset=latin1"), 415, "not-supported");
@@ -567,6 +568,71 @@ TEST_F(FhirApiTest, AnAdminErasesARecordAndTheLedgerStillVerifies) {
   auto verified = ledger::verify_receipt(receipt->body, note::verifier_of(key_));
   EXPECT_TRUE(verified.is_ok()) << verified.status().to_string();
   EXPECT_TRUE(testing::whole_log_verifies(*ledger_, note::verifier_of(key_)));
+}
+
+// The example without what the server owns: id, meta.versionId, meta.lastUpdated (and meta when
+// nothing else is left in it).
+Json without_server_fields(Json j) {
+  j.erase("id");
+  if (j.contains("meta")) {
+    j["meta"].erase("versionId");
+    j["meta"].erase("lastUpdated");
+    if (j["meta"].empty()) j.erase("meta");
+  }
+  return j;
+}
+
+std::vector<std::filesystem::path> json_files(const std::string& dir) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& f : std::filesystem::directory_iterator(dir)) {
+    if (f.path().extension() == ".json") files.push_back(f.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+TEST_F(FhirApiTest, EveryOfficialExampleRoundTripsOverHttp) {
+  const auto files = json_files(testing::shared_dir() + "/data/fhir-r4-examples");
+  ASSERT_GE(files.size(), 200u);
+  for (const auto& file : files) {
+    SCOPED_TRACE(file.filename().string());
+    const std::string body = testing::read_file(file.string());
+    const Json original = Json::parse(body);
+    const std::string type = original.at("resourceType");
+    auto created = post("/fhir/" + type, body);
+    ASSERT_TRUE(created);
+    ASSERT_EQ(created->status, 201) << created->body;
+    const std::string id = json(created)["id"];
+    auto read = get("/fhir/" + type + "/" + id);
+    ASSERT_TRUE(read);
+    ASSERT_EQ(read->status, 200);
+    EXPECT_EQ(read->body, created->body);  // the stored bytes, exactly
+    EXPECT_EQ(without_server_fields(json(read)), without_server_fields(original));
+  }
+}
+
+TEST_F(FhirApiTest, EverySyntheaBundleLoadsOverHttpAndReadsBack) {
+  const auto files = json_files(testing::shared_dir() + "/data/synthea");
+  ASSERT_EQ(files.size(), 40u);
+  for (const auto& file : files) {
+    SCOPED_TRACE(file.filename().string());
+    const std::string bundle = testing::read_file(file.string());
+    auto res = post("/fhir", bundle);
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200) << res->body.substr(0, 300);
+    const Json answer = json(res);
+    ASSERT_EQ(answer["type"], "transaction-response");
+    ASSERT_EQ(answer["entry"].size(), Json::parse(bundle)["entry"].size());
+    // The first and last entries read back: Location is .../Type/id/_history/1.
+    for (const Json& e : {answer["entry"].front(), answer["entry"].back()}) {
+      EXPECT_EQ(e["response"]["status"].get<std::string>().substr(0, 3), "201");
+      std::string location = e["response"]["location"];
+      location = location.substr(0, location.find("/_history/"));
+      auto read = get(location.starts_with("http") ? location.substr(location.find("/fhir/")) : "/fhir/" + location);
+      ASSERT_TRUE(read);
+      EXPECT_EQ(read->status, 200) << location;
+    }
+  }
 }
 
 TEST_F(FhirApiTest, ThePublicLogStaysPublic) {

@@ -195,6 +195,15 @@ TEST(FhirRender, AuditEventOfARefusal) {
   EXPECT_EQ(j["entity"][0]["what"]["display"], "Observation");
 }
 
+Json patient_like_interactions() {
+  Json all = Json::array();
+  for (const char* code : {"read", "vread", "update", "delete", "history-instance", "history-type",
+                           "create", "search-type"}) {
+    all.push_back(Json{{"code", code}});
+  }
+  return all;
+}
+
 TEST(FhirRender, CapabilityStatementListsWhatWorks) {
   std::vector<std::string_view> types = {"AuditEvent", "Observation", "Patient"};
   Json j = parse(capability_statement(types, kBase, 1709210096123));
@@ -210,10 +219,12 @@ TEST(FhirRender, CapabilityStatementListsWhatWorks) {
   ASSERT_EQ(rest["resource"].size(), 3u);
   const Json& audit = rest["resource"][0];
   EXPECT_EQ(audit["type"], "AuditEvent");
-  EXPECT_EQ(audit["interaction"], Json::array({Json{{"code", "search-type"}}}));
+  EXPECT_EQ(audit["interaction"], patient_like_interactions());  // stored like any record
+  EXPECT_EQ(audit["searchParam"].size(), 1u);  // but searching gives the ledger's trail
   EXPECT_EQ(audit["searchParam"][0]["name"], "patient");
   const Json& patient = rest["resource"][2];
   EXPECT_EQ(patient["type"], "Patient");
+  EXPECT_EQ(patient["interaction"], patient_like_interactions());
   std::vector<std::string> codes;
   for (const Json& i : patient["interaction"]) codes.push_back(i["code"]);
   EXPECT_EQ(codes, (std::vector<std::string>{"read", "vread", "update", "delete", "history-instance",

@@ -139,11 +139,13 @@ Json record_resource(std::string_view type) {
                     search_param("patient", "reference", "Patient/<id> or <id>: the patient compartment")})}};
 }
 
+// AuditEvents sent by clients are records like any other; searching them gives the ledger's trail.
 Json audit_event_resource() {
-  return Json{{"type", "AuditEvent"},
-              {"documentation", "The access trail of a patient, built from the ledger"},
-              {"interaction", interactions({"search-type"})},
-              {"searchParam", Json::array({search_param("patient", "reference", "Required: Patient/<id>")})}};
+  Json r = record_resource("AuditEvent");
+  r["documentation"] = "Search (patient=Patient/<id>, required) returns the patient's access trail, "
+                       "built from the ledger; AuditEvents sent by clients are stored as records";
+  r["searchParam"] = Json::array({search_param("patient", "reference", "Required: Patient/<id>")});
+  return r;
 }
 
 }  // namespace
