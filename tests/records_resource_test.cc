@@ -537,6 +537,85 @@ TEST(RecordsResource, SyntheaCompartmentsAfterRewriting) {
   EXPECT_GT(in_compartment, entries->size() / 2);
 }
 
+// rewrite_and_stamp must equal rewriting and then stamping in two steps, for whatever it gets.
+void expect_one_pass_equals_two_steps(const BundleEntry& e,
+                                      const std::map<std::string, std::string>& rewrites) {
+  Result<StampedResource> two =
+      stamp_and_inspect(rewrite_uuid_references(e, rewrites), kNewId, kVersion, kUpdated);
+  Result<StampedResource> one = rewrite_and_stamp(e, rewrites, kNewId, kVersion, kUpdated);
+  ASSERT_EQ(one.is_ok(), two.is_ok()) << (one ? two.status() : one.status()).to_string();
+  if (!one) return;
+  EXPECT_EQ(one->bytes, two->bytes);
+  EXPECT_EQ(one->info.type, two->info.type);
+  EXPECT_EQ(one->info.id, two->info.id);
+  EXPECT_EQ(one->compartment, two->compartment);
+  EXPECT_EQ(rewritten_size(e, rewrites), rewrite_uuid_references(e, rewrites).size());
+}
+
+TEST(RecordsResource, OnePassRewriteAndStampEqualsTwoStepsForEverySyntheaEntry) {
+  size_t checked = 0;
+  size_t in_compartment = 0;
+  for (const std::string& path : synthea()) {
+    SCOPED_TRACE(path);
+    const std::string bytes = testing::read_file(path);
+    Result<std::vector<BundleEntry>> entries = parse_transaction(bytes);
+    ASSERT_TRUE(entries.is_ok()) << entries.status().to_string();
+    std::map<std::string, std::string> rewrites;
+    for (const BundleEntry& e : *entries) rewrites[e.full_url] = e.url + "/" + e.full_url.substr(9);
+    for (const BundleEntry& e : *entries) {
+      expect_one_pass_equals_two_steps(e, rewrites);
+      Result<StampedResource> one = rewrite_and_stamp(e, rewrites, kNewId, kVersion, kUpdated);
+      ASSERT_TRUE(one.is_ok()) << one.status().to_string();
+      EXPECT_EQ(one->bytes.find("urn:uuid:"), std::string::npos);
+      if (!one->compartment.empty()) ++in_compartment;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 8000u);
+  EXPECT_GT(in_compartment, checked / 2);
+}
+
+// A transaction Bundle with one POST of `resource`.
+std::string bundle_of(std::string_view resource) {
+  return R"({"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:)"
+         R"(00000000-0000-4000-8000-000000000001","resource":)" +
+         std::string(resource) + R"(,"request":{"method":"POST","url":"Patient"}}]})";
+}
+
+TEST(RecordsResource, OnePassRewriteAndStampEqualsTwoStepsForEveryExampleAndOddCase) {
+  std::vector<std::string> resources;
+  for (const std::string& path : examples()) resources.push_back(testing::read_file(path));
+  // Rewrites inside values that stamping replaces, references that rewriting changes, resources
+  // that stamping refuses.
+  const std::string uuid = "urn:uuid:00000000-0000-4000-8000-000000000001";
+  resources.push_back(R"({"resourceType":"Observation","meta":{"versionId":")" + uuid +
+                      R"(","lastUpdated":{"a":[")" + uuid + R"("]}},"subject":{"reference":")" +
+                      uuid + R"("}})");
+  resources.push_back(R"({"resourceType":"Observation","patient":{"reference":"Group/1"},)"
+                      R"("subject":{"reference":")" + uuid + R"("}})");
+  resources.push_back(R"({"resourceType":"Observation","subject":{"reference":"Patient/1"}})");
+  resources.push_back(R"({"resourceType":"Patient","meta":[")" + uuid + R"("]})");
+  resources.push_back(R"({"resourceType":"Patient","id":")" + uuid + R"("})");
+  resources.push_back(R"({"resourceType":"patient"})");
+  resources.push_back(R"({"id":"x"})");
+  const std::map<std::string, std::string> rewrites = {{uuid, "Patient/p1"}};
+  for (const std::string& resource : resources) {
+    SCOPED_TRACE(resource.substr(0, 200));
+    Result<std::vector<BundleEntry>> entries = parse_transaction(bundle_of(resource));
+    ASSERT_TRUE(entries.is_ok()) << entries.status().to_string();
+    ASSERT_EQ(entries->size(), 1u);
+    expect_one_pass_equals_two_steps(entries->front(), rewrites);
+    expect_one_pass_equals_two_steps(entries->front(), {});
+  }
+  Result<std::vector<BundleEntry>> odd = parse_transaction(bundle_of(resources.back()));
+  EXPECT_FALSE(rewrite_and_stamp(odd->front(), rewrites, kNewId, kVersion, kUpdated).is_ok());
+  Result<std::vector<BundleEntry>> first = parse_transaction(bundle_of(resources[resources.size() - 7]));
+  Result<StampedResource> stamped =
+      rewrite_and_stamp(first->front(), rewrites, kNewId, kVersion, kUpdated);
+  ASSERT_TRUE(stamped.is_ok());
+  EXPECT_EQ(stamped->compartment, "Patient/p1");
+}
+
 bool json_accepts(std::string_view text) {
   return records::json::Document::scan(text, kMaxDepth).is_ok();
 }

@@ -17,10 +17,6 @@ bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
 bool is_alpha(char c) { return is_upper(c) || (c >= 'a' && c <= 'z'); }
 bool is_id_char(char c) { return is_alpha(c) || (c >= '0' && c <= '9') || c == '-' || c == '.'; }
 
-std::string at_byte(const Document& doc, uint32_t node) {
-  return " at byte " + std::to_string(doc.node(node).begin);
-}
-
 Result<Document> scan_object(std::string_view bytes, size_t max_depth, const char* what) {
   Result<Document> doc = Document::scan(bytes, max_depth);
   if (!doc) return doc.status();
@@ -30,21 +26,87 @@ Result<Document> scan_object(std::string_view bytes, size_t max_depth, const cha
   return doc;
 }
 
-Result<ResourceInfo> resource_info(const Document& doc) {
-  const uint32_t type = doc.member(kRoot, "resourceType");
-  if (type == kNone) return Status::invalid("resource: no resourceType");
-  if (doc.node(type).kind != Kind::kString || !is_valid_type_name(doc.string_value(type))) {
-    return Status::invalid("resource: invalid resourceType" + at_byte(doc, type));
-  }
-  ResourceInfo info{.type = doc.string_value(type), .id = ""};
-  if (const uint32_t id = doc.member(kRoot, "id"); id != kNone) {
-    if (doc.node(id).kind != Kind::kString || !is_valid_id(doc.string_value(id))) {
-      return Status::invalid("resource: invalid id" + at_byte(doc, id));
+// The spans of a scanned resource, relative to the resource's first byte.
+class SiteFinder {
+ public:
+  SiteFinder(const Document& doc, uint32_t resource)
+      : doc_(doc), resource_(resource), base_(doc.node(resource).begin) {}
+
+  StampSites find() const {
+    StampSites sites;
+    sites.verdict = resource_info(sites.info);
+    if (!sites.verdict) return sites;
+    sites.type = site(doc_.member(resource_, "resourceType"));
+    sites.id = optional_site(resource_, "id");
+    const uint32_t meta = doc_.member(resource_, "meta");
+    if (meta != kNone) {
+      sites.meta = site(meta);
+      sites.meta_is_object = doc_.node(meta).kind == Kind::kObject;
     }
-    info.id = doc.string_value(id);
+    if (sites.meta_is_object) {
+      sites.version_id = optional_site(meta, "versionId");
+      sites.last_updated = optional_site(meta, "lastUpdated");
+      uint32_t last = kNone;
+      for (uint32_t c = doc_.first_child(meta); c != kNone; c = doc_.next_sibling(c)) last = c;
+      if (last != kNone) sites.meta_last = site(last);
+    }
+    sites.references = references();
+    return sites;
   }
-  return info;
-}
+
+ private:
+  TextSpan span(uint32_t begin, uint32_t end) const { return {begin - base_, end - base_}; }
+  std::string at_byte(uint32_t node) const {
+    return " at byte " + std::to_string(doc_.node(node).begin - base_);
+  }
+
+  Status resource_info(ResourceInfo& info) const {
+    const uint32_t type = doc_.member(resource_, "resourceType");
+    if (type == kNone) return Status::invalid("resource: no resourceType");
+    if (doc_.node(type).kind != Kind::kString || !is_valid_type_name(doc_.string_value(type))) {
+      return Status::invalid("resource: invalid resourceType" + at_byte(type));
+    }
+    info.type = doc_.string_value(type);
+    if (const uint32_t id = doc_.member(resource_, "id"); id != kNone) {
+      if (doc_.node(id).kind != Kind::kString || !is_valid_id(doc_.string_value(id))) {
+        return Status::invalid("resource: invalid id" + at_byte(id));
+      }
+      info.id = doc_.string_value(id);
+    }
+    return Status::ok();
+  }
+
+  MemberSite site(uint32_t member) const {
+    const json::Node& n = doc_.node(member);
+    uint32_t start = n.key_begin;
+    constexpr std::string_view kWhitespace = " \t\r\n";
+    while (start > 0 && kWhitespace.find(doc_.text()[start - 1]) != std::string_view::npos) --start;
+    return {span(n.begin, n.end), span(start, n.key_begin), span(n.key_end, n.begin)};
+  }
+
+  std::optional<MemberSite> optional_site(uint32_t object, std::string_view name) const {
+    const uint32_t member = doc_.member(object, name);
+    if (member == kNone) return std::nullopt;
+    return site(member);
+  }
+
+  std::vector<StampSites::Reference> references() const {
+    std::vector<StampSites::Reference> out;
+    for (uint32_t c = doc_.first_child(resource_); c != kNone; c = doc_.next_sibling(c)) {
+      const std::string name = doc_.key(c);
+      if (name != "subject" && name != "patient" && name != "beneficiary") continue;
+      const uint32_t reference = doc_.member(c, "reference");
+      if (reference == kNone || doc_.node(reference).kind != Kind::kString) continue;
+      out.push_back({span(doc_.node(reference).begin, doc_.node(reference).end),
+                     doc_.string_value(reference)});
+    }
+    return out;
+  }
+
+  const Document& doc_;
+  const uint32_t resource_;
+  const uint32_t base_;
+};
 
 // One change to the text: `erase` bytes at `at` replaced by `text`.
 struct Edit {
@@ -72,8 +134,9 @@ std::string apply(std::string_view text, std::vector<Edit> edits) {
   return out;
 }
 
-Edit replace_value(const Document& doc, uint32_t node, std::string_view new_value) {
-  return {doc.node(node).begin, doc.node(node).end - doc.node(node).begin, json::quote(new_value)};
+// `span` (a JSON value) replaced by the JSON string `new_value`.
+Edit replace_value(TextSpan span, std::string_view new_value) {
+  return {span.begin, span.end - span.begin, json::quote(new_value)};
 }
 
 // How a member is laid out: the whitespace before its name, and what lies between its name and
@@ -83,13 +146,12 @@ struct Layout {
   std::string_view colon;
 };
 
-Layout layout_of(const Document& doc, uint32_t member) {
-  const json::Node& n = doc.node(member);
-  size_t start = n.key_begin;
-  constexpr std::string_view kWhitespace = " \t\r\n";
-  while (start > 0 && kWhitespace.find(doc.text()[start - 1]) != std::string_view::npos) --start;
-  return {doc.text().substr(start, n.key_begin - start),
-          doc.text().substr(n.key_end, n.begin - n.key_end)};
+std::string_view text_at(std::string_view text, TextSpan span) {
+  return text.substr(span.begin, span.end - span.begin);
+}
+
+Layout layout_of(std::string_view text, const MemberSite& member) {
+  return {text_at(text, member.indent), text_at(text, member.colon)};
 }
 
 // `"name": value` pairs laid out like a neighbour, each preceded by a comma and the indent.
@@ -107,53 +169,47 @@ std::string members_text(const Layout& like, const Members& members) {
   return out;
 }
 
-uint32_t last_child(const Document& doc, uint32_t container) {
-  uint32_t last = kNone;
-  for (uint32_t c = doc.first_child(container); c != kNone; c = doc.next_sibling(c)) last = c;
-  return last;
-}
-
-// Adds the missing ones of `members` at the end of the object `meta`.
-void append_to_meta(const Document& doc, uint32_t meta, const Members& members,
+// Adds the missing ones of `members` at the end of the object meta.
+void append_to_meta(std::string_view text, const StampSites& sites, const Members& members,
                     std::vector<Edit>& edits) {
   if (members.empty()) return;
-  const uint32_t last = last_child(doc, meta);
-  if (last != kNone) {
-    edits.push_back({doc.node(last).end, 0, members_text(layout_of(doc, last), members)});
+  if (sites.meta_last) {
+    edits.push_back({sites.meta_last->value.end, 0,
+                     members_text(layout_of(text, *sites.meta_last), members)});
     return;
   }
   // An empty object has no neighbour to copy: write the members compactly after the '{'.
-  std::string text = members_text(Layout{"", ":"}, members);
-  edits.push_back({doc.node(meta).begin + size_t{1}, 0, text.substr(1)});
+  std::string compact = members_text(Layout{"", ":"}, members);
+  edits.push_back({sites.meta->value.begin + size_t{1}, 0, compact.substr(1)});
 }
 
-Status stamp_meta(const Document& doc, uint32_t id_or_type, std::string_view version_id,
-                  std::string_view last_updated, std::vector<Edit>& edits) {
-  const uint32_t meta = doc.member(kRoot, "meta");
-  Members missing;
-  if (meta == kNone) {
-    const Layout like = layout_of(doc, id_or_type);
+Status stamp_meta(std::string_view text, const StampSites& sites, const MemberSite& id_or_type,
+                  std::string_view version_id, std::string_view last_updated,
+                  std::vector<Edit>& edits) {
+  if (!sites.meta) {
+    const Layout like = layout_of(text, id_or_type);
     const std::string gap = like.colon.ends_with(' ') ? ", " : ",";
     std::string value = "{" + json::quote("versionId") + std::string(like.colon) +
                         json::quote(version_id) + gap + json::quote("lastUpdated") +
                         std::string(like.colon) + json::quote(last_updated) + "}";
-    edits.push_back({doc.node(id_or_type).end, 0, members_text(like, {{"meta", value}})});
+    edits.push_back({id_or_type.value.end, 0, members_text(like, {{"meta", value}})});
     return Status::ok();
   }
-  if (doc.node(meta).kind != Kind::kObject) {
-    return Status::invalid("resource: meta is not an object" + at_byte(doc, meta));
+  if (!sites.meta_is_object) {
+    return Status::invalid("resource: meta is not an object at byte " +
+                           std::to_string(sites.meta->value.begin));
   }
-  const std::pair<const char*, std::string_view> stamps[] = {{"versionId", version_id},
-                                                             {"lastUpdated", last_updated}};
-  for (const auto& [name, value] : stamps) {
-    const uint32_t existing = doc.member(meta, name);
-    if (existing != kNone) {
-      edits.push_back(replace_value(doc, existing, value));
+  Members missing;
+  const std::tuple<const char*, const std::optional<MemberSite>&, std::string_view> stamps[] = {
+      {"versionId", sites.version_id, version_id}, {"lastUpdated", sites.last_updated, last_updated}};
+  for (const auto& [name, existing, value] : stamps) {
+    if (existing) {
+      edits.push_back(replace_value(existing->value, value));
     } else {
       missing.emplace_back(name, json::quote(value));
     }
   }
-  append_to_meta(doc, meta, missing, edits);
+  append_to_meta(text, sites, missing, edits);
   return Status::ok();
 }
 
@@ -169,17 +225,68 @@ std::string patient_of_reference(std::string_view reference) {
   return is_valid_id(id) ? std::string(kPrefix) + std::string(id) : "";
 }
 
-// The patient of the first top-level subject, patient or beneficiary reference naming one.
-std::string referenced_patient(const Document& doc) {
-  for (uint32_t c = doc.first_child(kRoot); c != kNone; c = doc.next_sibling(c)) {
-    const std::string name = doc.key(c);
-    if (name != "subject" && name != "patient" && name != "beneficiary") continue;
-    const uint32_t reference = doc.member(c, "reference");
-    if (reference == kNone) continue;
-    std::string patient = patient_of_reference(doc.string_value(reference));
+// A string value replaced by a reference rewrite: the span of the literal and the new value.
+struct Rewrite {
+  TextSpan span;
+  const std::string* value;
+};
+
+// The patient of the first reference naming one, each read as it is after `rewrites` (which are
+// in document order).
+std::string referenced_patient(const StampSites& sites, const std::vector<Rewrite>& rewrites) {
+  for (const StampSites::Reference& r : sites.references) {
+    const auto rewritten = std::lower_bound(
+        rewrites.begin(), rewrites.end(), r.span.begin,
+        [](const Rewrite& w, uint32_t at) { return w.span.begin < at; });
+    const bool hit = rewritten != rewrites.end() && rewritten->span.begin == r.span.begin;
+    std::string patient = patient_of_reference(hit ? *rewritten->value : r.value);
     if (!patient.empty()) return patient;
   }
   return "";
+}
+
+// True when `inner` lies within the value of `member`.
+bool inside(TextSpan inner, const std::optional<MemberSite>& member) {
+  return member && inner.begin >= member->value.begin && inner.end <= member->value.end;
+}
+
+Status check_stamp_ids(std::string_view id, std::string_view version_id) {
+  if (!is_valid_id(id) || !is_valid_id(version_id)) {
+    return Status::invalid("stamp: id and versionId must be valid ids");
+  }
+  return Status::ok();
+}
+
+// stamp_and_inspect of `text` whose sites are `sites`, after `rewrites` (in document order):
+// one pass that applies the rewrites and the stamps together.
+Result<StampedResource> stamp_at_sites(std::string_view text, const StampSites& sites,
+                                       const std::vector<Rewrite>& rewrites, std::string_view id,
+                                       std::string_view version_id,
+                                       std::string_view last_updated) {
+  MEDSEAL_RETURN_IF_ERROR(check_stamp_ids(id, version_id));
+  if (!sites.verdict) return sites.verdict;
+  std::vector<Edit> edits;
+  edits.reserve(rewrites.size() + 3);
+  for (const Rewrite& w : rewrites) {
+    // A value that stamping replaces whole is not rewritten first (the id never is: a
+    // urn:uuid is no valid id).
+    if (inside(w.span, sites.version_id) || inside(w.span, sites.last_updated)) continue;
+    edits.push_back(replace_value(w.span, *w.value));
+  }
+  if (sites.id) {
+    edits.push_back(replace_value(sites.id->value, id));
+  } else {
+    edits.push_back({sites.type.value.end, 0,
+                     members_text(layout_of(text, sites.type), {{"id", json::quote(id)}})});
+  }
+  // A new meta goes after the id; when the id is new too, both edits sit at the end of
+  // resourceType and apply in order, id first.
+  const MemberSite& meta_anchor = sites.id ? *sites.id : sites.type;
+  MEDSEAL_RETURN_IF_ERROR(stamp_meta(text, sites, meta_anchor, version_id, last_updated, edits));
+  // Stamping changes no reference, only the id a Patient's compartment is named by.
+  std::string compartment = sites.info.type == "Patient" ? "Patient/" + std::string(id)
+                                                         : referenced_patient(sites, rewrites);
+  return StampedResource{sites.info, apply(text, std::move(edits)), std::move(compartment)};
 }
 
 // The string values inside `value` that start with "urn:uuid:" and hold no escapes, as spans
@@ -197,6 +304,18 @@ std::vector<TextSpan> uuid_strings_in(const Document& doc, uint32_t value) {
     }
   }
   return spans;
+}
+
+// The uuid_strings of `entry` that `rewrites` replaces, in document order.
+std::vector<Rewrite> uuid_rewrites(const BundleEntry& entry,
+                                   const std::map<std::string, std::string>& rewrites) {
+  std::vector<Rewrite> out;
+  for (const TextSpan& span : entry.uuid_strings) {
+    const std::string_view raw(entry.resource.data() + span.begin, span.end - span.begin);
+    const auto found = rewrites.find(std::string(raw.substr(1, raw.size() - 2)));
+    if (found != rewrites.end()) out.push_back({span, &found->second});
+  }
+  return out;
 }
 
 Result<BundleEntry> parse_entry(const Document& doc, uint32_t entry, size_t index) {
@@ -225,7 +344,8 @@ Result<BundleEntry> parse_entry(const Document& doc, uint32_t entry, size_t inde
   for (uint32_t c = doc.first_child(request); c != kNone; c = doc.next_sibling(c)) {
     const std::string name = doc.key(c);
     if (name != "method" && name != "url" && name != "ifMatch") {
-      return Status::invalid(where + ": unsupported request member" + at_byte(doc, c));
+      return Status::invalid(where + ": unsupported request member at byte " +
+                             std::to_string(doc.node(c).begin));
     }
   }
   if (out.method != "POST" && out.method != "PUT" && out.method != "DELETE") {
@@ -244,6 +364,7 @@ Result<BundleEntry> parse_entry(const Document& doc, uint32_t entry, size_t inde
     }
     out.resource = std::string(doc.raw(resource));
     out.uuid_strings = uuid_strings_in(doc, resource);
+    out.sites = SiteFinder(doc, resource).find();
   }
   return out;
 }
@@ -278,37 +399,18 @@ bool is_valid_type_name(std::string_view type) {
 Result<ResourceInfo> inspect_resource(std::string_view bytes) {
   Result<Document> doc = scan_object(bytes, kMaxDepth, "resource");
   if (!doc) return doc.status();
-  return resource_info(*doc);
+  StampSites sites = SiteFinder(*doc, kRoot).find();
+  if (!sites.verdict) return sites.verdict;
+  return std::move(sites.info);
 }
 
 Result<StampedResource> stamp_and_inspect(std::string_view bytes, std::string_view id,
                                           std::string_view version_id,
                                           std::string_view last_updated) {
-  if (!is_valid_id(id) || !is_valid_id(version_id)) {
-    return Status::invalid("stamp: id and versionId must be valid ids");
-  }
+  MEDSEAL_RETURN_IF_ERROR(check_stamp_ids(id, version_id));
   Result<Document> doc = scan_object(bytes, kMaxDepth, "resource");
   if (!doc) return doc.status();
-  Result<ResourceInfo> info = resource_info(*doc);
-  if (!info) return info.status();
-
-  std::vector<Edit> edits;
-  const uint32_t type = doc->member(kRoot, "resourceType");
-  const uint32_t existing_id = doc->member(kRoot, "id");
-  if (existing_id != kNone) {
-    edits.push_back(replace_value(*doc, existing_id, id));
-  } else {
-    edits.push_back(
-        {doc->node(type).end, 0, members_text(layout_of(*doc, type), {{"id", json::quote(id)}})});
-  }
-  // A new meta goes after the id; when the id is new too, both edits sit at the end of
-  // resourceType and apply in order, id first.
-  const uint32_t meta_anchor = existing_id != kNone ? existing_id : type;
-  MEDSEAL_RETURN_IF_ERROR(stamp_meta(*doc, meta_anchor, version_id, last_updated, edits));
-  // Stamping changes no reference, only the id a Patient's compartment is named by.
-  std::string compartment = info->type == "Patient" ? "Patient/" + std::string(id)
-                                                    : referenced_patient(*doc);
-  return StampedResource{std::move(*info), apply(bytes, std::move(edits)), std::move(compartment)};
+  return stamp_at_sites(bytes, SiteFinder(*doc, kRoot).find(), {}, id, version_id, last_updated);
 }
 
 Result<std::string> stamp_resource(std::string_view bytes, std::string_view id,
@@ -321,10 +423,10 @@ Result<std::string> stamp_resource(std::string_view bytes, std::string_view id,
 std::string patient_compartment(std::string_view bytes) {
   Result<Document> doc = scan_object(bytes, kMaxDepth, "resource");
   if (!doc) return "";
-  Result<ResourceInfo> info = resource_info(*doc);
-  if (!info) return "";
-  if (info->type == "Patient") return info->id.empty() ? "" : "Patient/" + info->id;
-  return referenced_patient(*doc);
+  const StampSites sites = SiteFinder(*doc, kRoot).find();
+  if (!sites.verdict) return "";
+  if (sites.info.type == "Patient") return sites.info.id.empty() ? "" : "Patient/" + sites.info.id;
+  return referenced_patient(sites, {});
 }
 
 Result<std::vector<BundleEntry>> parse_transaction(std::string_view bytes, size_t max_entries) {
@@ -355,12 +457,27 @@ Result<std::vector<BundleEntry>> parse_transaction(std::string_view bytes, size_
 std::string rewrite_uuid_references(const BundleEntry& entry,
                                     const std::map<std::string, std::string>& rewrites) {
   std::vector<Edit> edits;
-  for (const TextSpan& span : entry.uuid_strings) {
-    const std::string_view raw(entry.resource.data() + span.begin, span.end - span.begin);
-    const auto found = rewrites.find(std::string(raw.substr(1, raw.size() - 2)));
-    if (found != rewrites.end()) edits.push_back({span.begin, raw.size(), json::quote(found->second)});
+  for (const Rewrite& w : uuid_rewrites(entry, rewrites)) {
+    edits.push_back(replace_value(w.span, *w.value));
   }
   return apply(std::string_view(entry.resource), std::move(edits));
+}
+
+size_t rewritten_size(const BundleEntry& entry,
+                      const std::map<std::string, std::string>& rewrites) {
+  size_t size = entry.resource.size();
+  for (const Rewrite& w : uuid_rewrites(entry, rewrites)) {
+    size = size - (w.span.end - w.span.begin) + json::quote(*w.value).size();
+  }
+  return size;
+}
+
+Result<StampedResource> rewrite_and_stamp(const BundleEntry& entry,
+                                          const std::map<std::string, std::string>& rewrites,
+                                          std::string_view id, std::string_view version_id,
+                                          std::string_view last_updated) {
+  return stamp_at_sites(entry.resource, entry.sites, uuid_rewrites(entry, rewrites), id,
+                        version_id, last_updated);
 }
 
 Result<std::string> rewrite_references(std::string_view resource,
@@ -381,7 +498,7 @@ Result<std::string> rewrite_references(std::string_view resource,
     const size_t raw_length = n.end - n.begin - 2;  // unescaping only shortens a string
     if (raw_length < shortest || (!n.value_escaped && raw_length > longest)) continue;
     const auto found = rewrites.find(doc->string_value(i));
-    if (found != rewrites.end()) edits.push_back(replace_value(*doc, i, found->second));
+    if (found != rewrites.end()) edits.push_back(replace_value({n.begin, n.end}, found->second));
   }
   return apply(resource, std::move(edits));
 }

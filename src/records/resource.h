@@ -80,6 +80,34 @@ struct TextSpan {
   uint32_t end = 0;
 };
 
+// One member of a resource as stamping sees it: its value, the whitespace before its name and
+// what lies between its name and its value (new members copy this layout).
+struct MemberSite {
+  TextSpan value;
+  TextSpan indent;
+  TextSpan colon;
+};
+
+// Where stamp_and_inspect edits a resource and what it reads there, as spans relative to the
+// resource's first byte, found by the scan that parsed it (see BundleEntry), so the resource can
+// be stamped without another scan.
+struct StampSites {
+  Status verdict;     // inspect_resource's verdict on the resource
+  ResourceInfo info;  // when the verdict is ok
+  MemberSite type;    // resourceType, when the verdict is ok
+  std::optional<MemberSite> id, meta;
+  bool meta_is_object = false;
+  std::optional<MemberSite> version_id, last_updated;  // members of meta
+  std::optional<MemberSite> meta_last;                 // the last member of meta
+  // The string `reference`s of the top-level subject, patient and beneficiary members, in
+  // document order, with their unescaped values: where the patient compartment is found.
+  struct Reference {
+    TextSpan span;
+    std::string value;
+  };
+  std::vector<Reference> references;
+};
+
 // One entry of a transaction Bundle.
 struct BundleEntry {
   std::string full_url;  // "" when absent
@@ -90,6 +118,7 @@ struct BundleEntry {
   // The string values in `resource` that start with "urn:uuid:" (quotes included, no escapes),
   // found while the bundle was parsed, so references can be rewritten without another scan.
   std::vector<TextSpan> uuid_strings;
+  StampSites sites;  // of `resource`, found while the bundle was parsed
 };
 
 // The entries of a Bundle of type "transaction", in order. kInvalidArgument for anything else:
@@ -104,6 +133,17 @@ Result<std::vector<BundleEntry>> parse_transaction(std::string_view bytes,
 // value, as rewrite_references would, without scanning the resource again.
 std::string rewrite_uuid_references(const BundleEntry& entry,
                                     const std::map<std::string, std::string>& rewrites);
+
+// The size of rewrite_uuid_references(entry, rewrites), without building it.
+size_t rewritten_size(const BundleEntry& entry, const std::map<std::string, std::string>& rewrites);
+
+// stamp_and_inspect(rewrite_uuid_references(entry, rewrites), id, version_id, last_updated), in
+// one pass over entry.resource with no second scan. Byte offsets in error messages are those of
+// entry.resource.
+Result<StampedResource> rewrite_and_stamp(const BundleEntry& entry,
+                                          const std::map<std::string, std::string>& rewrites,
+                                          std::string_view id, std::string_view version_id,
+                                          std::string_view last_updated);
 
 // `resource` with every JSON string value equal to a key of `rewrites` (such as
 // "urn:uuid:...") replaced by the mapped value ("Patient/123"), anywhere in the document; every

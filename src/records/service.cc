@@ -60,8 +60,8 @@ EntryKind kind_of(const Statement& s) {
 }
 
 // What can be checked before the body is read: its size and the type it is sent to.
-Status check_request(std::string_view type, std::string_view body, size_t max_bytes) {
-  if (body.size() > max_bytes) {
+Status check_request(std::string_view type, size_t body_size, size_t max_bytes) {
+  if (body_size > max_bytes) {
     return Status::invalid("the resource is larger than " + std::to_string(max_bytes) + " bytes");
   }
   if (!is_r4_resource_type(type)) return Status::invalid("not a FHIR R4 resource type");
@@ -135,13 +135,23 @@ struct RecordService::Impl {
   Result<RecordVersion> next_version(std::string_view type, std::string_view id,
                                      std::string_view body, const RecordVersion* current,
                                      uint64_t time_ms, bool id_in_body) const {
+    return next_version_with(type, id, current, time_ms, id_in_body,
+                             [&](std::string_view version_id, std::string_view last_updated) {
+                               return stamp_and_inspect(body, id, version_id, last_updated);
+                             });
+  }
+
+  // next_version with the body stamped by `stamp(version_id, last_updated)`.
+  template <typename Stamp>
+  static Result<RecordVersion> next_version_with(std::string_view type, std::string_view id,
+                                                 const RecordVersion* current, uint64_t time_ms,
+                                                 bool id_in_body, Stamp stamp) {
     RecordVersion r;
     r.type = std::string(type);
     r.id = std::string(id);
     r.version = current == nullptr ? 1 : current->version + 1;
     r.updated_ms = time_ms;
-    Result<StampedResource> stamped =
-        stamp_and_inspect(body, id, std::to_string(r.version), format_instant(time_ms));
+    Result<StampedResource> stamped = stamp(std::to_string(r.version), format_instant(time_ms));
     if (!stamped) return stamped.status();
     if (stamped->info.type != type) {
       return Status::invalid("resourceType " + stamped->info.type + " does not match the URL's " +
@@ -215,7 +225,7 @@ Result<Written> RecordService::create(const Caller& caller, std::string_view typ
                                       std::string_view body, uint64_t* ledger_index) {
   Impl& m = *impl_;
   if (!may_write(caller.who)) return m.deny_write(caller, "create", std::string(type), ledger_index);
-  MEDSEAL_RETURN_IF_ERROR(check_request(type, body, m.options.max_resource_bytes));
+  MEDSEAL_RETURN_IF_ERROR(check_request(type, body.size(), m.options.max_resource_bytes));
   // A fresh UUID has no other writer: no lock needed.
   Result<RecordVersion> r = m.next_version(type, new_id(), body, nullptr, m.clock.now_ms(), false);
   if (!r) return r.status();
@@ -234,7 +244,7 @@ Result<Written> RecordService::update(const Caller& caller, std::string_view typ
     return m.deny_write(caller, "update", record_key(type, id), ledger_index);
   }
   if (!is_valid_id(id)) return Status::invalid("not a valid FHIR id");
-  MEDSEAL_RETURN_IF_ERROR(check_request(type, body, m.options.max_resource_bytes));
+  MEDSEAL_RETURN_IF_ERROR(check_request(type, body.size(), m.options.max_resource_bytes));
   const std::string key = record_key(type, id);
   RecordLocks::Held held = m.locks.lock({key});
   Result<std::optional<RecordVersion>> cur = m.current(type, id);
@@ -447,11 +457,15 @@ Result<std::vector<Written>> RecordService::Impl::transaction(const Caller& call
       r.deleted = true;
       r.bytes.clear();
     } else {
-      const std::string body = rewrite_uuid_references(w.entry, rewrites);
-      Status request = check_request(w.type, body, options.max_resource_bytes);
+      Status request =
+          check_request(w.type, rewritten_size(w.entry, rewrites), options.max_resource_bytes);
       if (!request) return Status::invalid(where + request.message());
-      Result<RecordVersion> next = next_version(w.type, w.id, body, current ? &*current : nullptr,
-                                                now, w.entry.method == "PUT");
+      // Rewritten and stamped in one pass over the bytes the bundle scan already validated.
+      Result<RecordVersion> next = next_version_with(
+          w.type, w.id, current ? &*current : nullptr, now, w.entry.method == "PUT",
+          [&](std::string_view version_id, std::string_view last_updated) {
+            return rewrite_and_stamp(w.entry, rewrites, w.id, version_id, last_updated);
+          });
       if (!next) return Status::invalid(where + next.status().message());
       r = std::move(*next);
     }
