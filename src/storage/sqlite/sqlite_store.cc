@@ -191,13 +191,11 @@ struct Reader {
   Stmt head, tile, extras, begin, end;
   sqlite::RecordReader records;
 
-  static Result<std::unique_ptr<Reader>> open(const std::string& path, size_t cache_kib) {
+  static Result<std::unique_ptr<Reader>> open(const std::string& path) {
     auto r = std::make_unique<Reader>();
     Result<Db> db = Db::open(path, false);
     if (!db) return db.status();
     r->db = std::move(*db);
-    const std::string cache = "PRAGMA cache_size = -" + std::to_string(cache_kib);
-    MEDSEAL_RETURN_IF_ERROR(r->db.exec(cache.c_str(), "set reader cache size"));
     const std::pair<Stmt*, const char*> all[] = {{&r->head, kSelectHead},
                                                  {&r->tile, kSelectTile},
                                                  {&r->extras, kSelectExtras},
@@ -420,7 +418,7 @@ class SqliteStoreImpl final : public SqliteStore {
       }
     }
     if (!r) {
-      Result<std::unique_ptr<Reader>> opened = Reader::open(path_, options_.reader_cache_kib);
+      Result<std::unique_ptr<Reader>> opened = Reader::open(path_);
       if (!opened) return opened.status();
       r = std::move(*opened);
     }
