@@ -457,9 +457,9 @@ Result<std::vector<Written>> RecordService::Impl::transaction(const Caller& call
       r.deleted = true;
       r.bytes.clear();
     } else {
-      Status request =
+      Status fits =
           check_request(w.type, rewritten_size(w.entry, rewrites), options.max_resource_bytes);
-      if (!request) return Status::invalid(where + request.message());
+      if (!fits) return Status::invalid(where + fits.message());
       // Rewritten and stamped in one pass over the bytes the bundle scan already validated.
       Result<RecordVersion> next = next_version_with(
           w.type, w.id, current ? &*current : nullptr, now, w.entry.method == "PUT",
