@@ -491,6 +491,41 @@ TEST_F(FhirApiTest, ReceiptsOfVersionsAndEntries) {
   expect_outcome(client_->Post("/ledger/receipts/0", auth(), "", "text/plain"), 405, "not-supported");
 }
 
+// What a patient or auditor does: fetch a version and its receipt over the API, then check both
+// offline with `medseal verify`, which must notice one changed byte anywhere.
+TEST_F(FhirApiTest, ReceiptsFromTheApiVerifyWithTheCommandLineVerifier) {
+  const std::string id = create("Observation", observation("Patient/p1"));
+  const std::string resource = get("/fhir/Observation/" + id + "/_history/1")->body;
+  const std::string receipt = get("/fhir/Observation/" + id + "/_history/1/$receipt")->body;
+  const std::string dir = tmp_.path();
+  std::ofstream(dir + "/log.vkey") << note::format_verifier_key(note::verifier_of(key_)) << "\n";
+  auto verify = [&](const std::string& r, const std::string& res) {
+    std::ofstream(dir + "/receipt.txt", std::ios::binary) << r;
+    std::ofstream(dir + "/resource.json", std::ios::binary) << res;
+    return run_command(shell_quote(testing::medseal_binary()) + " verify --receipt " +
+                       shell_quote(dir + "/receipt.txt") + " --resource " +
+                       shell_quote(dir + "/resource.json") + " --vkey " + shell_quote(dir + "/log.vkey") +
+                       " 2>&1");
+  };
+  auto ok = verify(receipt, resource);
+  EXPECT_EQ(ok.status, 0) << ok.output;
+
+  std::string changed_resource = resource;
+  changed_resource[changed_resource.find("1.00")] = '2';
+  auto bad_resource = verify(receipt, changed_resource);
+  EXPECT_EQ(bad_resource.status, 1) << bad_resource.output;
+  EXPECT_NE(bad_resource.output.find("SHA-256"), std::string::npos) << bad_resource.output;
+
+  // One byte of the checkpoint's root hash (the line after its origin and size lines).
+  std::string changed_receipt = receipt;
+  const size_t origin = changed_receipt.find(key_.name + "\n");
+  ASSERT_NE(origin, std::string::npos);
+  const size_t root = changed_receipt.find('\n', changed_receipt.find('\n', origin) + 1) + 1;
+  changed_receipt[root] = changed_receipt[root] == 'A' ? 'B' : 'A';
+  auto bad_receipt = verify(changed_receipt, resource);
+  EXPECT_EQ(bad_receipt.status, 1) << bad_receipt.output;
+}
+
 TEST_F(FhirApiTest, FhirKitClientSmokeTestPasses) {
   auto outcome = node("smoke.mjs --base " + shell_quote(base()) + " --token " + shell_quote(clinician_) +
                       " --shared " + shell_quote(testing::shared_dir()));
