@@ -154,6 +154,21 @@ TYPED_TEST(StorageRecords, ReadsLatestAndExactVersions) {
   EXPECT_EQ(s.read_record("Patient", "1", 2)->bytes, "Patient/1/_history/2");
 }
 
+// A version older than a stored one, written later, does not become the latest.
+TYPED_TEST(StorageRecords, TheLatestVersionOnlyMovesForward) {
+  Store& s = this->store();
+  ASSERT_TRUE(this->append({with_record(rec("Patient", "1", 2, 200, "Patient/1"))}));
+  ASSERT_TRUE(this->append({with_record(rec("Patient", "1", 1, 300, "Patient/1"))}));
+  EXPECT_EQ(s.read_record("Patient", "1", 0)->version, 2u);
+  Result<RecordPage> found = s.search_records({.type = "Patient", .compartment = "Patient/1"});
+  ASSERT_TRUE(found.is_ok());
+  EXPECT_EQ(names(found->records), std::vector<std::string>{"Patient/1/2@0"});
+  ASSERT_TRUE(this->append({with_record(rec("Patient", "1", 3, 400, "Patient/1"))}));
+  found = s.search_records({.type = "Patient", .updated_from_ms = 100});
+  ASSERT_TRUE(found.is_ok());
+  EXPECT_EQ(names(found->records), std::vector<std::string>{"Patient/1/3@2"});
+}
+
 TYPED_TEST(StorageRecords, HistoryIsNewestFirstWithPagingAndTotals) {
   Store& s = this->store();
   // Patient/1 v1..v5, Patient/2 v1..v3 and Observation/x v1..v2, interleaved over 10 entries.
@@ -356,6 +371,9 @@ TYPED_TEST(StorageRecords, RejectsRowsThatDoNotBelongToTheBatch) {
   expect_invalid(b);
   b = batch_of(2, {with_record(rec("Patient", "9", 0), {"new"})});
   expect_invalid(b);  // version 0 means "latest" in reads
+  b = batch_of(2, {with_record(rec("Patient", "9", 1)), with_record(rec("Patient", "8", 1))});
+  b.records[1].ledger_index = 2;
+  expect_invalid(b);  // one entry commits to one record version
   b = batch_of(2, {with_record(rec("", "9", 1), {"new"})});
   expect_invalid(b);
   b = batch_of(2, {with_record(rec("Patient", "9", 1, 5, "", true), {"new"})});
@@ -501,7 +519,7 @@ TEST(StorageRecordsSqlite, MigratesAVersion1File) {
     ASSERT_TRUE(store->commit(batch_of(0, {{}, {}, {}})));
   }
   raw_exec(path,
-           "DROP TABLE record_versions; DROP TABLE record_heads; DROP TABLE entry_keys; "
+           "DROP TABLE record_versions; DROP TABLE entry_keys; "
            "UPDATE schema_version SET version = 1");
   {
     auto store = open_sqlite(path);

@@ -1,7 +1,9 @@
 #include "storage/record_rows.h"
 
+#include <algorithm>
 #include <string>
 #include <tuple>
+#include <vector>
 
 namespace medseal::storage {
 namespace {
@@ -39,10 +41,22 @@ Status check_erasure(const Batch& batch, const Erasure& e) {
   return Status::ok();
 }
 
+// An entry commits to at most one record version, so stores may key versions by entry.
+Status check_one_record_per_entry(const Batch& batch) {
+  std::vector<uint64_t> indexes;
+  indexes.reserve(batch.records.size());
+  for (const RecordVersion& r : batch.records) indexes.push_back(r.ledger_index);
+  std::sort(indexes.begin(), indexes.end());
+  auto twice = std::adjacent_find(indexes.begin(), indexes.end());
+  if (twice == indexes.end()) return Status::ok();
+  return Status::invalid("ledger index " + std::to_string(*twice) + " has two records");
+}
+
 }  // namespace
 
 Status check_record_rows(const Batch& batch) {
   for (const RecordVersion& r : batch.records) MEDSEAL_RETURN_IF_ERROR(check_record(batch, r));
+  if (batch.records.size() > 1) MEDSEAL_RETURN_IF_ERROR(check_one_record_per_entry(batch));
   for (const EntryKey& k : batch.keys) {
     if (!valid_name(k.key)) return Status::invalid("an entry key is empty or too long");
     if (!in_batch(batch, k.index)) {

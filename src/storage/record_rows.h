@@ -17,8 +17,8 @@ constexpr size_t kMaxNameBytes = 1'024;     // type, id, compartment and key len
 constexpr uint64_t kMaxStoredInt = INT64_MAX;  // versions, times and indexes are signed 64-bit in SQL
 
 // kInvalidArgument unless: every record has a type and id, version 1 .. kMaxStoredInt, updated_ms
-// up to kMaxStoredInt, a ledger_index of this batch (old_size .. new_size - 1) and no bytes when
-// deleted; every key is non-empty and has an index of this batch; every erasure names a record and
+// up to kMaxStoredInt, a ledger_index of this batch (old_size .. new_size - 1) that no other record
+// has, and no bytes when deleted; every key is non-empty and has an index of this batch; every erasure names a record and
 // only indexes below new_size. Names are at most kMaxNameBytes. Costs nothing for a batch without
 // record rows.
 Status check_record_rows(const Batch& batch);

@@ -24,14 +24,15 @@ constexpr char kSelectKeys[] =
 // History of one record, of one type, of everything: ?1 type, ?2 id, ?3 limit, ?4 offset.
 // The order is newer_first (storage/record_rows.h).
 constexpr const char* kHistory[] = {
-    // "+ledger_idx": sort the record's few versions found by primary key rather than walk every
-    // version of the type in ledger order (which the planner would otherwise pick).
+    // "+ledger_idx": sort the record's few versions found by their index rather than walk every
+    // version of the type in ledger order (which the planner would otherwise pick). ledger_idx is
+    // unique (check_record_rows allows one record per entry), so it alone orders.
     "SELECT " MEDSEAL_RECORD_COLUMNS ", bytes FROM record_versions WHERE type = ?1 AND id = ?2 "
-    "ORDER BY +ledger_idx DESC, version DESC LIMIT ?3 OFFSET ?4",
+    "ORDER BY +ledger_idx DESC LIMIT ?3 OFFSET ?4",
     "SELECT " MEDSEAL_RECORD_COLUMNS ", bytes FROM record_versions WHERE type = ?1 "
-    "ORDER BY ledger_idx DESC, id, version DESC LIMIT ?3 OFFSET ?4",
+    "ORDER BY ledger_idx DESC LIMIT ?3 OFFSET ?4",
     "SELECT " MEDSEAL_RECORD_COLUMNS ", bytes FROM record_versions "
-    "ORDER BY ledger_idx DESC, type, id, version DESC LIMIT ?3 OFFSET ?4",
+    "ORDER BY ledger_idx DESC LIMIT ?3 OFFSET ?4",
 };
 constexpr const char* kHistoryCount[] = {
     "SELECT count(*) FROM record_versions WHERE type = ?1 AND id = ?2",
@@ -39,45 +40,36 @@ constexpr const char* kHistoryCount[] = {
     "SELECT count(*) FROM record_versions",
 };
 
+constexpr char kNewestVersion[] =
+    "SELECT max(version) FROM record_versions WHERE type = ?1 AND id = ?2";
 constexpr char kInsertVersion[] =
-    "INSERT INTO record_versions (" MEDSEAL_RECORD_COLUMNS ", bytes) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
-// A head only moves forward: a batch never makes an older version the latest.
-constexpr char kUpsertHead[] =
-    "INSERT INTO record_heads (" MEDSEAL_RECORD_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
-    "ON CONFLICT (type, id) DO UPDATE SET version = excluded.version, "
-    "ledger_idx = excluded.ledger_idx, updated_ms = excluded.updated_ms, "
-    "deleted = excluded.deleted, compartment = excluded.compartment "
-    "WHERE record_heads.version < excluded.version";
+    "INSERT INTO record_versions (" MEDSEAL_RECORD_COLUMNS ", latest, bytes) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+constexpr char kSupersede[] =
+    "UPDATE record_versions SET latest = 0 WHERE type = ?1 AND id = ?2 AND version = ?3";
 // One entry may carry the same key twice; it is found once.
 constexpr char kInsertKey[] =
     "INSERT INTO entry_keys (key, idx) VALUES (?1, ?2) ON CONFLICT (key, idx) DO NOTHING";
 constexpr char kDeleteVersions[] = "DELETE FROM record_versions WHERE type = ?1 AND id = ?2";
-constexpr char kDeleteHead[] = "DELETE FROM record_heads WHERE type = ?1 AND id = ?2";
 constexpr char kDeleteKeys[] = "DELETE FROM entry_keys WHERE idx = ?1";
 
 enum SearchFilter : unsigned { kByCompartment = 1, kByUpdated = 2 };
 
-// A search over record_heads (h) with the filters of `variant`. Parameters: ?1 type,
+// A search over the latest versions (h) with the filters of `variant`. Parameters: ?1 type,
 // ?2 compartment, ?3 updated from, ?4 updated to, ?5 include deleted, ?6 id, ?7 limit, ?8 offset.
 // Variants rather than "(?2 = '' OR ...)" so the planner can pick the index each filter needs.
 std::string search_sql(std::string_view select_from, size_t variant, std::string_view tail) {
   std::string sql = "SELECT ";
   sql += select_from;
-  sql += " WHERE h.type = ?1 AND (?5 = 1 OR h.deleted = 0)";
+  sql += " WHERE h.type = ?1 AND h.latest = 1 AND (?5 = 1 OR h.deleted = 0)";
   if (variant & kByCompartment) sql += " AND h.compartment = ?2";
   if (variant & kByUpdated) sql += " AND h.updated_ms >= ?3 AND h.updated_ms < ?4";
   sql += tail;
   return sql;
 }
 
-constexpr char kHeadsWithBytes[] =
-    "h.type, h.id, h.version, h.ledger_idx, h.updated_ms, h.deleted, h.compartment, v.bytes "
-    "FROM record_heads h JOIN record_versions v "
-    "ON v.type = h.type AND v.id = h.id AND v.version = h.version";
-constexpr char kHeads[] =
-    "h.type, h.id, h.version, h.ledger_idx, h.updated_ms, h.deleted, h.compartment "
-    "FROM record_heads h";
+constexpr char kHeadsWithBytes[] = MEDSEAL_RECORD_COLUMNS ", bytes FROM record_versions h";
+constexpr char kHeads[] = MEDSEAL_RECORD_COLUMNS " FROM record_versions h";
 
 size_t search_variant(const RecordQuery& q) {
   size_t v = 0;
@@ -125,6 +117,7 @@ Result<std::vector<RecordVersion>> records_of(Stmt& q, bool with_bytes, std::str
   return out;
 }
 
+// The integer in the first row of a started statement (0 for no row or NULL).
 Result<uint64_t> count_of(Stmt& q, std::string_view what) {
   Result<bool> row = q.step(what);
   if (!row) return row.status();
@@ -154,9 +147,14 @@ Status RecordReader::prepare(Db& db) {
   }
   for (size_t v = 0; v < kSearchVariants; ++v) {
     all.emplace_back(&search_[v], search_sql(kHeadsWithBytes, v,
-                                             " ORDER BY h.ledger_idx DESC, h.id LIMIT ?7 OFFSET ?8"));
-    all.emplace_back(&search_count_[v], search_sql("count(*) FROM record_heads h", v, ""));
-    all.emplace_back(&search_id_[v], search_sql(kHeads, v, " AND h.id = ?6"));
+                                             " ORDER BY h.ledger_idx DESC LIMIT ?7 OFFSET ?8"));
+    all.emplace_back(&search_count_[v], search_sql("count(*) FROM record_versions h", v, ""));
+    // The version equality lets the planner see one row by record_versions_by_record, rather
+    // than walk a filter's index.
+    all.emplace_back(&search_id_[v],
+                     search_sql(kHeads, v,
+                                " AND h.id = ?6 AND h.version = (SELECT max(version) "
+                                "FROM record_versions WHERE type = ?1 AND id = ?6)"));
   }
   return prepare_all(db, all);
 }
@@ -249,9 +247,10 @@ Result<std::vector<uint64_t>> RecordReader::entries_with_key(std::string_view ke
 
 Status RecordWriter::prepare(Db& db) {
   const std::pair<Stmt*, std::string> all[] = {
-      {&insert_version_, kInsertVersion}, {&upsert_head_, kUpsertHead},
+      {&newest_version_, kNewestVersion}, {&insert_version_, kInsertVersion},
+      {&supersede_, kSupersede},
       {&insert_key_, kInsertKey},         {&delete_versions_, kDeleteVersions},
-      {&delete_head_, kDeleteHead},       {&delete_keys_, kDeleteKeys}};
+      {&delete_keys_, kDeleteKeys}};
   return prepare_all(db, all);
 }
 
@@ -264,23 +263,27 @@ Status RecordWriter::write(const Batch& batch) {
   return Status::ok();
 }
 
+// The latest version only moves forward: a version older than a stored one is not the latest.
 Status RecordWriter::write_version(const RecordVersion& r) {
-  for (Stmt* q : {&insert_version_, &upsert_head_}) {
-    bind_record_key(*q, r.type, r.id).bind(3, sql_int(r.version)).bind(4, sql_int(r.ledger_index));
-    q->bind(5, sql_int(r.updated_ms)).bind(6, r.deleted ? 1 : 0).bind_text(7, r.compartment);
-  }
-  Status s = insert_version_.bind_blob(8, r.bytes).run("write record version");
+  Result<uint64_t> newest =
+      count_of(bind_record_key(newest_version_, r.type, r.id), "read newest version");  // 0: none
+  if (!newest) return newest.status();
+  const bool latest = r.version > *newest;
+  Stmt& q = bind_record_key(insert_version_, r.type, r.id).bind(3, sql_int(r.version));
+  q.bind(4, sql_int(r.ledger_index)).bind(5, sql_int(r.updated_ms)).bind(6, r.deleted ? 1 : 0);
+  q.bind_text(7, r.compartment).bind(8, latest ? 1 : 0).bind_blob(9, r.bytes);
+  Status s = q.run("write record version");
   if (s.code() == Code::kConflict) {
     return Status::conflict(r.type + "/" + r.id + " version " + std::to_string(r.version) +
                             " is already stored");
   }
-  if (!s) return s;
-  return upsert_head_.run("write record head");
+  if (!s || !latest || *newest == 0) return s;
+  Stmt& older = bind_record_key(supersede_, r.type, r.id).bind(3, sql_int(*newest));
+  return older.run("supersede record version");
 }
 
 Status RecordWriter::erase(const Erasure& e) {
   MEDSEAL_RETURN_IF_ERROR(bind_record_key(delete_versions_, e.type, e.id).run("erase record"));
-  MEDSEAL_RETURN_IF_ERROR(bind_record_key(delete_head_, e.type, e.id).run("erase record"));
   for (uint64_t index : e.indexes) {
     MEDSEAL_RETURN_IF_ERROR(delete_keys_.start().bind(1, sql_int(index)).run("erase entry keys"));
   }

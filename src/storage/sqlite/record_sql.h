@@ -1,5 +1,4 @@
-// The record tables of the SQLite store (record_versions, record_heads, entry_keys; schema in
-// sqlite_store.h): their statements on a reader connection and on the writer connection.
+// The record tables of the SQLite store (record_versions, entry_keys; schema in sqlite_store.cc): their statements on a reader connection and on the writer connection.
 // Internal to storage/sqlite; each object is used by one thread at a time, on its own connection.
 #pragma once
 
@@ -38,7 +37,7 @@ class RecordReader {
   std::array<Stmt, kSearchVariants> search_, search_count_, search_id_;
 };
 
-// Writes a batch's record versions, heads and keys, and a record's erasure, inside the writer's
+// Writes a batch's record versions (marking the latest) and keys, and a record's erasure, inside the writer's
 // open transaction (the caller begins, commits or rolls back). A version already stored is
 // kConflict.
 class RecordWriter {
@@ -46,13 +45,13 @@ class RecordWriter {
   Status prepare(Db& db);
 
   Status write(const Batch& batch);
-  // Deletes every version and the head of (type, id) and the keys of the erased entries.
+  // Deletes every version of (type, id) and the keys of the erased entries.
   Status erase(const Erasure& erasure);
 
  private:
   Status write_version(const RecordVersion& r);
 
-  Stmt insert_version_, upsert_head_, insert_key_, delete_versions_, delete_head_, delete_keys_;
+  Stmt newest_version_, insert_version_, supersede_, insert_key_, delete_versions_, delete_keys_;
 };
 
 }  // namespace medseal::storage::sqlite

@@ -10,15 +10,17 @@
 //   entry_extras(first_idx, count, data)          salts and statements, one row per run of
 //                                                 consecutive entries (storage/extras_codec.h)
 // Version 2 adds the records (storage/sqlite/record_sql.h), written in the batch's transaction:
-//   record_versions(type, id, version,            every version, inserted once: a version
-//     ledger_idx, updated_ms, deleted,            already stored fails the commit (kConflict);
-//     compartment, bytes)                         indexed by ledger_idx and (type, ledger_idx)
-//   record_heads(type, id, version, ledger_idx,   the latest version of each record, for search;
-//     updated_ms, deleted, compartment)           indexed by (type, ledger_idx), (compartment,
-//                                                 type, ledger_idx) and (type, updated_ms)
+//   record_versions(ledger_idx, type, id,         every version, inserted once and keyed by its
+//     version, updated_ms, deleted,               entry (the rowid: rows append); a version
+//     compartment, latest, bytes)                 already stored fails the commit (kConflict);
+//                                                 unique (type, id, version), indexed by (type,
+//                                                 ledger_idx); latest = 1 marks each record's
+//                                                 latest version, which partial indexes on
+//                                                 (compartment, type, ledger_idx) and (type,
+//                                                 updated_ms) serve to search
 //   entry_keys(key, idx)                          Batch::keys; also indexed by idx for erasures
-// An erasure deletes the record's versions and head and the erased entries' keys, and rewrites
-// their extras rows with those entries marked erased.
+// An erasure deletes the record's versions and the erased entries' keys, and rewrites their
+// extras rows with those entries marked erased.
 #pragma once
 
 #include <cstdint>
