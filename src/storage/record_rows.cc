@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <string>
-#include <tuple>
 #include <vector>
 
 namespace medseal::storage {
@@ -79,8 +78,7 @@ Status check_history_args(std::string_view type, std::string_view id) {
 }
 
 bool newer_first(const RecordVersion& a, const RecordVersion& b) {
-  return std::tie(b.ledger_index, a.type, a.id, b.version) <
-         std::tie(a.ledger_index, b.type, b.id, a.version);
+  return a.ledger_index > b.ledger_index;
 }
 
 }  // namespace medseal::storage

@@ -28,8 +28,8 @@ Status check_record_query(const RecordQuery& query);
 // kInvalidArgument for a history of one id without its type.
 Status check_history_args(std::string_view type, std::string_view id);
 
-// The order of history and search results: newest first by ledger index; rows of one entry (which
-// the ledger never writes) by type, id, then newest version first.
+// The order of history and search results: newest first by ledger index (an entry commits to at
+// most one version, so the order is total).
 bool newer_first(const RecordVersion& a, const RecordVersion& b);
 
 }  // namespace medseal::storage
