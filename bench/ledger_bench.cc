@@ -208,18 +208,20 @@ BigLog& big_log(uint64_t size) {
   log.path = cache_dir() / ("ledger_bench_" + std::to_string(size) + ".db");
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto store = storage::open_sqlite_store(log.path.string());
-    if (!store) die(store.status());
-    ledger::LedgerOptions options;
-    options.max_batch_entries = 1 << 16;
-    auto l = ledger::Ledger::open(**store, bench_key(), options);
-    if (l && (*l)->head().size <= size) {
-      fill(**l, size);
-      log.head = (*l)->head();
-      l->reset();
-      log.store = std::move(*store);
-      return log;
+    if (store) {
+      ledger::LedgerOptions options;
+      options.max_batch_entries = 1 << 16;
+      auto l = ledger::Ledger::open(**store, bench_key(), options);
+      if (l && (*l)->head().size <= size) {
+        fill(**l, size);
+        log.head = (*l)->head();
+        l->reset();
+        log.store = std::move(*store);
+        return log;
+      }
+      store->reset();
     }
-    store->reset();  // a stale or foreign file: start over
+    // A stale file (another schema, another key, a larger log): start over.
     for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(log.path.string() + suffix);
   }
   die(Status::internal("cannot build " + log.path.string()));
