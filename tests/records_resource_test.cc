@@ -4,34 +4,22 @@
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "records/json_scan.h"
 #include "records/resource.h"
+#include "support/fhir_data.h"
 #include "support/paths.h"
 
 namespace medseal::records {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::vector<std::string> json_files(const std::string& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    if (e.path().extension() == ".json") out.push_back(e.path().string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-std::vector<std::string> examples() {
-  return json_files(testing::shared_dir() + "/data/fhir-r4-examples");
-}
-std::vector<std::string> synthea() { return json_files(testing::shared_dir() + "/data/synthea"); }
+std::vector<std::string> examples() { return testing::fhir_examples(); }
+std::vector<std::string> synthea() { return testing::synthea_bundles(); }
 
 // --- An independent, deliberately naive reader of member spans, for already valid JSON. ---
 

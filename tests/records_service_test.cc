@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <filesystem>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -15,6 +14,7 @@
 #include "ledger/receipt.h"
 #include "note/keys.h"
 #include "storage/sqlite/sqlite_store.h"
+#include "support/fhir_data.h"
 #include "support/ledger_check.h"
 #include "support/paths.h"
 #include "util/bytes.h"
@@ -371,35 +371,13 @@ TEST_F(RecordServiceTest, ErasureRemovesContentAndKeepsTheLedgerVerifiable) {
 namespace medseal::records {
 namespace {
 
-namespace fs = std::filesystem;
-
-// The example without what the server owns: id, meta.versionId, meta.lastUpdated (and meta itself
-// when nothing else is left in it).
-nlohmann::json without_server_fields(nlohmann::json j) {
-  j.erase("id");
-  if (j.contains("meta")) {
-    j["meta"].erase("versionId");
-    j["meta"].erase("lastUpdated");
-    if (j["meta"].empty()) j.erase("meta");
-  }
-  return j;
-}
-
-std::vector<fs::path> json_files(const std::string& dir) {
-  std::vector<fs::path> files;
-  for (const auto& f : fs::directory_iterator(dir)) {
-    if (f.path().extension() == ".json") files.push_back(f.path());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
 
 TEST_F(RecordServiceTest, EveryOfficialExampleRoundTrips) {
-  const auto files = json_files(shared_dir() + "/data/fhir-r4-examples");
+  const auto files = testing::fhir_examples();
   ASSERT_GE(files.size(), 200u);
-  for (const fs::path& file : files) {
-    SCOPED_TRACE(file.filename().string());
-    const std::string body = read_file(file.string());
+  for (const std::string& file : files) {
+    SCOPED_TRACE(file);
+    const std::string body = read_file(file);
     const nlohmann::json original = nlohmann::json::parse(body);
     const std::string type = original.at("resourceType");
     uint64_t index = 0;
@@ -411,17 +389,17 @@ TEST_F(RecordServiceTest, EveryOfficialExampleRoundTrips) {
     const nlohmann::json back = nlohmann::json::parse(r->bytes);
     EXPECT_EQ(back.at("id"), w->version.id);
     EXPECT_EQ(back.at("meta").at("versionId"), "1");
-    EXPECT_EQ(without_server_fields(back), without_server_fields(original));
+    EXPECT_EQ(testing::without_server_fields(back), testing::without_server_fields(original));
   }
 }
 
 TEST_F(RecordServiceTest, EverySyntheaBundleLoadsAsATransaction) {
-  const auto files = json_files(shared_dir() + "/data/synthea");
+  const auto files = testing::synthea_bundles();
   ASSERT_EQ(files.size(), 40u);
   size_t resources = 0;
-  for (const fs::path& file : files) {
-    SCOPED_TRACE(file.filename().string());
-    const std::string bundle = read_file(file.string());
+  for (const std::string& file : files) {
+    SCOPED_TRACE(file);
+    const std::string bundle = read_file(file);
     const size_t entries = nlohmann::json::parse(bundle).at("entry").size();
     uint64_t index = 0;
     auto written = service_->transaction(doctor_, bundle, &index);

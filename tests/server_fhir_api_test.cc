@@ -21,6 +21,7 @@
 #include "records/service.h"
 #include "server/http_server.h"
 #include "storage/sqlite/sqlite_store.h"
+#include "support/fhir_data.h"
 #include "support/ledger_check.h"
 #include "support/paths.h"
 #include "support/process.h"
@@ -605,33 +606,12 @@ TEST_F(FhirApiTest, AnAdminErasesARecordAndTheLedgerStillVerifies) {
   EXPECT_TRUE(testing::whole_log_verifies(*ledger_, note::verifier_of(key_)));
 }
 
-// The example without what the server owns: id, meta.versionId, meta.lastUpdated (and meta when
-// nothing else is left in it).
-Json without_server_fields(Json j) {
-  j.erase("id");
-  if (j.contains("meta")) {
-    j["meta"].erase("versionId");
-    j["meta"].erase("lastUpdated");
-    if (j["meta"].empty()) j.erase("meta");
-  }
-  return j;
-}
-
-std::vector<std::filesystem::path> json_files(const std::string& dir) {
-  std::vector<std::filesystem::path> files;
-  for (const auto& f : std::filesystem::directory_iterator(dir)) {
-    if (f.path().extension() == ".json") files.push_back(f.path());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
 TEST_F(FhirApiTest, EveryOfficialExampleRoundTripsOverHttp) {
-  const auto files = json_files(testing::shared_dir() + "/data/fhir-r4-examples");
+  const auto files = testing::fhir_examples();
   ASSERT_GE(files.size(), 200u);
-  for (const auto& file : files) {
-    SCOPED_TRACE(file.filename().string());
-    const std::string body = testing::read_file(file.string());
+  for (const std::string& file : files) {
+    SCOPED_TRACE(file);
+    const std::string body = testing::read_file(file);
     const Json original = Json::parse(body);
     const std::string type = original.at("resourceType");
     auto created = post("/fhir/" + type, body);
@@ -642,16 +622,16 @@ TEST_F(FhirApiTest, EveryOfficialExampleRoundTripsOverHttp) {
     ASSERT_TRUE(read);
     ASSERT_EQ(read->status, 200);
     EXPECT_EQ(read->body, created->body);  // the stored bytes, exactly
-    EXPECT_EQ(without_server_fields(json(read)), without_server_fields(original));
+    EXPECT_EQ(testing::without_server_fields(json(read)), testing::without_server_fields(original));
   }
 }
 
 TEST_F(FhirApiTest, EverySyntheaBundleLoadsOverHttpAndReadsBack) {
-  const auto files = json_files(testing::shared_dir() + "/data/synthea");
+  const auto files = testing::synthea_bundles();
   ASSERT_EQ(files.size(), 40u);
-  for (const auto& file : files) {
-    SCOPED_TRACE(file.filename().string());
-    const std::string bundle = testing::read_file(file.string());
+  for (const std::string& file : files) {
+    SCOPED_TRACE(file);
+    const std::string bundle = testing::read_file(file);
     auto res = post("/fhir", bundle);
     ASSERT_TRUE(res);
     ASSERT_EQ(res->status, 200) << res->body.substr(0, 300);
