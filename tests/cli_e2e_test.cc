@@ -162,12 +162,6 @@ void mirror(const std::string& url, const std::string& dir) {
   }
 }
 
-mode_t mode_of(const std::string& path) {
-  struct stat st {};
-  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
-  return st.st_mode & 07777;
-}
-
 // ---- keygen ----
 
 TEST(CliKeygen, WritesAPrivateKeyFileAndAVkeyThatParses) {
@@ -175,8 +169,8 @@ TEST(CliKeygen, WritesAPrivateKeyFileAndAVkeyThatParses) {
   std::string dir = tmp.path() + "/keys";
   ProgramOutcome r = run_medseal({"keygen", "--origin", "example.org/medseal-test", "--out", dir});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(mode_of(dir + "/log.key"), 0600u);
-  EXPECT_EQ(mode_of(dir), 0700u);
+  EXPECT_EQ(testing::file_mode(dir + "/log.key"), 0600u);
+  EXPECT_EQ(testing::file_mode(dir), 0700u);
   auto vkey = ledger::read_verifier_key_file(dir + "/log.vkey");
   ASSERT_TRUE(vkey.is_ok()) << vkey.status().to_string();
   EXPECT_EQ(vkey->name, "example.org/medseal-test");
@@ -251,7 +245,7 @@ TEST(CliServe, CreatesKeysOnFirstStartAndStopsOnSigterm) {
   std::string data = tmp.path() + "/data";
   Server server(data);
   ASSERT_TRUE(server.ready()) << server.stderr_text();
-  EXPECT_EQ(mode_of(data + "/log.key"), 0600u);
+  EXPECT_EQ(testing::file_mode(data + "/log.key"), 0600u);
   auto vkey = ledger::read_verifier_key_file(data + "/log.vkey");
   ASSERT_TRUE(vkey.is_ok());
   EXPECT_EQ(vkey->name, "localhost/medseal");

@@ -14,19 +14,13 @@ namespace {
 using medseal::testing::read_file;
 using medseal::testing::TempDir;
 
-mode_t mode_of(const std::string& path) {
-  struct stat st {};
-  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
-  return st.st_mode & 07777;
-}
-
 TEST(KeyFile, CreatesOnceWithTheDefaultOriginAndReusesIt) {
   TempDir dir;
   auto first = load_or_create_log_key(dir.path(), "");
   ASSERT_TRUE(first.is_ok()) << first.status().to_string();
   EXPECT_EQ(first->name, "localhost/medseal");
-  EXPECT_EQ(mode_of(dir.path() + "/log.key"), 0600u);
-  EXPECT_EQ(mode_of(dir.path() + "/log.vkey"), 0644u);
+  EXPECT_EQ(testing::file_mode(dir.path() + "/log.key"), 0600u);
+  EXPECT_EQ(testing::file_mode(dir.path() + "/log.vkey"), 0644u);
   auto vkey = read_verifier_key_file(dir.path() + "/log.vkey");
   ASSERT_TRUE(vkey.is_ok());
   EXPECT_EQ(note::format_verifier_key(*vkey), note::format_verifier_key(note::verifier_of(*first)));

@@ -25,12 +25,6 @@ using medseal::testing::TempDir;
 // Longer than the interval at which a store looks at its file again after a miss.
 constexpr auto kAfterRecheck = std::chrono::milliseconds(150);
 
-mode_t mode_of(const std::string& path) {
-  struct stat st {};
-  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
-  return st.st_mode & 07777;
-}
-
 void write_file(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
   ASSERT_EQ(::chmod(path.c_str(), 0600), 0);
@@ -88,7 +82,7 @@ class TokenStoreTest : public ::testing::Test {
 TEST_F(TokenStoreTest, IssuedTokensAuthenticateAndHaveTheDocumentedShape) {
   auto store = open_store(path_);
   ASSERT_TRUE(store);
-  EXPECT_EQ(mode_of(path_), 0600u);
+  EXPECT_EQ(testing::file_mode(path_), 0600u);
   auto token = store->issue(kPatient);
   ASSERT_TRUE(token.is_ok()) << token.status().to_string();
   ASSERT_EQ(token->size(), 4u + 43u);
@@ -104,7 +98,7 @@ TEST_F(TokenStoreTest, IssuedTokensAuthenticateAndHaveTheDocumentedShape) {
   auto other = store->issue(kPatient);
   ASSERT_TRUE(other.is_ok());
   EXPECT_NE(*other, *token) << "every token is fresh";
-  EXPECT_EQ(mode_of(path_), 0600u);
+  EXPECT_EQ(testing::file_mode(path_), 0600u);
 }
 
 TEST_F(TokenStoreTest, TheFileHoldsHashesNotTokens) {
@@ -293,7 +287,7 @@ TEST_F(TokenStoreTest, EnsureAdminTokenWritesOncePrivately) {
   const std::string admin_path = tmp_.path() + "/admin.token";
   auto token = ensure_admin_token(*store, admin_path);
   ASSERT_TRUE(token.is_ok()) << token.status().to_string();
-  EXPECT_EQ(mode_of(admin_path), 0600u);
+  EXPECT_EQ(testing::file_mode(admin_path), 0600u);
   EXPECT_EQ(read_file(admin_path), *token + "\n");
   auto who = store->authenticate(*token);
   ASSERT_TRUE(who.is_ok());

@@ -144,33 +144,13 @@ FileStamp stamp_of(const struct stat& st) {
           static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
 }
 
-// Others may neither add a token (write) nor learn who holds one (read).
-Status check_private_file(const struct stat& st, const std::string& path) {
-  if (!S_ISREG(st.st_mode)) return Status::precondition(path + " is not a regular file");
-  if ((st.st_mode & 077) != 0) {
-    return Status::precondition(path + " is open to group or others: run chmod 600 " + path);
-  }
-  return Status::ok();
-}
-
-// The whole of an open file that only its owner may use, of at most `max_bytes`; `*st` is the
-// file's status at that time.
+// The whole of an open file that only its owner may use (others may neither add a token nor learn
+// who holds one), of at most `max_bytes`; `*st` is the file's status as it was read.
 Result<std::string> read_private_file(const Fd& fd, const std::string& path, size_t max_bytes,
                                       struct stat* st) {
   if (::fstat(fd.get(), st) != 0) return io_error("cannot stat", path);
   MEDSEAL_RETURN_IF_ERROR(check_private_file(*st, path));
-  if (static_cast<size_t>(st->st_size) > max_bytes) return Status::invalid(path + " is too large");
-  std::string text(static_cast<size_t>(st->st_size), '\0');
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::pread(fd.get(), text.data() + done, text.size() - done, static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return io_error("cannot read", path);
-    if (n == 0) break;
-    done += static_cast<size_t>(n);
-  }
-  text.resize(done);
-  return text;
+  return read_bounded(fd, path, max_bytes);
 }
 
 struct Snapshot {

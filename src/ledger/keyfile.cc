@@ -17,20 +17,6 @@ constexpr size_t kMaxKeyFileSize = 4096;  // a key line is < 200 bytes; anything
 
 std::string errno_text() { return std::strerror(errno); }
 
-Result<std::string> read_small_file(const Fd& fd, const std::string& path) {
-  std::string text;
-  char buf[1024];
-  for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::io("cannot read " + path + ": " + errno_text());
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-    if (text.size() > kMaxKeyFileSize) return Status::invalid(path + " is too large for a key file");
-  }
-  return text;
-}
-
 // The key text without one trailing newline; key files are written as a single line.
 std::string_view key_line(std::string_view text) {
   if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
@@ -83,11 +69,8 @@ Result<note::SignerKey> read_signer_key_file(const std::string& path) {
   }
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return Status::io("cannot stat " + path + ": " + errno_text());
-  if (!S_ISREG(st.st_mode)) return Status::precondition(path + " is not a regular file");
-  if ((st.st_mode & 077) != 0) {
-    return Status::precondition(path + " is accessible by group or others (chmod 600 it)");
-  }
-  auto text = read_small_file(fd, path);
+  MEDSEAL_RETURN_IF_ERROR(check_private_file(st, path));
+  auto text = read_bounded(fd, path, kMaxKeyFileSize);
   if (!text) return text.status();
   auto key = note::parse_signer_key(key_line(*text));
   if (!key) return Status::invalid(path + ": " + key.status().message());
@@ -100,7 +83,7 @@ Result<note::VerifierKey> read_verifier_key_file(const std::string& path) {
     if (errno == ENOENT) return Status::not_found(path + " does not exist");
     return Status::io("cannot open " + path + ": " + errno_text());
   }
-  auto text = read_small_file(fd, path);
+  auto text = read_bounded(fd, path, kMaxKeyFileSize);
   if (!text) return text.status();
   auto key = note::parse_verifier_key(key_line(*text));
   if (!key) return Status::invalid(path + ": " + key.status().message());
