@@ -274,7 +274,9 @@ TEST(StorageSqlite, CheckpointsKeepTheWalBounded) {
   }
   const auto wal = std::filesystem::file_size(path + "-wal");
   const auto db = std::filesystem::file_size(path);
-  EXPECT_LT(wal, 24u << 20) << "the WAL holds most of what was written: no checkpoints ran";
+  // The writer checkpoints past 16 MiB, but a checkpoint that finds the background thread at work
+  // is retried one batch later, so on a busy machine the WAL can pass that by a few batches.
+  EXPECT_LT(wal, 40u << 20) << "the WAL holds most of what was written: no checkpoints ran";
   EXPECT_GT(db, 40u << 20) << "the database file did not receive the checkpointed pages";
 }
 
