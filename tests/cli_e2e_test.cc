@@ -1,18 +1,11 @@
 // The medseal program end to end, as a user runs it: keygen, log append, serve (a real process on
 // a free port), log verify over HTTP and on a directory copy, tampering, usage errors, shutdown.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include "ledger/keyfile.h"
 #include "merkle/tile.h"
@@ -32,10 +25,7 @@ using medseal::testing::ProgramOutcome;
 using medseal::testing::read_file;
 using medseal::testing::run_medseal;
 using medseal::testing::shared_dir;
-using medseal::testing::spawn_program;
 using medseal::testing::TempDir;
-using medseal::testing::wait_exit_status;
-using std::chrono::seconds;
 
 void write_file(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
