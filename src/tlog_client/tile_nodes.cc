@@ -60,4 +60,22 @@ Result<std::vector<Hash>> consistency_proof_from_tiles(TileSource& source, uint6
   return merkle::consistency_proof(size1, size2, nodes);
 }
 
+Status check_extends(TileSource& source, const note::Checkpoint& old, const note::Checkpoint& now) {
+  const std::string sizes = std::to_string(old.size) + " -> " + std::to_string(now.size);
+  if (old.size > now.size) return Status::verification("the new checkpoint is smaller than the old one (" + sizes + "): a rollback");
+  if (old.size == now.size) {
+    if (old.root != now.root) return Status::verification("two checkpoints of size " + std::to_string(old.size) + " with different roots: the log forked");
+    return Status::ok();
+  }
+  if (old.size == 0) return Status::ok();  // the empty tree is a prefix of every tree
+  auto proof = consistency_proof_from_tiles(source, old.size, now.size);
+  if (!proof) return Status::verification("no consistency proof " + sizes + " from " + source.describe() + ": " + proof.status().message());
+  Status ok = merkle::verify_consistency(old.size, now.size, *proof, old.root, now.root);
+  if (!ok) {
+    return Status::verification("the consistency proof " + sizes + " from " + source.describe() +
+                                " does not verify: the log forked or serves bad tiles");
+  }
+  return Status::ok();
+}
+
 }  // namespace medseal::tlog_client

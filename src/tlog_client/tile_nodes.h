@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "merkle/tile.h"
+#include "note/checkpoint.h"
 #include "tlog_client/tile_source.h"
 #include "util/bytes.h"
 #include "util/status.h"
@@ -36,5 +37,10 @@ class SourceTileReader : public merkle::TileReader {
 Result<std::vector<Hash>> inclusion_proof_from_tiles(TileSource& source, uint64_t index, uint64_t size);
 // RFC 9162 consistency proof between sizes 0 < size1 <= size2, from the source's tiles.
 Result<std::vector<Hash>> consistency_proof_from_tiles(TileSource& source, uint64_t size1, uint64_t size2);
+
+// OK if the tree of checkpoint `old` is a prefix of the tree of `now`, by a consistency proof from
+// the source's tiles; kVerificationFailed with a one-line reason (a rollback, a fork, a proof that
+// cannot be had or does not verify) otherwise. Both checkpoints must be trusted already.
+Status check_extends(TileSource& source, const note::Checkpoint& old, const note::Checkpoint& now);
 
 }  // namespace medseal::tlog_client
