@@ -20,6 +20,7 @@
 #include "note/keys.h"
 #include "support/paths.h"
 #include "support/process.h"
+#include "support/serve_process.h"
 #include "tlog_client/tile_source.h"
 
 namespace medseal::cli {
@@ -30,6 +31,7 @@ using medseal::testing::medseal_binary;
 using medseal::testing::ProgramOutcome;
 using medseal::testing::read_file;
 using medseal::testing::run_medseal;
+using medseal::testing::Server;
 using medseal::testing::shared_dir;
 using medseal::testing::spawn_program;
 using medseal::testing::TempDir;
@@ -45,83 +47,6 @@ void write_file(const std::string& path, const std::string& bytes) {
 bool one_line(const std::string& s) {
   return !s.empty() && s.back() == '\n' && s.find('\n') == s.size() - 1;
 }
-
-// `medseal serve` in the background on a free loopback port; SIGTERM (then SIGKILL) on exit.
-class Server {
- public:
-  explicit Server(const std::string& data_dir, std::vector<std::string> extra = {}) {
-    err_path_ = data_dir + ".serve.err";
-    int fds[2];
-    if (::pipe(fds) != 0) return;
-    int err = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    std::vector<std::string> args = {"serve", "--data", data_dir, "--listen", "127.0.0.1:0"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    args.insert(args.begin(), medseal_binary());
-    pid_ = spawn_program(args, "", fds[1], err);
-    ::close(fds[1]);
-    ::close(err);
-    out_fd_ = fds[0];
-    if (pid_ > 0) wait_until_ready();
-  }
-
-  ~Server() {
-    if (pid_ > 0) stop();
-    if (out_fd_ >= 0) ::close(out_fd_);
-  }
-
-  bool ready() const { return !base_.empty(); }
-  const std::string& base() const { return base_; }  // http://127.0.0.1:PORT
-  std::string log_url() const { return base_ + "/log"; }
-  const std::string& first_lines() const { return out_; }
-  std::string stderr_text() const { return read_file(err_path_); }
-
-  // SIGTERM and the exit status; SIGKILL if the server has not stopped within 20 s.
-  int stop() {
-    ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 200; ++i) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    ::kill(pid_, SIGKILL);
-    wait_exit_status(pid_);
-    pid_ = -1;
-    return -1;
-  }
-
- private:
-  // The first stdout line is "listening on URL"; then /healthz must answer. 20 s at most each.
-  void wait_until_ready() {
-    auto deadline = std::chrono::steady_clock::now() + seconds(20);
-    while (out_.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-      pollfd p{out_fd_, POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      char buf[4096];
-      ssize_t n = ::read(out_fd_, buf, sizeof buf);
-      if (n <= 0) break;
-      out_.append(buf, static_cast<size_t>(n));
-    }
-    const std::string prefix = "listening on ";
-    if (out_.rfind(prefix, 0) != 0 || out_.find('\n') == std::string::npos) return;
-    std::string url = out_.substr(prefix.size(), out_.find('\n') - prefix.size());
-    httplib::Client client(url);
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto res = client.Get("/healthz");
-      if (res && res->status == 200) {
-        base_ = url;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  }
-
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-  std::string out_, base_, err_path_;
-};
 
 std::string lines(uint64_t first, uint64_t count) {
   std::string text;
