@@ -48,8 +48,8 @@ Result<note::Checkpoint> open_checkpoint_with_quorum(std::string_view checkpoint
   return std::move(report->checkpoint);
 }
 
-Status write_text_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+Status write_text_file(const std::string& path, const std::string& text, bool append) {
+  std::ofstream out(path, std::ios::binary | (append ? std::ios::app : std::ios::trunc));
   out << text;
   out.close();
   if (!out) return Status::io("cannot write " + path);

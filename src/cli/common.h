@@ -35,8 +35,8 @@ Result<std::string> read_input_file(const std::string& path, size_t max_bytes);
 Result<note::Checkpoint> open_checkpoint_with_quorum(std::string_view checkpoint_note, const note::VerifierKey& vkey,
                                                      const std::vector<note::VerifierKey>& witnesses, size_t quorum);
 
-// Replaces the file's contents with `text`.
-Status write_text_file(const std::string& path, const std::string& text);
+// Replaces the file's contents with `text`, or with `append` adds it at the end (creating the file).
+Status write_text_file(const std::string& path, const std::string& text, bool append = false);
 
 // A log's tiles at `url` (its tlog-tiles prefix) or in directory `dir`: exactly one of them.
 Result<std::unique_ptr<tlog_client::TileSource>> open_tile_source(const std::string& url, const std::string& dir);

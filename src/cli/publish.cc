@@ -5,7 +5,6 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <fstream>
 
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -45,14 +44,6 @@ const ledger::PublicationRecord* latest_of(const std::vector<ledger::Publication
   return latest;
 }
 
-Status append_line(const std::string& path, const std::string& line) {
-  std::ofstream out(path, std::ios::binary | std::ios::app);
-  out << line;
-  out.close();
-  if (!out) return Status::io("cannot append to " + path);
-  return Status::ok();
-}
-
 }  // namespace
 
 int run_publish(const PublishArgs& args) {
@@ -84,7 +75,7 @@ int run_publish(const PublishArgs& args) {
       if (!extends) return fail(kCommand, "against the last publication: " + extends.message(), kExitFailure);
     }
     if (!last || last->publication.size != checkpoint->size) {
-      Status appended = append_line(args.append_to, ledger::format_publication_record(*record));
+      Status appended = write_text_file(args.append_to, ledger::format_publication_record(*record), true);
       if (!appended) return fail(kCommand, appended);
     }
   }
