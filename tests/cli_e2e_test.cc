@@ -11,9 +11,9 @@
 #include "merkle/tile.h"
 #include "note/checkpoint.h"
 #include "note/keys.h"
-#include "support/background.h"
 #include "support/paths.h"
 #include "support/process.h"
+#include "support/serve_process.h"
 #include "tlog_client/tile_source.h"
 
 namespace medseal::cli {
@@ -24,6 +24,7 @@ using medseal::testing::medseal_binary;
 using medseal::testing::ProgramOutcome;
 using medseal::testing::read_file;
 using medseal::testing::run_medseal;
+using medseal::testing::Server;
 using medseal::testing::shared_dir;
 using medseal::testing::TempDir;
 
@@ -36,21 +37,6 @@ void write_file(const std::string& path, const std::string& bytes) {
 bool one_line(const std::string& s) {
   return !s.empty() && s.back() == '\n' && s.find('\n') == s.size() - 1;
 }
-
-// `medseal serve` in the background on a free loopback port.
-class Server : public medseal::testing::Background {
- public:
-  explicit Server(const std::string& data_dir, std::vector<std::string> extra = {})
-      : Background(args(data_dir, std::move(extra)), data_dir + ".serve.err") {}
-  std::string log_url() const { return base() + "/log"; }
-
- private:
-  static std::vector<std::string> args(const std::string& data_dir, std::vector<std::string> extra) {
-    std::vector<std::string> a = {"serve", "--data", data_dir, "--listen", "127.0.0.1:0"};
-    a.insert(a.end(), extra.begin(), extra.end());
-    return a;
-  }
-};
 
 std::string lines(uint64_t first, uint64_t count) {
   std::string text;

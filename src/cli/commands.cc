@@ -138,14 +138,6 @@ void print_verified(const tlog_client::VerifyReport& r) {
   std::printf("\n");
 }
 
-Status write_text_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) return Status::io("cannot write " + path);
-  return Status::ok();
-}
-
 }  // namespace
 
 bool parse_listen_address(const std::string& text, ListenAddress* out) {

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace medseal::cli {
 
@@ -54,15 +55,51 @@ struct TokenIssueArgs {
 };
 int run_token_issue(const TokenIssueArgs& args);
 
-// Verifies a receipt offline (DESIGN.md 4.4) and, given the resource's bytes, that they are the
-// ones the entry's statement names. One line on stdout when it verifies; one line on stderr
-// saying what failed (kExitFailure) otherwise.
+// medseal verify, in one of four modes (exit kExitOk verified, kExitFailure did not verify, with
+// one line on stderr saying why, kExitUsage for a bad command line or malformed input):
+//  - a receipt (DESIGN.md 4.4) against the log key, and optionally k of n witness keys that must
+//    have cosigned its checkpoint; with --resource, the resource's bytes against the statement;
+//  - a receipt against a publication code: no key at all, the code pins origin, size and root;
+//  - consistency of an old checkpoint with a new one (a file, or the log's current checkpoint),
+//    by a proof computed from the log's tiles at --url or --dir;
+//  - with only --url or --dir: the whole log, as `medseal log verify`.
 struct VerifyArgs {
   std::string receipt;   // a receipt file
   std::string resource;  // optional: the resource's exact bytes
   std::string vkey;      // a verifier key, or a file holding one
+  std::vector<std::string> witnesses;  // witness verifier keys (or files)
+  size_t quorum = 0;                   // witnesses that must have cosigned; 0: all given
+  std::string publication;             // a publication code
+  std::string old_checkpoint;          // consistency: the older checkpoint file
+  std::string new_checkpoint;          // consistency: the newer one (default: the log's current)
+  std::string url, dir;                // the log's tiles
 };
 int run_verify(const VerifyArgs& args);
+int run_verify_consistency(const VerifyArgs& args);
+
+// medseal publish: the log's current checkpoint, once its log signature and witness quorum
+// verify, as a publication code on stdout; appended to a publications file after checking that it
+// extends the file's last publication of the same log.
+struct PublishArgs {
+  std::string url;
+  std::string vkey;
+  std::vector<std::string> witnesses;
+  size_t quorum = 0;
+  std::string append_to;  // a publications file (created if absent)
+};
+int run_publish(const PublishArgs& args);
+
+// medseal extend: a receipt re-proven against a published tree size (proofs from the log's tiles,
+// checked against the publication's root), carrying the published checkpoint note.
+struct ExtendArgs {
+  std::string receipt;
+  std::string url;
+  std::string publication;   // a code; with --publications, which record to use
+  std::string publications;  // a publications file
+  std::string vkey;          // optional: also check the old receipt's log signature
+  std::string out;
+};
+int run_extend(const ExtendArgs& args);
 
 // "HOST:PORT" or "[IPV6]:PORT" with a port of 0..65535 (0: any free port).
 struct ListenAddress {

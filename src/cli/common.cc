@@ -6,6 +6,8 @@
 
 #include "cli/commands.h"
 #include "ledger/keyfile.h"
+#include "note/witness_quorum.h"
+#include "tlog_client/verify.h"
 
 namespace medseal::cli {
 
@@ -26,6 +28,38 @@ Result<note::VerifierKey> load_vkey(const std::string& text_or_file) {
   auto from_file = ledger::read_verifier_key_file(text_or_file);
   if (from_file || from_file.status().code() != Code::kNotFound) return from_file;
   return Status::invalid("--vkey is neither a verifier key nor a file: " + text_or_file);
+}
+
+Result<std::vector<note::VerifierKey>> load_vkeys(const std::vector<std::string>& texts) {
+  std::vector<note::VerifierKey> keys;
+  for (const std::string& text : texts) {
+    auto key = load_vkey(text);
+    if (!key) return key.status();
+    keys.push_back(std::move(*key));
+  }
+  return keys;
+}
+
+Result<note::Checkpoint> open_checkpoint_with_quorum(std::string_view checkpoint_note, const note::VerifierKey& vkey,
+                                                     const std::vector<note::VerifierKey>& witnesses, size_t quorum) {
+  if (witnesses.empty()) return tlog_client::open_checkpoint(checkpoint_note, vkey);
+  auto report = note::check_witness_quorum(checkpoint_note, vkey, witnesses, quorum == 0 ? witnesses.size() : quorum);
+  if (!report) return report.status();
+  return std::move(report->checkpoint);
+}
+
+Status write_text_file(const std::string& path, const std::string& text, bool append) {
+  std::ofstream out(path, std::ios::binary | (append ? std::ios::app : std::ios::trunc));
+  out << text;
+  out.close();
+  if (!out) return Status::io("cannot write " + path);
+  return Status::ok();
+}
+
+Result<std::unique_ptr<tlog_client::TileSource>> open_tile_source(const std::string& url, const std::string& dir) {
+  if (url.empty() == dir.empty()) return Status::invalid("give exactly one of --url and --dir");
+  if (!url.empty()) return tlog_client::open_http_source(url);
+  return tlog_client::open_dir_source(dir);
 }
 
 Result<std::string> read_input_file(const std::string& path, size_t max_bytes) {

@@ -2,10 +2,14 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "note/checkpoint.h"
 #include "note/keys.h"
+#include "tlog_client/tile_source.h"
 #include "util/status.h"
 
 namespace medseal::cli {
@@ -19,7 +23,22 @@ int fail(std::string_view command, const Status& status);
 // kInvalidArgument if it is neither.
 Result<note::VerifierKey> load_vkey(const std::string& text_or_file);
 
+// Each of `texts` through load_vkey.
+Result<std::vector<note::VerifierKey>> load_vkeys(const std::vector<std::string>& texts);
+
 // The whole of a file of at most `max_bytes`; kInvalidArgument if it cannot be read or is larger.
 Result<std::string> read_input_file(const std::string& path, size_t max_bytes);
+
+// A checkpoint note signed by `vkey` (origin = its name) and, if `witnesses` is not empty,
+// cosigned by `quorum` of them (0: all). kInvalidArgument for an impossible policy,
+// kVerificationFailed for a note that does not meet it.
+Result<note::Checkpoint> open_checkpoint_with_quorum(std::string_view checkpoint_note, const note::VerifierKey& vkey,
+                                                     const std::vector<note::VerifierKey>& witnesses, size_t quorum);
+
+// Replaces the file's contents with `text`, or with `append` adds it at the end (creating the file).
+Status write_text_file(const std::string& path, const std::string& text, bool append = false);
+
+// A log's tiles at `url` (its tlog-tiles prefix) or in directory `dir`: exactly one of them.
+Result<std::unique_ptr<tlog_client::TileSource>> open_tile_source(const std::string& url, const std::string& dir);
 
 }  // namespace medseal::cli

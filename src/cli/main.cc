@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "ledger/keyfile.h"
@@ -18,7 +19,12 @@ struct Args {
   LogVerifyArgs verify;
   TokenIssueArgs token;
   VerifyArgs receipt;
+  PublishArgs publish;
+  ExtendArgs extend;
 };
+
+constexpr const char* kExitCodes =
+    "Exit codes: 0 verified; 1 did not verify (one line on stderr says why); 2 usage error or malformed input.";
 
 void add_keygen(CLI::App& app, Args& a) {
   auto* cmd = app.add_subcommand("keygen", "Write a new log key pair: DIR/log.key (mode 0600) and DIR/log.vkey");
@@ -68,18 +74,65 @@ void add_token(CLI::App& app, Args& a) {
   issue->add_option("--patient", a.token.patient, "With --role patient: their compartment, Patient/<id>");
 }
 
+void add_witness_policy(CLI::App* cmd, std::vector<std::string>& witnesses, size_t& quorum) {
+  cmd->add_option("--witness", witnesses, "A witness's verifier key (or a file holding one); repeatable");
+  cmd->add_option("--quorum", quorum, "How many of the --witness keys must have cosigned (default: all)")
+      ->check(CLI::PositiveNumber);
+}
+
 void add_verify(CLI::App& app, Args& a) {
   auto* cmd = app.add_subcommand(
-      "verify", "Verify a receipt offline: the entry's commitment, the inclusion proof and the "
-                "checkpoint's log signature; with --resource, the resource's SHA-256 too");
-  cmd->add_option("--receipt", a.receipt.receipt, "A receipt file (from /ledger/receipts/N or $receipt)")->required();
+      "verify",
+      "Verify, offline where possible:\n"
+      "  a receipt:    --receipt F --vkey LOG [--witness W ... [--quorum K]] [--resource R]\n"
+      "                (commitment, inclusion proof, log signature, K of the witnesses' cosignatures)\n"
+      "  with no key:  --receipt F --publication CODE   (a receipt extended to a published size)\n"
+      "  consistency:  --old CHECKPOINT [--new CHECKPOINT] (--url LOG_URL | --dir DIR) --vkey LOG\n"
+      "  a whole log:  --url LOG_URL | --dir DIR --vkey LOG   (as medseal log verify)");
+  cmd->footer(kExitCodes);
+  cmd->add_option("--receipt", a.receipt.receipt, "A receipt file (from /ledger/receipts/N or $receipt)");
   cmd->add_option("--resource", a.receipt.resource, "The resource's exact bytes as served");
-  cmd->add_option("--vkey", a.receipt.vkey, "The log's verifier key, or a file holding it")->required();
+  cmd->add_option("--vkey", a.receipt.vkey, "The log's verifier key, or a file holding it");
+  add_witness_policy(cmd, a.receipt.witnesses, a.receipt.quorum);
+  cmd->add_option("--publication", a.receipt.publication, "A publication code, as printed (quote it)");
+  cmd->add_option("--old", a.receipt.old_checkpoint, "An older checkpoint file the log must extend");
+  cmd->add_option("--new", a.receipt.new_checkpoint, "A newer checkpoint file (default: the log's current one)");
+  auto* url = cmd->add_option("--url", a.receipt.url, "The log's tlog-tiles prefix, e.g. http://127.0.0.1:8080/log");
+  auto* dir = cmd->add_option("--dir", a.receipt.dir, "A directory laid out as tlog-tiles");
+  url->excludes(dir);
+}
+
+void add_publish(CLI::App& app, Args& a) {
+  auto* cmd = app.add_subcommand(
+      "publish", "Print a publication code for the log's current checkpoint once its signature and witness "
+                 "quorum verify; with --append-to, add it to a publications file if it extends the last one");
+  cmd->footer(kExitCodes);
+  cmd->add_option("--url", a.publish.url, "The log's tlog-tiles prefix, e.g. https://log.example.org/log")->required();
+  cmd->add_option("--vkey", a.publish.vkey, "The log's verifier key, or a file holding it")->required();
+  add_witness_policy(cmd, a.publish.witnesses, a.publish.quorum);
+  cmd->add_option("--append-to", a.publish.append_to, "A publications file (JSON lines; created if absent)");
+}
+
+void add_extend(CLI::App& app, Args& a) {
+  auto* cmd = app.add_subcommand(
+      "extend", "Re-prove a receipt against a published tree size, so that medseal verify --publication CODE "
+                "checks it with no key; proofs come from the log's tiles and are checked against the publication");
+  cmd->footer(kExitCodes);
+  cmd->add_option("--receipt", a.extend.receipt, "The receipt to extend")->required();
+  cmd->add_option("--url", a.extend.url, "The log's tlog-tiles prefix")->required();
+  cmd->add_option("--publication", a.extend.publication,
+                  "The publication code; alone, the log's current checkpoint must be the published one");
+  cmd->add_option("--publications", a.extend.publications,
+                  "A publications file: the code's record, or without a code the first that covers the receipt");
+  cmd->add_option("--vkey", a.extend.vkey, "Optional: also check the receipt's log signature");
+  cmd->add_option("--out", a.extend.out, "Where to write the extended receipt")->required();
 }
 
 int dispatch(CLI::App& app, Args& a, const char* program) {
   if (app.got_subcommand("token")) return run_token_issue(a.token);
   if (app.got_subcommand("verify")) return run_verify(a.receipt);
+  if (app.got_subcommand("publish")) return run_publish(a.publish);
+  if (app.got_subcommand("extend")) return run_extend(a.extend);
   if (app.got_subcommand("keygen")) return run_keygen(a.keygen);
   if (app.got_subcommand("serve")) {
     a.serve.program = program;
@@ -101,6 +154,8 @@ int main(int argc, char** argv) {
   add_log(app, args);
   add_token(app, args);
   add_verify(app, args);
+  add_publish(app, args);
+  add_extend(app, args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

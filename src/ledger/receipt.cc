@@ -59,7 +59,12 @@ Result<std::string> read_leaf(storage::Store& store, uint64_t index) {
 
 }  // namespace
 
-Result<VerifiedReceipt> verify_receipt(std::string_view receipt, const note::VerifierKey& log_key) {
+namespace {
+
+// Everything but the checkpoint's signatures: the extra, the commitment, the inclusion proof.
+// `open` turns the receipt's checkpoint note into the checkpoint it trusts.
+template <typename OpenCheckpoint>
+Result<VerifiedReceipt> verify_receipt_with(std::string_view receipt, OpenCheckpoint open) {
   Result<note::TlogProof> proof = note::parse_tlog_proof(receipt);
   if (!proof) return Status::invalid("receipt is not a tlog-proof: " + proof.status().message());
   Result<ExtraParts> parts = split_extra(proof->extra);
@@ -69,7 +74,7 @@ Result<VerifiedReceipt> verify_receipt(std::string_view receipt, const note::Ver
   if (commitment(parts->salt, parts->statement) != entry->commitment) {
     return Status::verification("receipt salt and statement do not match the entry's commitment");
   }
-  Result<note::Checkpoint> cp = open_checkpoint(proof->checkpoint, log_key);
+  Result<note::Checkpoint> cp = open(proof->checkpoint);
   if (!cp) return cp.status();
   if (proof->index >= cp->size) {
     return Status::verification("receipt index " + std::to_string(proof->index) +
@@ -85,6 +90,30 @@ Result<VerifiedReceipt> verify_receipt(std::string_view receipt, const note::Ver
                          std::string(parts->statement),
                          std::move(*cp),
                          std::move(proof->checkpoint)};
+}
+
+// The receipt's checkpoint if its body is `pinned` (origin, size, root); signatures unchecked.
+Result<note::Checkpoint> match_pinned(std::string_view signed_note, const note::Checkpoint& pinned) {
+  Result<note::Note> parsed = note::parse_note(signed_note);
+  if (!parsed) return Status::invalid("receipt checkpoint is malformed: " + parsed.status().message());
+  Result<note::Checkpoint> cp = note::parse_checkpoint(parsed->text);
+  if (!cp) return Status::invalid("receipt checkpoint is malformed: " + cp.status().message());
+  if (cp->origin != pinned.origin || cp->size != pinned.size || cp->root != pinned.root) {
+    return Status::verification("receipt checkpoint (" + cp->origin + ", size " + std::to_string(cp->size) +
+                                ") is not the pinned one (" + pinned.origin + ", size " +
+                                std::to_string(pinned.size) + ") with the same root");
+  }
+  return cp;
+}
+
+}  // namespace
+
+Result<VerifiedReceipt> verify_receipt(std::string_view receipt, const note::VerifierKey& log_key) {
+  return verify_receipt_with(receipt, [&](std::string_view cp) { return open_checkpoint(cp, log_key); });
+}
+
+Result<VerifiedReceipt> verify_receipt_pinned(std::string_view receipt, const note::Checkpoint& pinned) {
+  return verify_receipt_with(receipt, [&](std::string_view cp) { return match_pinned(cp, pinned); });
 }
 
 Result<std::string> build_receipt(storage::Store& store, const storage::LogHead& head,

@@ -30,6 +30,12 @@ struct VerifiedReceipt {
 // well-formed input that does not check out). Witness policy is the caller's.
 Result<VerifiedReceipt> verify_receipt(std::string_view receipt, const note::VerifierKey& log_key);
 
+// Verifies a receipt against a checkpoint the caller already trusts instead of a key (a
+// publication pins origin, size and root): the same checks as verify_receipt, except that the
+// receipt's checkpoint must have exactly `pinned`'s origin, size and root and its signatures are not
+// verified at all (the returned checkpoint_note is as received).
+Result<VerifiedReceipt> verify_receipt_pinned(std::string_view receipt, const note::Checkpoint& pinned);
+
 // The receipt for entry `index` against `head` (a committed head of `store`): the inclusion proof
 // from the store's tiles, the leaf from its entry bundle, salt and statement from its extras.
 // kNotFound if index >= head.size or the entry's extras were erased.
