@@ -29,31 +29,6 @@ std::string_view hash_view(std::string_view tile, size_t i) {
   return tile.substr(i * kHashSize, kHashSize);
 }
 
-// The first `width` hashes or entries of a wider tile of the same level and index.
-Result<std::string> cut(const TileId& id, std::string bytes) {
-  if (!id.entries) {
-    if (bytes.size() < size_t{id.width} * kHashSize) return mismatch(id, "full tile is too short");
-    bytes.resize(size_t{id.width} * kHashSize);
-    return bytes;
-  }
-  auto entries = merkle::parse_entry_bundle(bytes);
-  if (!entries) return mismatch(id, "full bundle: " + entries.status().message());
-  if (entries->size() < id.width) return mismatch(id, "full bundle has too few entries");
-  return merkle::encode_entry_bundle(std::span(entries->data(), id.width));
-}
-
-// Reads tile `id`. A partial tile may be gone once its full tile exists (tlog-tiles "Partial
-// Tiles"), so a missing partial falls back to the full tile, cut to the partial's width.
-Result<std::string> fetch(TileSource& source, const TileId& id) {
-  auto bytes = source.read_tile(id);
-  if (bytes || id.full() || bytes.status().code() != Code::kNotFound) return bytes;
-  TileId full = id;
-  full.width = merkle::kTileWidth;
-  auto wider = source.read_tile(full);
-  if (!wider) return bytes.status();  // report the partial tile, which is what the tree needs
-  return cut(id, std::move(*wider));
-}
-
 // Number of hash tiles a tree of `size` leaves has (progress counts a level-0 tile and its bundle
 // as one step).
 uint64_t resource_count(uint64_t size) {
@@ -93,13 +68,13 @@ class Auditor {
     TileId tile_id{false, 0, n, merkle::tile_width(0, n, size_)};
     TileId bundle_id = tile_id;
     bundle_id.entries = true;
-    auto tile = fetch(source_, tile_id);
+    auto tile = fetch_tile(source_, tile_id);
     if (!tile) return tile.status();
     if (tile->size() != size_t{tile_id.width} * kHashSize) {
       return mismatch(tile_id, "has " + std::to_string(tile->size()) + " bytes, not " +
                                    std::to_string(tile_id.width * kHashSize));
     }
-    auto bundle = fetch(source_, bundle_id);
+    auto bundle = fetch_tile(source_, bundle_id);
     if (!bundle) return bundle.status();
     MEDSEAL_RETURN_IF_ERROR(check_entries(bundle_id, *bundle, *tile));
     record(tile_id, *tile);
@@ -162,7 +137,7 @@ class Auditor {
   }
 
   Status check_upper_tile(const TileId& id, std::string_view expected) {
-    auto tile = fetch(source_, id);
+    auto tile = fetch_tile(source_, id);
     if (!tile) return tile.status();
     if (*tile != expected) {
       return mismatch(id, "differs from the tile rebuilt from the level below");
@@ -212,7 +187,7 @@ class VerifiedTiles : public merkle::TileReader {
           id.index >= digests_[id.level].size()) {
         return Status::internal("proof needs " + merkle::tile_path(asked) + ", not in the tree");
       }
-      auto tile = fetch(source_, id);
+      auto tile = fetch_tile(source_, id);
       if (!tile) return tile.status();
       if (crypto::sha256(*tile) != digests_[id.level][id.index]) {
         return mismatch(id, "changed since it was verified");
