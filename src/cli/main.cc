@@ -18,6 +18,7 @@ struct Args {
   LogVerifyArgs verify;
   TokenIssueArgs token;
   VerifyArgs receipt;
+  MirrorArgs mirror;
 };
 
 void add_keygen(CLI::App& app, Args& a) {
@@ -77,10 +78,27 @@ void add_verify(CLI::App& app, Args& a) {
   cmd->add_option("--vkey", a.receipt.vkey, "The log's verifier key, or a file holding it")->required();
 }
 
+void add_mirror(CLI::App& app, Args& a) {
+  auto* cmd = app.add_subcommand(
+      "mirror", "Follow a log: verify every new checkpoint and its consistency, keep and serve the "
+                "verified tiles, alert on rollback, fork and bad signatures");
+  cmd->add_option("--url", a.mirror.url, "The log's tlog-tiles prefix, e.g. http://127.0.0.1:8080/log")->required();
+  cmd->add_option("--vkey", a.mirror.vkey, "The log's verifier key, or a file holding it")->required();
+  cmd->add_option("--data", a.mirror.data_dir, "Directory for the verified tiles and alerts.jsonl")->required();
+  cmd->add_option("--listen", a.mirror.listen, "HOST:PORT to serve the mirror on")->capture_default_str();
+  cmd->add_option("--interval-ms", a.mirror.interval_ms, "Time between polls")->capture_default_str();
+  cmd->add_option("--witness", a.mirror.witnesses, "A witness cosignature key (or file); repeatable");
+  cmd->add_option("--quorum", a.mirror.quorum, "Witness cosignatures required to adopt a checkpoint")
+      ->capture_default_str();
+  cmd->add_option("--peer", a.mirror.peers, "Another view of the log (a mirror's /log URL); repeatable");
+  cmd->add_flag("--once", a.mirror.once, "One round, then exit 0 if verified, 1 on an alert or error");
+}
+
 int dispatch(CLI::App& app, Args& a, const char* program) {
   if (app.got_subcommand("token")) return run_token_issue(a.token);
   if (app.got_subcommand("verify")) return run_verify(a.receipt);
   if (app.got_subcommand("keygen")) return run_keygen(a.keygen);
+  if (app.got_subcommand("mirror")) return run_mirror(a.mirror);
   if (app.got_subcommand("serve")) {
     a.serve.program = program;
     return run_serve(a.serve);
@@ -101,6 +119,7 @@ int main(int argc, char** argv) {
   add_log(app, args);
   add_token(app, args);
   add_verify(app, args);
+  add_mirror(app, args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
