@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "ledger/ledger.h"
+#include "merkle/hash.h"
 #include "merkle/tile.h"
 #include "mirror/mirror.h"
 #include "note/checkpoint.h"
@@ -322,6 +323,30 @@ TEST_F(MirrorTest, TilesThatDoNotMatchTheirCheckpointAreAnErrorNotAnAlert) {
   EXPECT_FALSE(std::filesystem::exists(tmp_.path() + "/mirror/log/tile/0/000")) << "staged tiles are dropped";
   source.tamper = nullptr;
   sync_cleanly(source, 300);
+}
+
+// The new tiles give the right root but rewrite an entry the mirror already verified: refused.
+TEST_F(MirrorTest, GrownTilesMustKeepTheVerifiedEntries) {
+  TestLog log(key_);
+  ScriptedSource source(log.url());
+  log.append(300, "a");
+  sync_cleanly(source, 300);
+  log.append(10, "a");
+  const std::string forged_entry(42, 'x');
+  source.tamper = [&](const TileId& id, std::string& bytes) {
+    if (id.level != 0 || id.index != 1) return;
+    if (id.entries) {
+      bytes.replace(2, forged_entry.size(), forged_entry);  // entry 256, after its length
+    } else {
+      bytes.replace(0, 32, as_view(merkle::leaf_hash(forged_entry)));
+    }
+  };
+  SyncReport r = sync(source);
+  EXPECT_EQ(r.alerts, 0u);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(mirror_->head().size, 300u);
+  source.tamper = nullptr;
+  sync_cleanly(source, 310);
 }
 
 TEST_F(MirrorTest, APeerShownAnotherHistoryIsASplitView) {
