@@ -153,35 +153,42 @@ SyncReport Mirror::sync(tlog_client::TileSource& log, std::span<tlog_client::Til
   return report;
 }
 
-Status Mirror::follow(tlog_client::TileSource& log, SyncReport& report) {
-  auto text = log.read_checkpoint();
+Result<std::optional<Mirror::Candidate>> Mirror::read_candidate(tlog_client::TileSource& source,
+                                                                SyncReport& report) {
+  auto text = source.read_checkpoint();
   if (!text) return text.status();
   auto found = open_candidate(*text);
-  if (!found) {
-    raise("bad-signature", "the log served a checkpoint that is not validly signed", log, *text,
-          nullptr, found.status().message(), report);
-    return Status::ok();
-  }
-  const note::Checkpoint& next = found->checkpoint;
-  bool quorum = found->cosigners >= config_.quorum;
+  if (found) return std::optional<Candidate>(std::move(*found));
+  raise("bad-signature", "a checkpoint that is not validly signed by the log", source, *text, nullptr,
+        found.status().message(), report);
+  return std::optional<Candidate>();
+}
+
+Status Mirror::follow(tlog_client::TileSource& log, SyncReport& report) {
+  auto read = read_candidate(log, report);
+  if (!read) return read.status();
+  if (!*read) return Status::ok();
+  const Candidate& found = **read;
+  const note::Checkpoint& next = found.checkpoint;
+  bool quorum = found.cosigners >= config_.quorum;
   if (next.size < checkpoint_.size) {
     auto prefix = is_prefix(next);
     if (!prefix) return prefix.status();
     if (*prefix) {
-      raise("log-rollback", "the log went back to an earlier checkpoint", log, *text, &*found,
+      raise("log-rollback", "the log went back to an earlier checkpoint", log, found.text, &found,
             "size " + std::to_string(checkpoint_.size) + " -> " + std::to_string(next.size), report);
     } else {
       raise("fork", "the log went back to a checkpoint that is not a prefix of the verified tree",
-            log, *text, &*found, "smaller and inconsistent", report);
+            log, found.text, &found, "smaller and inconsistent", report);
     }
     return Status::ok();
   }
   if (next.size == checkpoint_.size) {
     if (next.root != checkpoint_.root) {
-      raise("fork", "the log signed two checkpoints of one size with different roots", log, *text,
-            &*found, "same size, different roots", report);
-    } else if (*text != note_ && quorum) {
-      return adopt(*found, {}, range_);  // the same tree, newly (co)signed
+      raise("fork", "the log signed two checkpoints of one size with different roots", log, found.text,
+            &found, "same size, different roots", report);
+    } else if (found.text != note_ && quorum) {
+      return adopt(found, {}, range_);  // the same tree, newly (co)signed
     }
     return Status::ok();
   }
@@ -189,7 +196,7 @@ Status Mirror::follow(tlog_client::TileSource& log, SyncReport& report) {
   if (!growth) {
     store_.discard_staged();
     if (growth.status().code() != Code::kVerificationFailed) return growth.status();
-    return confirm_fork(log, *found, growth.status(), report);
+    return confirm_fork(log, found, growth.status(), report);
   }
   report.fetched += growth->fetched;
   if (!quorum) {
@@ -197,7 +204,7 @@ Status Mirror::follow(tlog_client::TileSource& log, SyncReport& report) {
     report.awaiting_quorum = true;
     return Status::ok();
   }
-  MEDSEAL_RETURN_IF_ERROR(adopt(*found, std::move(growth->superseded), growth->range));
+  MEDSEAL_RETURN_IF_ERROR(adopt(found, std::move(growth->superseded), growth->range));
   report.adopted = true;
   return Status::ok();
 }
@@ -215,21 +222,17 @@ Status Mirror::adopt(const Candidate& found, std::vector<merkle::TileId> superse
 }
 
 Status Mirror::check_peer(tlog_client::TileSource& peer, SyncReport& report) {
-  auto text = peer.read_checkpoint();
-  if (!text) return text.status();
-  auto found = open_candidate(*text);
-  if (!found) {
-    raise("bad-signature", "a peer served a checkpoint that is not validly signed", peer, *text,
-          nullptr, found.status().message(), report);
-    return Status::ok();
-  }
-  const note::Checkpoint& theirs = found->checkpoint;
+  auto read = read_candidate(peer, report);
+  if (!read) return read.status();
+  if (!*read) return Status::ok();
+  const Candidate& found = **read;
+  const note::Checkpoint& theirs = found.checkpoint;
   if (theirs.size <= checkpoint_.size) {
     auto prefix = is_prefix(theirs);
     if (!prefix) return prefix.status();
     if (!*prefix) {
       raise("fork", "a peer sees a checkpoint inconsistent with the verified one (split view)",
-            peer, *text, &*found, "the peer's tree is not a prefix of the verified tree", report);
+            peer, found.text, &found, "the peer's tree is not a prefix of the verified tree", report);
     }
     return Status::ok();
   }
@@ -240,7 +243,7 @@ Status Mirror::check_peer(tlog_client::TileSource& peer, SyncReport& report) {
     return Status::ok();
   }
   if (growth.status().code() != Code::kVerificationFailed) return growth.status();
-  return confirm_fork(peer, *found, growth.status(), report);
+  return confirm_fork(peer, found, growth.status(), report);
 }
 
 // A tree of at most the verified size is consistent with the verified one iff an RFC 9162

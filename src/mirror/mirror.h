@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <set>
 #include <shared_mutex>
 #include <span>
@@ -75,6 +76,8 @@ class Mirror {
   Mirror(MirrorStore store, MirrorConfig config, alerts::AlertSink& sink);
   Status restore();
   Result<Candidate> open_candidate(const std::string& text) const;
+  // The source's checkpoint, opened; nullopt once a bad-signature alert was raised for it.
+  Result<std::optional<Candidate>> read_candidate(tlog_client::TileSource& source, SyncReport& report);
   Status follow(tlog_client::TileSource& log, SyncReport& report);
   Status check_peer(tlog_client::TileSource& peer, SyncReport& report);
   Result<bool> is_prefix(const note::Checkpoint& smaller) const;
