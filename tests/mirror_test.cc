@@ -238,6 +238,34 @@ TEST_F(MirrorTest, ARestartResumesWithoutDownloadingAgain) {
   EXPECT_EQ(source.tiles_read, 2u) << "tile/0/002.p/193 and its bundle; tile/1/000.p/2 is unchanged";
 }
 
+// A sync interrupted after staging (a crash before the checkpoint was replaced) leaves files
+// that are never served, and the next sync overwrites them.
+TEST_F(MirrorTest, FilesOfAnInterruptedSyncAreNeverServed) {
+  TestLog log(key_);
+  ScriptedSource source(log.url());
+  log.append(300, "a");
+  sync_cleanly(source, 300);
+  std::string good = *mirror_->read_tile(TileId{false, 0, 1, 44});
+  {
+    auto crashed = MirrorStore::open(tmp_.path() + "/mirror");
+    ASSERT_TRUE(crashed.is_ok());
+    const std::string garbage(32 * 256, 'g');
+    ASSERT_TRUE(crashed->stage_tile(TileId{false, 0, 1, 50}, garbage.substr(0, 50 * 32)).is_ok());
+    ASSERT_TRUE(crashed->stage_tile(TileId{false, 0, 1, 256}, garbage).is_ok());
+  }
+  open_mirror();
+  EXPECT_EQ(mirror_->head().size, 300u);
+  EXPECT_EQ(*mirror_->read_tile(TileId{false, 0, 1, 44}), good);
+  EXPECT_EQ(*mirror_->read_tile(TileId{false, 0, 1, 20}), good.substr(0, 20 * 32));
+  EXPECT_EQ(mirror_->read_tile(TileId{false, 0, 1, 50}).status().code(), Code::kNotFound);
+  EXPECT_EQ(mirror_->read_tile(TileId{false, 0, 1, 256}).status().code(), Code::kNotFound);
+  log.append(212, "a");  // tile/0/001 becomes full
+  sync_cleanly(source, 512);
+  auto full = mirror_->read_tile(TileId{false, 0, 1, 256});
+  ASSERT_TRUE(full.is_ok());
+  EXPECT_TRUE(full->starts_with(good));
+}
+
 TEST_F(MirrorTest, ASmallerCheckpointIsARollbackAndIsNotAdopted) {
   TestLog log(key_);
   ScriptedSource source(log.url());
