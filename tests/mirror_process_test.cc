@@ -204,6 +204,9 @@ TEST_F(MirrorProcessTest, ASplitViewIsSeenThroughAPeer) {
 }
 
 TEST_F(MirrorProcessTest, UsageErrorsAreOneLine) {
+  ProgramOutcome help = run_medseal({"mirror", "--help"});
+  EXPECT_EQ(help.status, 0);
+  EXPECT_NE(help.out.find("--peer"), std::string::npos) << help.out;
   std::string vkey = "example.com/log/testdata+33d7b496+AeHTu4Q3hEIMHNqc6fASMsq3rKNx280NI+oO5xCFkkSx";
   for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
            {"mirror", "--vkey", vkey, "--data", mirror_dir_},
