@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -100,6 +101,23 @@ struct ExtendArgs {
   std::string out;
 };
 int run_extend(const ExtendArgs& args);
+
+// Follows a log, verifying and storing every new checkpoint and the tiles that changed, serves
+// what it verified like the log, and raises alerts (stderr and DIR/alerts.jsonl) on rollback,
+// fork (also against --peer views) and bad signatures. --once: one round, then exit 0 if the
+// round verified without alert or error, 1 otherwise.
+struct MirrorArgs {
+  std::string url;       // the log's tlog-tiles prefix
+  std::string vkey;      // the log's verifier key, or a file holding it
+  std::string data_dir;
+  std::string listen = "127.0.0.1:8081";
+  uint64_t interval_ms = 5000;
+  std::vector<std::string> witnesses;  // cosignature verifier keys, or files holding them
+  size_t quorum = 0;                   // witnesses that must have cosigned to adopt; 0: all given
+  std::vector<std::string> peers;      // other views of the same log (tlog-tiles prefixes)
+  bool once = false;
+};
+int run_mirror(const MirrorArgs& args);
 
 // "HOST:PORT" or "[IPV6]:PORT" with a port of 0..65535 (0: any free port).
 struct ListenAddress {

@@ -21,6 +21,7 @@ struct Args {
   VerifyArgs receipt;
   PublishArgs publish;
   ExtendArgs extend;
+  MirrorArgs mirror;
 };
 
 constexpr const char* kExitCodes =
@@ -128,12 +129,27 @@ void add_extend(CLI::App& app, Args& a) {
   cmd->add_option("--out", a.extend.out, "Where to write the extended receipt")->required();
 }
 
+void add_mirror(CLI::App& app, Args& a) {
+  auto* cmd = app.add_subcommand(
+      "mirror", "Follow a log: verify every new checkpoint and its consistency, keep and serve the "
+                "verified tiles, alert on rollback, fork and bad signatures");
+  cmd->add_option("--url", a.mirror.url, "The log's tlog-tiles prefix, e.g. http://127.0.0.1:8080/log")->required();
+  cmd->add_option("--vkey", a.mirror.vkey, "The log's verifier key, or a file holding it")->required();
+  cmd->add_option("--data", a.mirror.data_dir, "Directory for the verified tiles and alerts.jsonl")->required();
+  cmd->add_option("--listen", a.mirror.listen, "HOST:PORT to serve the mirror on")->capture_default_str();
+  cmd->add_option("--interval-ms", a.mirror.interval_ms, "Time between polls")->capture_default_str();
+  add_witness_policy(cmd, a.mirror.witnesses, a.mirror.quorum);
+  cmd->add_option("--peer", a.mirror.peers, "Another view of the log (a mirror's /log URL); repeatable");
+  cmd->add_flag("--once", a.mirror.once, "One round, then exit 0 if verified, 1 on an alert or error");
+}
+
 int dispatch(CLI::App& app, Args& a, const char* program) {
   if (app.got_subcommand("token")) return run_token_issue(a.token);
   if (app.got_subcommand("verify")) return run_verify(a.receipt);
   if (app.got_subcommand("publish")) return run_publish(a.publish);
   if (app.got_subcommand("extend")) return run_extend(a.extend);
   if (app.got_subcommand("keygen")) return run_keygen(a.keygen);
+  if (app.got_subcommand("mirror")) return run_mirror(a.mirror);
   if (app.got_subcommand("serve")) {
     a.serve.program = program;
     return run_serve(a.serve);
@@ -156,6 +172,7 @@ int main(int argc, char** argv) {
   add_verify(app, args);
   add_publish(app, args);
   add_extend(app, args);
+  add_mirror(app, args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -11,30 +11,7 @@ Status too_short(const merkle::TileId& id, const std::string& what) {
   return Status::verification(merkle::tile_path(id) + ": " + what);
 }
 
-// The first `width` hashes or entries of a wider tile of the same level and index.
-Result<std::string> cut(const merkle::TileId& id, std::string bytes) {
-  if (!id.entries) {
-    if (bytes.size() < size_t{id.width} * kHashSize) return too_short(id, "full tile is too short");
-    bytes.resize(size_t{id.width} * kHashSize);
-    return bytes;
-  }
-  auto entries = merkle::parse_entry_bundle(bytes);
-  if (!entries) return too_short(id, "full bundle: " + entries.status().message());
-  if (entries->size() < id.width) return too_short(id, "full bundle has too few entries");
-  return merkle::encode_entry_bundle(std::span(entries->data(), id.width));
-}
-
 }  // namespace
-
-Result<std::string> fetch_tile(TileSource& source, const merkle::TileId& id) {
-  auto bytes = source.read_tile(id);
-  if (bytes || id.full() || bytes.status().code() != Code::kNotFound) return bytes;
-  merkle::TileId full = id;
-  full.width = merkle::kTileWidth;
-  auto wider = source.read_tile(full);
-  if (!wider) return bytes.status();  // report the partial tile, which is what the tree needs
-  return cut(id, std::move(*wider));
-}
 
 Result<std::vector<std::string>> SourceTileReader::read_tiles(std::span<const merkle::TileId> ids) {
   std::vector<std::string> out;

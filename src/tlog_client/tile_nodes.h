@@ -19,11 +19,7 @@
 
 namespace medseal::tlog_client {
 
-// Reads tile `id` at its width. A partial tile may be gone once its full tile exists (tlog-tiles
-// "Partial Tiles"), so a missing partial falls back to the full tile, cut to the partial's width.
-Result<std::string> fetch_tile(TileSource& source, const merkle::TileId& id);
-
-// A merkle::TileReader over a TileSource (via fetch_tile), for merkle::TileNodeReader.
+// A merkle::TileReader over a TileSource (via fetch_tile in tile_source.h), for merkle::TileNodeReader.
 class SourceTileReader : public merkle::TileReader {
  public:
   explicit SourceTileReader(TileSource& source) : source_(source) {}

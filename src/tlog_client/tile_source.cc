@@ -153,4 +153,29 @@ std::unique_ptr<TileSource> open_dir_source(std::string dir, std::string checkpo
   return std::make_unique<DirSource>(std::move(dir), std::move(checkpoint_path));
 }
 
+Result<std::string> cut_tile(const merkle::TileId& id, std::string bytes) {
+  auto too_narrow = [&](const std::string& what) {
+    return Status::verification(merkle::tile_path(id) + ": " + what);
+  };
+  if (!id.entries) {
+    if (bytes.size() < size_t{id.width} * 32) return too_narrow("full tile is too short");
+    bytes.resize(size_t{id.width} * 32);
+    return bytes;
+  }
+  auto entries = merkle::parse_entry_bundle(bytes);
+  if (!entries) return too_narrow("full bundle: " + entries.status().message());
+  if (entries->size() < id.width) return too_narrow("full bundle has too few entries");
+  return merkle::encode_entry_bundle(std::span(entries->data(), id.width));
+}
+
+Result<std::string> fetch_tile(TileSource& source, const merkle::TileId& id) {
+  auto bytes = source.read_tile(id);
+  if (bytes || id.full() || bytes.status().code() != Code::kNotFound) return bytes;
+  merkle::TileId full = id;
+  full.width = merkle::kTileWidth;
+  auto wider = source.read_tile(full);
+  if (!wider) return bytes.status();  // report the partial tile, which is what the tree needs
+  return cut_tile(id, std::move(*wider));
+}
+
 }  // namespace medseal::tlog_client

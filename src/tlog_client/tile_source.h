@@ -37,4 +37,12 @@ Result<std::unique_ptr<TileSource>> open_http_source(std::string_view url);
 // checkpoint from that file instead, e.g. to check a copy against an older checkpoint.N.
 std::unique_ptr<TileSource> open_dir_source(std::string dir, std::string checkpoint_path = "");
 
+// The first `id.width` hashes or entries of `bytes`, a tile or bundle of the same level and index
+// that is at least as wide (hashes never change once written). kVerificationFailed if it is not.
+Result<std::string> cut_tile(const merkle::TileId& id, std::string bytes);
+
+// Reads tile `id`. A partial tile may be gone once its full tile exists (tlog-tiles "Partial
+// Tiles"), so a missing partial falls back to the full tile, cut to the partial's width.
+Result<std::string> fetch_tile(TileSource& source, const merkle::TileId& id);
+
 }  // namespace medseal::tlog_client

@@ -19,7 +19,7 @@ Background::Background(std::vector<std::string> args, std::string err_path)
     : err_path_(std::move(err_path)) {
   int fds[2];
   if (::pipe(fds) != 0) return;
-  int err = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  int err = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
   args.insert(args.begin(), medseal_binary());
   pid_ = spawn_program(args, "", fds[1], err);
   ::close(fds[1]);
@@ -34,6 +34,15 @@ Background::~Background() {
 }
 
 std::string Background::stderr_text() const { return read_file(err_path_); }
+
+bool Background::wait_for_stderr(const std::string& text, int limit_s) const {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(limit_s);
+  while (stderr_text().find(text) == std::string::npos) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return true;
+}
 
 int Background::stop() {
   if (pid_ <= 0) return -1;

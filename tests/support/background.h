@@ -12,7 +12,7 @@ namespace medseal::testing {
 
 class Background {
  public:
-  // Runs `medseal <args...>` with stderr into `err_path`; waits up to 20 s until ready.
+  // Runs `medseal <args...>` with stderr appended to `err_path`; waits up to 20 s until ready.
   Background(std::vector<std::string> args, std::string err_path);
   ~Background();
   Background(const Background&) = delete;
@@ -22,6 +22,8 @@ class Background {
   const std::string& base() const { return base_; }  // http://127.0.0.1:PORT
   const std::string& first_lines() const { return out_; }  // stdout read while starting
   std::string stderr_text() const;
+  // True once stderr contains `text`, waiting up to `limit_s` seconds.
+  bool wait_for_stderr(const std::string& text, int limit_s) const;
   pid_t pid() const { return pid_; }
 
   // SIGTERM and the exit status; SIGKILL if it has not stopped within 20 s (then -1).
