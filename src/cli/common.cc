@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "ledger/keyfile.h"
+#include "server/json_log.h"
 
 namespace medseal::cli {
 
@@ -20,12 +21,12 @@ int fail(std::string_view command, const Status& status) {
               status.code() == Code::kInvalidArgument ? kExitUsage : kExitFailure);
 }
 
-Result<note::VerifierKey> load_vkey(const std::string& text_or_file) {
+Result<note::VerifierKey> load_vkey(const std::string& text_or_file, std::string_view flag) {
   auto parsed = note::parse_verifier_key(text_or_file);
   if (parsed) return parsed;
   auto from_file = ledger::read_verifier_key_file(text_or_file);
   if (from_file || from_file.status().code() != Code::kNotFound) return from_file;
-  return Status::invalid("--vkey is neither a verifier key nor a file: " + text_or_file);
+  return Status::invalid(std::string(flag) + " is neither a verifier key nor a file: " + text_or_file);
 }
 
 Result<std::string> read_input_file(const std::string& path, size_t max_bytes) {
@@ -39,6 +40,39 @@ Result<std::string> read_input_file(const std::string& path, size_t max_bytes) {
   }
   if (in.bad()) return Status::invalid("cannot read " + path);
   return text;
+}
+
+std::string url_host(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+sigset_t shutdown_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+SignalWaiter::SignalWaiter(std::function<void()> stop)
+    : thread_([this, stop = std::move(stop)] { wait(stop); }) {}
+
+SignalWaiter::~SignalWaiter() {
+  done_ = true;
+  thread_.join();
+}
+
+void SignalWaiter::wait(const std::function<void()>& stop) {
+  sigset_t set = shutdown_signals();
+  timespec tick{0, 200'000'000};
+  while (!done_) {
+    int sig = sigtimedwait(&set, nullptr, &tick);
+    if (sig > 0) {
+      server::log_json("info", "shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+      stop();
+      return;
+    }
+  }
 }
 
 }  // namespace medseal::cli

@@ -85,17 +85,24 @@ Result<AddCheckpointRequest> parse_add_checkpoint(std::string_view body) {
   return request;
 }
 
+Status Witness::check_log_keys(const std::vector<note::VerifierKey>& logs) {
+  if (logs.empty()) return Status::invalid("a witness needs at least one log key");
+  for (const note::VerifierKey& log : logs) {
+    if (log.type != note::KeyType::kEd25519) {
+      return Status::invalid("log key " + log.name + " is not an Ed25519 (type 0x01) key");
+    }
+  }
+  return Status::ok();
+}
+
 Result<Witness> Witness::create(note::SignerKey key, const std::vector<note::VerifierKey>& logs,
                                 WitnessStore& store, const Clock& clock) {
   if (key.type != note::KeyType::kCosignatureV1) {
     return Status::invalid("the witness key must be a cosignature (type 0x04) key");
   }
-  if (logs.empty()) return Status::invalid("a witness needs at least one log key");
+  MEDSEAL_RETURN_IF_ERROR(check_log_keys(logs));
   std::map<std::string, std::vector<note::VerifierKey>, std::less<>> by_origin;
   for (const note::VerifierKey& log : logs) {
-    if (log.type != note::KeyType::kEd25519) {
-      return Status::invalid("log key " + log.name + " is not an Ed25519 (type 0x01) key");
-    }
     auto& keys = by_origin[log.name];
     bool duplicate = false;
     for (const auto& k : keys) duplicate = duplicate || (k.id == log.id && k.public_key == log.public_key);

@@ -61,6 +61,8 @@ class Witness {
   // verifier keys of the watched logs; a log's origin is its key's name, and several keys with
   // one name are all trusted for that origin (key rotation). kInvalidArgument for a wrong key
   // type or an empty `logs`. `store` and `clock` must outlive the witness.
+  // The check create() makes of `logs`, for callers that want it before creating anything.
+  static Status check_log_keys(const std::vector<note::VerifierKey>& logs);
   static Result<Witness> create(note::SignerKey key, const std::vector<note::VerifierKey>& logs,
                                 WitnessStore& store, const Clock& clock);
 
