@@ -13,16 +13,12 @@
 #include <latch>
 #include <thread>
 
-#include "crypto/base64.h"
 #include "ledger/keyfile.h"
-#include "merkle/hash.h"
-#include "merkle/memory_tree.h"
-#include "merkle/proof.h"
-#include "note/checkpoint.h"
 #include "note/cosignature.h"
 #include "note/note.h"
 #include "support/paths.h"
 #include "support/process.h"
+#include "support/witness_log.h"
 
 namespace medseal::witness {
 namespace {
@@ -34,6 +30,8 @@ using medseal::testing::run_medseal;
 using medseal::testing::spawn_program;
 using medseal::testing::TempDir;
 using medseal::testing::wait_exit_status;
+using medseal::testing::WitnessedLog;
+using medseal::testing::filled_seed;
 
 constexpr std::string_view kTesseraVkey =
     "example.com/log/testdata+33d7b496+AeHTu4Q3hEIMHNqc6fASMsq3rKNx280NI+oO5xCFkkSx";
@@ -80,40 +78,6 @@ class WitnessProcess {
  private:
   pid_t pid_ = -1;
   std::string url_, out_path_, err_path_;
-};
-
-crypto::Ed25519Seed seed(uint8_t fill) {
-  crypto::Ed25519Seed s;
-  s.fill(fill);
-  return s;
-}
-
-// The log the tests play: leaves "a0", "a1", ... (another `fork` letter gives another tree).
-struct TestLog {
-  note::SignerKey key = note::signer_key_from_seed("example.com/process-log", seed(1));
-
-  std::string checkpoint(uint64_t size, char fork = 'a') const {
-    merkle::MemoryTree tree = tree_of(size, fork);
-    auto text = note::format_checkpoint({key.name, size, *merkle::tree_root(size, tree), {}});
-    return *note::sign_note(text, std::span(&key, 1));
-  }
-  std::string body(uint64_t old, uint64_t size, char fork = 'a') const {
-    std::string text = "old " + std::to_string(old) + "\n";
-    if (old > 0 && old < size) {
-      merkle::MemoryTree tree = tree_of(size, fork);
-      auto proof = merkle::consistency_proof(old, size, tree);
-      EXPECT_TRUE(proof.is_ok());
-      for (const Hash& h : proof.value()) {
-        text += crypto::base64_encode(as_view(h)) + "\n";
-      }
-    }
-    return text + "\n" + checkpoint(size, fork);
-  }
-  static merkle::MemoryTree tree_of(uint64_t size, char fork) {
-    merkle::MemoryTree tree;
-    for (uint64_t i = 0; i < size; ++i) tree.append(merkle::leaf_hash(fork + std::to_string(i)));
-    return tree;
-  }
 };
 
 struct Answer {
@@ -165,7 +129,7 @@ class WitnessProcessTest : public ::testing::Test {
   }
 
   TempDir tmp;
-  TestLog log;
+  WitnessedLog log;
   std::string log_vkey_file;
   std::string data = tmp.path() + "/witness";
 };
@@ -199,11 +163,11 @@ TEST_F(WitnessProcessTest, AnswersEveryStatusOnTheWire) {
   EXPECT_EQ(post(w.url(), "old 9\n\n" + log.checkpoint(12)).status, 422);  // no proof
   EXPECT_EQ(post(w.url(), "old 10\n\n" + log.checkpoint(9)).status, 400);  // old > size
   EXPECT_EQ(post(w.url(), "old 9\nnot base64\n\n" + log.checkpoint(12)).status, 400);
-  TestLog stranger;
-  stranger.key = note::signer_key_from_seed("example.com/unknown", seed(7));
+  WitnessedLog stranger;
+  stranger.key = note::signer_key_from_seed("example.com/unknown", filled_seed(7));
   EXPECT_EQ(post(w.url(), stranger.body(0, 3)).status, 404);
-  TestLog impostor;
-  impostor.key = note::signer_key_from_seed(log.key.name, seed(8));
+  WitnessedLog impostor;
+  impostor.key = note::signer_key_from_seed(log.key.name, filled_seed(8));
   EXPECT_EQ(post(w.url(), impostor.body(9, 12)).status, 403);
   // The other watched log: Tessera's checkpoint, as any C2SP log would send it.
   const std::string tessera = testing::shared_dir() + "/testdata/tessera-log/checkpoint.15";

@@ -16,6 +16,7 @@
 #include "note/cosignature.h"
 #include "note/note.h"
 #include "support/paths.h"
+#include "support/witness_log.h"
 #include "tlog_client/tile_source.h"
 #include "witness/sqlite_witness_store.h"
 #include "witness/witness.h"
@@ -26,6 +27,9 @@ namespace {
 using medseal::testing::read_file;
 using medseal::testing::shared_dir;
 using medseal::testing::TempDir;
+using medseal::testing::WitnessedLog;
+using medseal::testing::add_checkpoint_body;
+using medseal::testing::filled_seed;
 
 constexpr uint64_t kNowSeconds = 1'700'000'123;
 
@@ -33,31 +37,6 @@ class FixedClock : public Clock {
  public:
   uint64_t now_ms() const override { return kNowSeconds * 1000 + 456; }
 };
-
-crypto::Ed25519Seed seed(uint8_t fill) {
-  crypto::Ed25519Seed s;
-  s.fill(fill);
-  return s;
-}
-
-// A tree of `size` distinct leaves; `fork` changes every leaf, so no prefix is shared.
-merkle::MemoryTree tree_of(uint64_t size, char fork = 'a') {
-  merkle::MemoryTree tree;
-  for (uint64_t i = 0; i < size; ++i) tree.append(merkle::leaf_hash(fork + std::to_string(i)));
-  return tree;
-}
-
-Hash root_of(merkle::MemoryTree& tree, uint64_t size) {
-  auto root = merkle::tree_root(size, tree);
-  EXPECT_TRUE(root.is_ok());
-  return root ? *root : Hash{};
-}
-
-std::string body(uint64_t old, const std::vector<Hash>& proof, const std::string& note) {
-  std::string text = "old " + std::to_string(old) + "\n";
-  for (const Hash& h : proof) text += crypto::base64_encode(as_view(h)) + "\n";
-  return text + "\n" + note;
-}
 
 class WitnessTest : public ::testing::Test {
  protected:
@@ -70,26 +49,12 @@ class WitnessTest : public ::testing::Test {
     witness_.emplace(std::move(*w));
   }
 
-  std::string checkpoint_text(uint64_t size, char fork = 'a') {
-    auto tree = tree_of(size, fork);
-    return note::format_checkpoint({log_key.name, size, root_of(tree, size), {}});
-  }
+  std::string checkpoint_text(uint64_t size, char fork = 'a') { return log.checkpoint_text(size, fork); }
   std::string signed_checkpoint(uint64_t size, char fork = 'a', const note::SignerKey* by = nullptr) {
-    auto note = note::sign_note(checkpoint_text(size, fork), std::span(by ? by : &log_key, 1));
-    EXPECT_TRUE(note.is_ok());
-    return note ? *note : "";
+    return log.checkpoint(size, fork, by);
   }
-  std::vector<Hash> proof(uint64_t from, uint64_t to, char fork = 'a') {
-    if (from == 0 || from == to) return {};
-    auto tree = tree_of(to, fork);
-    auto p = merkle::consistency_proof(from, to, tree);
-    EXPECT_TRUE(p.is_ok());
-    return p ? *p : std::vector<Hash>{};
-  }
-  // An honest request from `from` to `to`.
-  Reply add(uint64_t from, uint64_t to, char fork = 'a') {
-    return witness_->add_checkpoint(body(from, proof(from, to, fork), signed_checkpoint(to, fork)));
-  }
+  std::vector<Hash> proof(uint64_t from, uint64_t to, char fork = 'a') { return log.proof(from, to, fork); }
+  Reply add(uint64_t from, uint64_t to, char fork = 'a') { return witness_->add_checkpoint(log.body(from, to, fork)); }
   void expect_cosigned(const Reply& r, uint64_t size, char fork = 'a') {
     ASSERT_EQ(r.status, 200) << r.body;
     ASSERT_EQ(r.body.back(), '\n');
@@ -108,9 +73,10 @@ class WitnessTest : public ::testing::Test {
 
   TempDir dir;
   FixedClock clock;
-  const note::SignerKey log_key = note::signer_key_from_seed("example.com/log", seed(1));
+  WitnessedLog log;
+  const note::SignerKey& log_key = log.key;
   const note::SignerKey witness_key =
-      note::signer_key_from_seed("witness.example/w1", seed(2), note::KeyType::kCosignatureV1);
+      note::signer_key_from_seed("witness.example/w1", filled_seed(2), note::KeyType::kCosignatureV1);
   std::unique_ptr<WitnessStore> store_;
   std::optional<Witness> witness_;
 };
@@ -118,7 +84,7 @@ class WitnessTest : public ::testing::Test {
 TEST(WitnessParse, AcceptsTheSpecFraming) {
   Hash h{};
   h[0] = 7;
-  auto r = parse_add_checkpoint(body(20, {h, h}, "note\n"));
+  auto r = parse_add_checkpoint(add_checkpoint_body(20, {h, h}, "note\n"));
   ASSERT_TRUE(r.is_ok()) << r.status().to_string();
   EXPECT_EQ(r->old_size, 20u);
   EXPECT_EQ(r->proof.size(), 2u);
@@ -126,7 +92,7 @@ TEST(WitnessParse, AcceptsTheSpecFraming) {
   EXPECT_EQ(r->checkpoint_note, "note\n");
   EXPECT_TRUE(parse_add_checkpoint("old 0\n\nx").is_ok());
   EXPECT_TRUE(parse_add_checkpoint("old 18446744073709551615\n\nx").is_ok());
-  EXPECT_TRUE(parse_add_checkpoint(body(1, std::vector<Hash>(kMaxProofLines), "x")).is_ok());
+  EXPECT_TRUE(parse_add_checkpoint(add_checkpoint_body(1, std::vector<Hash>(kMaxProofLines), "x")).is_ok());
 }
 
 TEST(WitnessParse, RejectsAnythingElse) {
@@ -139,7 +105,7 @@ TEST(WitnessParse, RejectsAnythingElse) {
                           "old 1\n" + b64.substr(0, 43) + "\n\nx", "old 1\n \n\nx"}) {
     EXPECT_FALSE(parse_add_checkpoint(bad).is_ok()) << bad;
   }
-  EXPECT_FALSE(parse_add_checkpoint(body(1, std::vector<Hash>(kMaxProofLines + 1), "x")).is_ok());
+  EXPECT_FALSE(parse_add_checkpoint(add_checkpoint_body(1, std::vector<Hash>(kMaxProofLines + 1), "x")).is_ok());
   EXPECT_FALSE(parse_add_checkpoint("old 0\n\n" + std::string(kMaxRequestBytes, 'x')).is_ok());
 }
 
@@ -148,9 +114,9 @@ TEST(WitnessCreate, RefusesWrongKeys) {
   auto store = open_sqlite_witness_store(d.path() + "/w.db");
   ASSERT_TRUE(store.is_ok());
   FixedClock clock;
-  auto log = note::verifier_of(note::signer_key_from_seed("example.com/log", seed(1)));
-  auto cosigner = note::signer_key_from_seed("w", seed(2), note::KeyType::kCosignatureV1);
-  auto ed25519 = note::signer_key_from_seed("w", seed(2));
+  auto log = note::verifier_of(note::signer_key_from_seed("example.com/log", filled_seed(1)));
+  auto cosigner = note::signer_key_from_seed("w", filled_seed(2), note::KeyType::kCosignatureV1);
+  auto ed25519 = note::signer_key_from_seed("w", filled_seed(2));
   EXPECT_TRUE(Witness::create(cosigner, {log}, **store, clock).is_ok());
   EXPECT_FALSE(Witness::create(ed25519, {log}, **store, clock).is_ok());
   EXPECT_FALSE(Witness::create(cosigner, {}, **store, clock).is_ok());
@@ -166,7 +132,7 @@ TEST_F(WitnessTest, FirstCheckpointIsCosignedAndRepeatable) {
 
 TEST_F(WitnessTest, CosignatureJoinsTheCheckpointNote) {
   std::string note = signed_checkpoint(7);
-  Reply r = witness_->add_checkpoint(body(0, {}, note));
+  Reply r = witness_->add_checkpoint(add_checkpoint_body(0, {}, note));
   ASSERT_EQ(r.status, 200) << r.body;
   // The client's way per the spec: append the lines to the note and open it with both keys.
   std::vector<note::VerifierKey> keys = {note::verifier_of(log_key), note::verifier_of(witness_key)};
@@ -180,37 +146,37 @@ TEST_F(WitnessTest, Status400ForMalformedBodiesAndOldAboveSize) {
   EXPECT_EQ(witness_->add_checkpoint("old 00\n\n" + signed_checkpoint(3)).status, 400);
   auto not_checkpoint = note::sign_note("example.com/log\nhello\n", std::span(&log_key, 1));
   ASSERT_TRUE(not_checkpoint.is_ok());
-  EXPECT_EQ(witness_->add_checkpoint(body(0, {}, *not_checkpoint)).status, 400);
-  EXPECT_EQ(witness_->add_checkpoint(body(4, {}, signed_checkpoint(3))).status, 400);
+  EXPECT_EQ(witness_->add_checkpoint(add_checkpoint_body(0, {}, *not_checkpoint)).status, 400);
+  EXPECT_EQ(witness_->add_checkpoint(add_checkpoint_body(4, {}, signed_checkpoint(3))).status, 400);
 }
 
 TEST_F(WitnessTest, Status404ForAnUnknownOrigin) {
-  auto other = note::signer_key_from_seed("example.com/other", seed(3));
+  auto other = note::signer_key_from_seed("example.com/other", filled_seed(3));
   auto cp = note::format_checkpoint({other.name, 1, merkle::leaf_hash("x"), {}});
-  Reply r = witness_->add_checkpoint(body(0, {}, *note::sign_note(cp, std::span(&other, 1))));
+  Reply r = witness_->add_checkpoint(add_checkpoint_body(0, {}, *note::sign_note(cp, std::span(&other, 1))));
   EXPECT_EQ(r.status, 404) << r.body;
 }
 
 TEST_F(WitnessTest, Status403WithoutAValidTrustedSignature) {
   // Same name, another key: an unknown signature, ignored; none is left.
-  auto impostor = note::signer_key_from_seed(log_key.name, seed(9));
-  EXPECT_EQ(witness_->add_checkpoint(body(0, {}, signed_checkpoint(3, 'a', &impostor))).status, 403);
+  auto impostor = note::signer_key_from_seed(log_key.name, filled_seed(9));
+  EXPECT_EQ(witness_->add_checkpoint(add_checkpoint_body(0, {}, signed_checkpoint(3, 'a', &impostor))).status, 403);
   // The trusted key's signature with one bit flipped.
   auto note = note::parse_note(signed_checkpoint(3));
   ASSERT_TRUE(note.is_ok());
   note->signatures[0].signature[5] ^= 1;
-  EXPECT_EQ(witness_->add_checkpoint(body(0, {}, note::format_note(*note))).status, 403);
+  EXPECT_EQ(witness_->add_checkpoint(add_checkpoint_body(0, {}, note::format_note(*note))).status, 403);
   // Old > size is 400, but the signature is checked first.
-  EXPECT_EQ(witness_->add_checkpoint(body(9, {}, signed_checkpoint(3, 'a', &impostor))).status, 403);
+  EXPECT_EQ(witness_->add_checkpoint(add_checkpoint_body(9, {}, signed_checkpoint(3, 'a', &impostor))).status, 403);
 }
 
 TEST_F(WitnessTest, Status403IgnoresExtraUnknownSignatures) {
-  auto stranger = note::signer_key_from_seed("someone.else/key", seed(4));
+  auto stranger = note::signer_key_from_seed("someone.else/key", filled_seed(4));
   auto text = checkpoint_text(3);
   note::SignerKey both[] = {stranger, log_key};
   auto note = note::sign_note(text, both);
   ASSERT_TRUE(note.is_ok());
-  expect_cosigned(witness_->add_checkpoint(body(0, {}, *note)), 3);
+  expect_cosigned(witness_->add_checkpoint(add_checkpoint_body(0, {}, *note)), 3);
 }
 
 TEST_F(WitnessTest, Status409WhenOldIsNotTheLatestCosignedSize) {
@@ -221,36 +187,36 @@ TEST_F(WitnessTest, Status409WhenOldIsNotTheLatestCosignedSize) {
   // A smaller checkpoint with its own honest old size: the witness's size wins.
   expect_conflict(add(2, 4), 5);
   // A smaller one claiming the witness's size is old > size: 400.
-  EXPECT_EQ(witness_->add_checkpoint(body(5, {}, signed_checkpoint(4))).status, 400);
+  EXPECT_EQ(witness_->add_checkpoint(add_checkpoint_body(5, {}, signed_checkpoint(4))).status, 400);
 }
 
 TEST_F(WitnessTest, Status409ForAForkAtTheSameSize) {
   expect_cosigned(add(0, 5), 5);
-  expect_conflict(witness_->add_checkpoint(body(5, {}, signed_checkpoint(5, 'z'))), 5);
+  expect_conflict(witness_->add_checkpoint(add_checkpoint_body(5, {}, signed_checkpoint(5, 'z'))), 5);
   expect_cosigned(add(5, 5), 5);  // the stored state is untouched
 }
 
 TEST_F(WitnessTest, Status422WhenTheProofDoesNotVerify) {
   expect_cosigned(add(0, 5), 5);
   // A fork: a proof that is valid in the forked tree, but not from the cosigned root.
-  Reply fork = witness_->add_checkpoint(body(5, proof(5, 9, 'z'), signed_checkpoint(9, 'z')));
+  Reply fork = witness_->add_checkpoint(add_checkpoint_body(5, proof(5, 9, 'z'), signed_checkpoint(9, 'z')));
   EXPECT_EQ(fork.status, 422) << fork.body;
   std::vector<Hash> bad = proof(5, 9);
   bad[0][0] ^= 1;
-  EXPECT_EQ(witness_->add_checkpoint(body(5, bad, signed_checkpoint(9))).status, 422);
+  EXPECT_EQ(witness_->add_checkpoint(add_checkpoint_body(5, bad, signed_checkpoint(9))).status, 422);
   bad = proof(5, 9);
   bad.pop_back();
-  EXPECT_EQ(witness_->add_checkpoint(body(5, bad, signed_checkpoint(9))).status, 422);
-  EXPECT_EQ(witness_->add_checkpoint(body(5, {}, signed_checkpoint(9))).status, 422);
+  EXPECT_EQ(witness_->add_checkpoint(add_checkpoint_body(5, bad, signed_checkpoint(9))).status, 422);
+  EXPECT_EQ(witness_->add_checkpoint(add_checkpoint_body(5, {}, signed_checkpoint(9))).status, 422);
   // A non-empty proof between equal sizes.
-  EXPECT_EQ(witness_->add_checkpoint(body(5, proof(4, 5), signed_checkpoint(5))).status, 422);
+  EXPECT_EQ(witness_->add_checkpoint(add_checkpoint_body(5, proof(4, 5), signed_checkpoint(5))).status, 422);
   expect_cosigned(add(5, 9), 9);  // the honest request still works
 }
 
 TEST_F(WitnessTest, Status422ForAProofWithOldZeroOrABadEmptyRoot) {
-  EXPECT_EQ(witness_->add_checkpoint(body(0, proof(2, 5), signed_checkpoint(5))).status, 422);
+  EXPECT_EQ(witness_->add_checkpoint(add_checkpoint_body(0, proof(2, 5), signed_checkpoint(5))).status, 422);
   auto bogus_empty = note::format_checkpoint({log_key.name, 0, merkle::leaf_hash("x"), {}});
-  EXPECT_EQ(witness_->add_checkpoint(body(0, {}, *note::sign_note(bogus_empty, std::span(&log_key, 1)))).status, 422);
+  EXPECT_EQ(witness_->add_checkpoint(add_checkpoint_body(0, {}, *note::sign_note(bogus_empty, std::span(&log_key, 1)))).status, 422);
   expect_cosigned(add(0, 0), 0);
   expect_cosigned(add(0, 3), 3);
 }
@@ -268,7 +234,7 @@ TEST_F(WitnessTest, Status500WhenTheStoreFailsAndNothingIsCosigned) {
   BrokenStore broken;
   auto w = Witness::create(witness_key, {note::verifier_of(log_key)}, broken, clock);
   ASSERT_TRUE(w.is_ok());
-  Reply r = w->add_checkpoint(body(0, {}, signed_checkpoint(3)));
+  Reply r = w->add_checkpoint(add_checkpoint_body(0, {}, signed_checkpoint(3)));
   EXPECT_EQ(r.status, 500);
   EXPECT_EQ(r.body.find("—"), std::string::npos);
 }
@@ -279,7 +245,7 @@ TEST_F(WitnessTest, StatePersistsAcrossReopen) {
   store_.reset();
   SetUp();
   expect_conflict(add(0, 3), 6);
-  expect_conflict(witness_->add_checkpoint(body(6, {}, signed_checkpoint(6, 'z'))), 6);
+  expect_conflict(witness_->add_checkpoint(add_checkpoint_body(6, {}, signed_checkpoint(6, 'z'))), 6);
   expect_cosigned(add(6, 10), 10);
 }
 
@@ -319,7 +285,7 @@ TEST_F(WitnessTest, RacingRequestsFromOneOldSizeHaveOneWinner) {
     std::vector<std::string> bodies;
     for (int i = 0; i < kThreads; ++i) {
       uint64_t to = from + 1 + i;
-      bodies.push_back(body(from, proof(from, to), signed_checkpoint(to)));
+      bodies.push_back(add_checkpoint_body(from, proof(from, to), signed_checkpoint(to)));
     }
     std::vector<Reply> replies(kThreads);
     std::latch start(kThreads);
@@ -377,7 +343,7 @@ TEST(WitnessTessera, CosignsEveryCheckpointInOrder) {
   auto store = open_sqlite_witness_store(tmp.path() + "/w.db");
   ASSERT_TRUE(store.is_ok());
   FixedClock clock;
-  auto key = note::signer_key_from_seed("witness.example/tessera", seed(5), note::KeyType::kCosignatureV1);
+  auto key = note::signer_key_from_seed("witness.example/tessera", filled_seed(5), note::KeyType::kCosignatureV1);
   auto w = Witness::create(key, {*log_vkey}, **store, clock);
   ASSERT_TRUE(w.is_ok());
   auto source = tlog_client::open_dir_source(dir);
@@ -392,7 +358,7 @@ TEST(WitnessTessera, CosignsEveryCheckpointInOrder) {
       ASSERT_TRUE(p.is_ok()) << p.status().to_string();
       proof = *p;
     }
-    Reply r = w->add_checkpoint(body(old, proof, note));
+    Reply r = w->add_checkpoint(add_checkpoint_body(old, proof, note));
     ASSERT_EQ(r.status, 200) << "checkpoint." << n << ": " << r.body;
     std::vector<note::VerifierKey> keys = {*log_vkey, note::verifier_of(key)};
     auto opened = note::open_note(note + r.body, keys);
@@ -401,7 +367,7 @@ TEST(WitnessTessera, CosignsEveryCheckpointInOrder) {
     old = n;
   }
   // And a rollback to an older Tessera checkpoint is refused.
-  Reply back = w->add_checkpoint(body(3, {}, read_file(dir + "/checkpoint.3")));
+  Reply back = w->add_checkpoint(add_checkpoint_body(3, {}, read_file(dir + "/checkpoint.3")));
   EXPECT_EQ(back.status, 409);
   EXPECT_EQ(back.body, "15\n");
 }

@@ -170,14 +170,7 @@ int run_serve(const ServeArgs& args) {
   print_usage_hints(args, **log, base, *admin);
   server::log_json("info", "serving", {{"url", base}, {"origin", (*log)->key.name},
                                        {"size", (*log)->ledger->head().size}});
-  Status ran;
-  {
-    SignalWaiter waiter([&http] { http.stop(); });
-    ran = http.run();
-  }
-  server::log_json("info", "stopped");
-  if (!ran) return fail("serve", ran);
-  return kExitOk;
+  return serve_until_signal("serve", [&http] { return http.run(); }, [&http] { http.stop(); });
 }
 
 int run_log_append(const LogAppendArgs& args) {

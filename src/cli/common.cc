@@ -1,14 +1,49 @@
 #include "cli/common.h"
 
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include "cli/commands.h"
 #include "ledger/keyfile.h"
 #include "server/json_log.h"
 
 namespace medseal::cli {
+namespace {
+
+// While alive, waits for a shutdown signal on its own thread and then calls `stop` once.
+class SignalWaiter {
+ public:
+  explicit SignalWaiter(std::function<void()> stop)
+      : thread_([this, stop = std::move(stop)] { wait(stop); }) {}
+  ~SignalWaiter() {
+    done_ = true;
+    thread_.join();
+  }
+  SignalWaiter(const SignalWaiter&) = delete;
+  SignalWaiter& operator=(const SignalWaiter&) = delete;
+
+ private:
+  void wait(const std::function<void()>& stop) {
+    sigset_t set = shutdown_signals();
+    timespec tick{0, 200'000'000};
+    while (!done_) {
+      int sig = sigtimedwait(&set, nullptr, &tick);
+      if (sig > 0) {
+        server::log_json("info", "shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+        stop();
+        return;
+      }
+    }
+  }
+
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+}  // namespace
 
 int fail(std::string_view command, const std::string& reason, int code) {
   std::fprintf(stderr, "medseal %.*s: %s\n", static_cast<int>(command.size()), command.data(),
@@ -54,25 +89,16 @@ sigset_t shutdown_signals() {
   return set;
 }
 
-SignalWaiter::SignalWaiter(std::function<void()> stop)
-    : thread_([this, stop = std::move(stop)] { wait(stop); }) {}
-
-SignalWaiter::~SignalWaiter() {
-  done_ = true;
-  thread_.join();
-}
-
-void SignalWaiter::wait(const std::function<void()>& stop) {
-  sigset_t set = shutdown_signals();
-  timespec tick{0, 200'000'000};
-  while (!done_) {
-    int sig = sigtimedwait(&set, nullptr, &tick);
-    if (sig > 0) {
-      server::log_json("info", "shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
-      stop();
-      return;
-    }
+int serve_until_signal(std::string_view command, const std::function<Status()>& run,
+                       const std::function<void()>& stop) {
+  Status ran;
+  {
+    SignalWaiter waiter(stop);
+    ran = run();
   }
+  server::log_json("info", "stopped");
+  if (!ran) return fail(command, ran);
+  return kExitOk;
 }
 
 }  // namespace medseal::cli

@@ -3,12 +3,10 @@
 
 #include <signal.h>
 
-#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <string>
 #include <string_view>
-#include <thread>
 
 #include "note/keys.h"
 #include "util/status.h"
@@ -30,24 +28,14 @@ Result<std::string> read_input_file(const std::string& path, size_t max_bytes);
 // A host as it appears in a URL: an IPv6 address in brackets.
 std::string url_host(const std::string& host);
 
-// SIGINT and SIGTERM, to be blocked in every thread (block them before starting any) and taken by
-// one SignalWaiter, so shutdown runs as ordinary code rather than in a signal handler.
+// SIGINT and SIGTERM: block them in every thread (before starting any) for serve_until_signal.
 sigset_t shutdown_signals();
 
-// While alive, waits for SIGINT or SIGTERM on its own thread and then calls `stop` once (which
-// must make the server's run() return). Destroying it ends the wait.
-class SignalWaiter {
- public:
-  explicit SignalWaiter(std::function<void()> stop);
-  ~SignalWaiter();
-  SignalWaiter(const SignalWaiter&) = delete;
-  SignalWaiter& operator=(const SignalWaiter&) = delete;
-
- private:
-  void wait(const std::function<void()>& stop);
-
-  std::atomic<bool> done_{false};
-  std::thread thread_;
-};
+// Runs a server to its end: `run` (its run()) on this thread while another waits for SIGINT or
+// SIGTERM and then calls `stop` (which must make run() return), so shutdown runs as ordinary
+// code rather than in a signal handler. Logs "stopped"; returns kExitOk, or reports run()'s
+// failure as `command`'s.
+int serve_until_signal(std::string_view command, const std::function<Status()>& run,
+                       const std::function<void()>& stop);
 
 }  // namespace medseal::cli

@@ -69,20 +69,13 @@ int run_witness(const WitnessArgs& args) {
   auto w = witness::Witness::create(*key, *logs, **store, system_clock());
   if (!w) return fail("witness", w.status());
 
-  server::WitnessHttpServer http(*w, server::WitnessHttpOptions{addr.host, addr.port, args.threads});
-  auto port = http.bind();
+  auto http = server::make_witness_server(*w, args.threads);
+  auto port = http->bind(addr.host, addr.port);
   if (!port) return fail("witness", port.status());
   std::string base = "http://" + url_host(addr.host) + ":" + std::to_string(*port);
   print_start(base, *dir, *key, *logs);
   server::log_json("info", "witnessing", {{"url", base}, {"name", key->name}, {"logs", logs->size()}});
-  Status ran;
-  {
-    SignalWaiter waiter([&http] { http.stop(); });
-    ran = http.run();
-  }
-  server::log_json("info", "stopped");
-  if (!ran) return fail("witness", ran);
-  return kExitOk;
+  return serve_until_signal("witness", [&http] { return http->run(); }, [&http] { http->stop(); });
 }
 
 }  // namespace medseal::cli
