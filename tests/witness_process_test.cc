@@ -23,9 +23,11 @@
 namespace medseal::witness {
 namespace {
 
+using medseal::testing::go_interop_tool;
 using medseal::testing::medseal_binary;
 using medseal::testing::ProgramOutcome;
 using medseal::testing::read_file;
+using medseal::testing::run_program;
 using medseal::testing::run_medseal;
 using medseal::testing::spawn_program;
 using medseal::testing::TempDir;
@@ -233,6 +235,22 @@ TEST_F(WitnessProcessTest, RefusesRollbackAfterSigkillAndRestart) {
   expect_size(post(again.url(), log.body(11, 11, 'z')), 11);
   EXPECT_EQ(post(again.url(), "old 11\n\n" + log.checkpoint(7)).status, 400);
   expect_cosignature(post(again.url(), log.body(11, 15)), log.checkpoint(15), data);
+}
+
+// A log written with Go's x/mod note and tlog (signing, tree hashes, consistency proofs) and the
+// standard library's Ed25519 (cosignature checks) gets cosignatures and the protocol's refusals.
+TEST_F(WitnessProcessTest, CosignsForALogWrittenInGo) {
+  std::string why;
+  std::string tool = go_interop_tool("witness_interop", &why);
+  ASSERT_FALSE(tool.empty()) << why;
+  auto go_log = note::signer_key_from_seed("example.com/go-log", filled_seed(5));
+  WitnessProcess w(data, {"--name", "witness.example/w1", "--log", note::format_verifier_key(note::verifier_of(go_log))});
+  ASSERT_TRUE(w.ready()) << w.err();
+  std::string vkey = read_file(data + "/witness.vkey");
+  ProgramOutcome r = run_program({tool, "-url", w.url(), "-key", note::format_signer_key(go_log), "-witness",
+                                  vkey.substr(0, vkey.size() - 1)});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "ok cosigned=9\n");
 }
 
 TEST_F(WitnessProcessTest, BadStartsExitWithOneLine) {
