@@ -16,6 +16,7 @@
 #include "note/cosignature.h"
 #include "note/note.h"
 #include "support/paths.h"
+#include "support/raw_sqlite.h"
 #include "support/witness_log.h"
 #include "tlog_client/tile_source.h"
 #include "witness/sqlite_witness_store.h"
@@ -269,6 +270,16 @@ TEST_F(WitnessTest, StoreCompareAndSet) {
   auto none = store_->latest("p");
   ASSERT_TRUE(none.is_ok());
   EXPECT_FALSE(none->has_value());
+}
+
+TEST_F(WitnessTest, StoreRefusesANewerSchema) {
+  expect_cosigned(add(0, 2), 2);
+  witness_.reset();
+  store_.reset();
+  medseal::testing::raw_exec(dir.path() + "/witness.db", "PRAGMA user_version = 2");
+  auto newer = open_sqlite_witness_store(dir.path() + "/witness.db");
+  ASSERT_FALSE(newer.is_ok());
+  EXPECT_EQ(newer.status().code(), Code::kFailedPrecondition);
 }
 
 // Threads race add-checkpoint from the same old size to different new sizes, through two store

@@ -30,10 +30,14 @@ Status prepare_schema(Db& db) {
   if (!mode) return mode.status();
   if (*mode != "wal") return Status::io("sqlite: cannot switch the witness store to WAL mode");
   MEDSEAL_RETURN_IF_ERROR(db.exec("PRAGMA synchronous = FULL", "set synchronous"));
-  Result<std::string> version = db.query_text("PRAGMA user_version", "read schema version");
+  auto version = Stmt::prepare(db, "PRAGMA user_version");
   if (!version) return version.status();
-  if (std::stoll(*version) > kSchemaVersion) {
-    return Status::precondition("witness store schema version " + *version +
+  auto row = version->start().step("read schema version");
+  if (!row) return row.status();
+  const int64_t found = *row ? version->column_int(0) : 0;
+  version->start();  // end the statement before the schema is written
+  if (found > kSchemaVersion) {
+    return Status::precondition("witness store schema version " + std::to_string(found) +
                                 " is newer than this program's");
   }
   return db.exec(kCreateSchema, "create witness schema");
