@@ -176,6 +176,20 @@ TEST_F(WitnessProcessTest, AnswersEveryStatusOnTheWire) {
   expect_cosignature(post(w.url(), "old 0\n\n" + read_file(tessera)), read_file(tessera), data);
 
   EXPECT_EQ(post(w.url(), "old 0\n\n" + std::string((1 << 20) + 1, 'x')).status, 413);
+  // A request over 8 KiB (many signatures) labelled as a form, as curl labels bodies by default.
+  std::vector<note::SignerKey> signers = {log.key};
+  for (uint8_t i = 0; i < 90; ++i) signers.push_back(note::signer_key_from_seed("other.example/k" + std::to_string(i), filled_seed(100 + i)));
+  auto many = note::sign_note(log.checkpoint_text(12), signers);
+  ASSERT_TRUE(many.is_ok());
+  std::string big = testing::add_checkpoint_body(9, log.proof(9, 12), *many);
+  ASSERT_GT(big.size(), 8192u);
+  httplib::Client form(w.url());
+  auto as_form = form.Post("/add-checkpoint", big, "application/x-www-form-urlencoded");
+  ASSERT_TRUE(as_form);
+  EXPECT_EQ(as_form->status, 200) << as_form->body;
+  auto multipart = form.Post("/add-checkpoint", log.body(12, 12), "multipart/form-data; boundary=x");
+  ASSERT_TRUE(multipart);
+  EXPECT_EQ(multipart->status, 400);
   httplib::Client client(w.url());
   auto get = client.Get("/add-checkpoint");
   ASSERT_TRUE(get);

@@ -21,9 +21,25 @@ witness::Reply plain(int status, const std::string& message) {
   return witness::Reply{status, std::string(witness::kTextContentType), message + "\n"};
 }
 
+// The body is read raw, whatever its Content-Type: cpp-httplib would parse one labelled as a
+// form (curl's default) and refuse it beyond 8 KiB.
 void add_checkpoint(const witness::Witness& witness, const httplib::Request& req,
-                    httplib::Response& res) {
-  witness::Reply reply = witness.add_checkpoint(req.body);
+                    httplib::Response& res, const httplib::ContentReader& read) {
+  if (req.is_multipart_form_data()) {
+    send(res, plain(400, "the body must be the add-checkpoint text, not a form"));
+    return;
+  }
+  std::string body;
+  bool complete = read([&body](const char* data, size_t size) {
+    body.append(data, size);
+    return body.size() <= witness::kMaxRequestBytes;
+  });
+  if (!complete) {
+    bool too_large = res.status == 413 || body.size() > witness::kMaxRequestBytes;
+    send(res, too_large ? plain(413, "the body is larger than 1 MiB") : plain(400, "the body could not be read"));
+    return;
+  }
+  witness::Reply reply = witness.add_checkpoint(body);
   if (reply.status == 422 || reply.status >= 500) {
     std::string reason = reply.body.substr(0, reply.body.find('\n'));
     log_json(reply.status >= 500 ? "error" : "warn", "add-checkpoint refused",
@@ -51,8 +67,9 @@ std::unique_ptr<HttpListener> make_witness_server(const witness::Witness& witnes
   httplib::Server& http = listener->http();
   http.set_payload_max_length(witness::kMaxRequestBytes);
   http.set_pre_routing_handler(refuse_others);
-  http.Post(kAddCheckpoint, [&witness](const httplib::Request& req, httplib::Response& res) {
-    add_checkpoint(witness, req, res);
+  http.Post(kAddCheckpoint, [&witness](const httplib::Request& req, httplib::Response& res,
+                                       const httplib::ContentReader& read) {
+    add_checkpoint(witness, req, res, read);
   });
   // Refusals by the library itself (413 for a large body, a malformed request) get a text body.
   http.set_error_handler(httplib::Server::HandlerWithResponse(
