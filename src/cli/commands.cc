@@ -58,10 +58,6 @@ Result<std::unique_ptr<OpenLog>> open_log(const std::string& data_dir, const std
   return log;
 }
 
-std::string url_host(const std::string& host) {
-  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
-}
-
 // What `make run` shows: where the server is and how to look at and check the log.
 // The admin token is printed because this is what a developer running `make run` needs first; it is
 // also in DATA/admin.token, readable only by the owner.
@@ -84,42 +80,6 @@ void print_usage_hints(const ServeArgs& args, const OpenLog& log, const std::str
   std::printf("  stop:          Ctrl-C (or SIGTERM)\n");
   std::fflush(stdout);
 }
-
-// SIGINT and SIGTERM are blocked in every thread and taken by one waiter that stops the server,
-// so shutdown runs as ordinary code rather than in a signal handler.
-sigset_t shutdown_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  return set;
-}
-
-class SignalWaiter {
- public:
-  explicit SignalWaiter(server::HttpServer& http) : thread_([this, &http] { wait(http); }) {}
-  ~SignalWaiter() {
-    done_ = true;
-    thread_.join();
-  }
-
- private:
-  void wait(server::HttpServer& http) {
-    sigset_t set = shutdown_signals();
-    timespec tick{0, 200'000'000};
-    while (!done_) {
-      int sig = sigtimedwait(&set, nullptr, &tick);
-      if (sig > 0) {
-        server::log_json("info", "shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
-        http.stop();
-        return;
-      }
-    }
-  }
-
-  std::atomic<bool> done_{false};
-  std::thread thread_;
-};
 
 Result<std::unique_ptr<tlog_client::TileSource>> open_source(const LogVerifyArgs& args) {
   if (!args.url.empty()) return tlog_client::open_http_source(args.url);
@@ -202,14 +162,7 @@ int run_serve(const ServeArgs& args) {
   print_usage_hints(args, **log, base, *admin);
   server::log_json("info", "serving", {{"url", base}, {"origin", (*log)->key.name},
                                        {"size", (*log)->ledger->head().size}});
-  Status ran;
-  {
-    SignalWaiter waiter(http);
-    ran = http.run();
-  }
-  server::log_json("info", "stopped");
-  if (!ran) return fail("serve", ran);
-  return kExitOk;
+  return serve_until_signal("serve", [&http] { return http.run(); }, [&http] { http.stop(); });
 }
 
 int run_log_append(const LogAppendArgs& args) {

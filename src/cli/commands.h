@@ -30,6 +30,17 @@ struct ServeArgs {
 };
 int run_serve(const ServeArgs& args);
 
+// A tlog-witness (witness/witness.h) over HTTP, with its key in DIR/witness.key and DIR/witness.vkey
+// (created on first start) and its state in DIR/witness.db.
+struct WitnessArgs {
+  std::string data_dir;
+  std::string listen = "127.0.0.1:7380";
+  std::string name;               // the witness's key name: required for a new key
+  std::vector<std::string> logs;  // the watched logs' verifier keys, or files holding them
+  size_t threads = 16;
+};
+int run_witness(const WitnessArgs& args);
+
 struct LogAppendArgs {
   std::string data_dir;
   std::string origin;

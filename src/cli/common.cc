@@ -1,15 +1,51 @@
 #include "cli/common.h"
 
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include "cli/commands.h"
 #include "ledger/keyfile.h"
 #include "note/witness_quorum.h"
 #include "tlog_client/verify.h"
+#include "server/json_log.h"
 
 namespace medseal::cli {
+namespace {
+
+// While alive, waits for a shutdown signal on its own thread and then calls `stop` once.
+class SignalWaiter {
+ public:
+  explicit SignalWaiter(std::function<void()> stop)
+      : thread_([this, stop = std::move(stop)] { wait(stop); }) {}
+  ~SignalWaiter() {
+    done_ = true;
+    thread_.join();
+  }
+  SignalWaiter(const SignalWaiter&) = delete;
+  SignalWaiter& operator=(const SignalWaiter&) = delete;
+
+ private:
+  void wait(const std::function<void()>& stop) {
+    sigset_t set = shutdown_signals();
+    timespec tick{0, 200'000'000};
+    while (!done_) {
+      int sig = sigtimedwait(&set, nullptr, &tick);
+      if (sig > 0) {
+        server::log_json("info", "shutting down", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+        stop();
+        return;
+      }
+    }
+  }
+
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+}  // namespace
 
 int fail(std::string_view command, const std::string& reason, int code) {
   std::fprintf(stderr, "medseal %.*s: %s\n", static_cast<int>(command.size()), command.data(),
@@ -22,12 +58,12 @@ int fail(std::string_view command, const Status& status) {
               status.code() == Code::kInvalidArgument ? kExitUsage : kExitFailure);
 }
 
-Result<note::VerifierKey> load_vkey(const std::string& text_or_file) {
+Result<note::VerifierKey> load_vkey(const std::string& text_or_file, std::string_view flag) {
   auto parsed = note::parse_verifier_key(text_or_file);
   if (parsed) return parsed;
   auto from_file = ledger::read_verifier_key_file(text_or_file);
   if (from_file || from_file.status().code() != Code::kNotFound) return from_file;
-  return Status::invalid("--vkey is neither a verifier key nor a file: " + text_or_file);
+  return Status::invalid(std::string(flag) + " is neither a verifier key nor a file: " + text_or_file);
 }
 
 Result<std::vector<note::VerifierKey>> load_vkeys(const std::vector<std::string>& texts) {
@@ -73,6 +109,30 @@ Result<std::string> read_input_file(const std::string& path, size_t max_bytes) {
   }
   if (in.bad()) return Status::invalid("cannot read " + path);
   return text;
+}
+
+std::string url_host(const std::string& host) {
+  return host.find(':') != std::string::npos ? "[" + host + "]" : host;
+}
+
+sigset_t shutdown_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+int serve_until_signal(std::string_view command, const std::function<Status()>& run,
+                       const std::function<void()>& stop) {
+  Status ran;
+  {
+    SignalWaiter waiter(stop);
+    ran = run();
+  }
+  server::log_json("info", "stopped");
+  if (!ran) return fail(command, ran);
+  return kExitOk;
 }
 
 }  // namespace medseal::cli

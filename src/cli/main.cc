@@ -15,6 +15,7 @@ using namespace medseal::cli;
 struct Args {
   KeygenArgs keygen{std::string(medseal::ledger::kDefaultOrigin), ""};
   ServeArgs serve;
+  WitnessArgs witness;
   LogAppendArgs append;
   LogVerifyArgs verify;
   TokenIssueArgs token;
@@ -42,6 +43,21 @@ void add_serve(CLI::App& app, Args& a) {
                   "Log origin for a new key (default localhost/medseal); must match an existing key");
   cmd->add_option("--threads", a.serve.threads, "Connections served at once")->capture_default_str();
   cmd->add_flag("--access-log", a.serve.access_log, "Log every request as a JSON line on stderr");
+}
+
+void add_witness(CLI::App& app, Args& a) {
+  auto* cmd = app.add_subcommand(
+      "witness", "Serve a tlog-witness (POST /add-checkpoint) for the given logs; creates "
+                 "DIR/witness.key and DIR/witness.vkey on first start");
+  cmd->add_option("--data", a.witness.data_dir, "Data directory: the witness key and its store")->required();
+  cmd->add_option("--listen", a.witness.listen, "HOST:PORT to listen on (port 0: any free port)")
+      ->capture_default_str();
+  cmd->add_option("--log", a.witness.logs, "A watched log's verifier key, or a file holding one (repeatable)")
+      ->required();
+  cmd->add_option("--name", a.witness.name,
+                  "The witness's key name, e.g. witness.example.org/w1 (required for a new key; "
+                  "must match an existing key)");
+  cmd->add_option("--threads", a.witness.threads, "Connections served at once")->capture_default_str();
 }
 
 void add_log(CLI::App& app, Args& a) {
@@ -150,6 +166,7 @@ int dispatch(CLI::App& app, Args& a, const char* program) {
   if (app.got_subcommand("extend")) return run_extend(a.extend);
   if (app.got_subcommand("keygen")) return run_keygen(a.keygen);
   if (app.got_subcommand("mirror")) return run_mirror(a.mirror);
+  if (app.got_subcommand("witness")) return run_witness(a.witness);
   if (app.got_subcommand("serve")) {
     a.serve.program = program;
     return run_serve(a.serve);
@@ -167,6 +184,7 @@ int main(int argc, char** argv) {
   Args args;
   add_keygen(app, args);
   add_serve(app, args);
+  add_witness(app, args);
   add_log(app, args);
   add_token(app, args);
   add_verify(app, args);

@@ -41,10 +41,10 @@ std::string join(const std::string& dir, std::string_view name) {
   return (std::filesystem::path(dir) / name).string();
 }
 
-// DIR/log.vkey must describe DIR/log.key; it is rewritten when missing (a crash between the two
+// DIR/<vkey> must describe DIR/<key>; it is rewritten when missing (a crash between the two
 // writes of write_key_files), and a different one is refused rather than trusted or replaced.
-Status check_vkey_file(const std::string& dir, const note::SignerKey& key) {
-  std::string path = join(dir, kLogVkeyFile);
+Status check_vkey_file(const std::string& dir, const note::SignerKey& key, KeyFileNames files) {
+  std::string path = join(dir, files.vkey);
   std::string expected = note::format_verifier_key(note::verifier_of(key));
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
@@ -54,7 +54,7 @@ Status check_vkey_file(const std::string& dir, const note::SignerKey& key) {
   auto vkey = read_verifier_key_file(path);
   if (!vkey) return vkey.status();
   if (note::format_verifier_key(*vkey) != expected) {
-    return Status::precondition(path + " does not match " + join(dir, kLogKeyFile));
+    return Status::precondition(path + " does not match " + join(dir, files.key));
   }
   return Status::ok();
 }
@@ -90,32 +90,41 @@ Result<note::VerifierKey> read_verifier_key_file(const std::string& path) {
   return key;
 }
 
-Status write_key_files(const std::string& dir, const note::SignerKey& key) {
+Status write_key_files(const std::string& dir, const note::SignerKey& key, KeyFileNames files) {
   // The private key first: a crash before the vkey is written is repaired on the next load.
   MEDSEAL_RETURN_IF_ERROR(
-      write_new_file(join(dir, kLogKeyFile), note::format_signer_key(key) + "\n", 0600, true));
+      write_new_file(join(dir, files.key), note::format_signer_key(key) + "\n", 0600, true));
   std::string vkey = note::format_verifier_key(note::verifier_of(key)) + "\n";
-  MEDSEAL_RETURN_IF_ERROR(write_new_file(join(dir, kLogVkeyFile), vkey, 0644, false));
+  MEDSEAL_RETURN_IF_ERROR(write_new_file(join(dir, files.vkey), vkey, 0644, false));
   return fsync_dir(dir);
 }
 
-Result<note::SignerKey> load_or_create_log_key(const std::string& dir, std::string_view origin) {
-  auto existing = read_signer_key_file(join(dir, kLogKeyFile));
+Result<note::SignerKey> load_or_create_key(const std::string& dir, KeyFileNames files,
+                                           note::KeyType type, std::string_view name,
+                                           std::string_view default_name) {
+  std::string key_path = join(dir, files.key);
+  auto existing = read_signer_key_file(key_path);
   if (existing) {
-    if (!origin.empty() && existing->name != origin) {
-      return Status::precondition("the log key in " + dir + " is for origin " + existing->name +
-                                  ", not " + std::string(origin));
+    if (!name.empty() && existing->name != name) {
+      return Status::precondition("the key in " + key_path + " is named " + existing->name +
+                                  ", not " + std::string(name));
     }
-    MEDSEAL_RETURN_IF_ERROR(check_vkey_file(dir, *existing));
+    if (existing->type != type) return Status::precondition(key_path + " holds a key of another type");
+    MEDSEAL_RETURN_IF_ERROR(check_vkey_file(dir, *existing, files));
     return existing;
   }
   if (existing.status().code() != Code::kNotFound) return existing.status();
 
-  std::string name(origin.empty() ? kDefaultOrigin : origin);
-  if (!note::valid_key_name(name)) return Status::invalid("invalid origin: " + name);
-  note::SignerKey key = note::generate_signer_key(name);
-  MEDSEAL_RETURN_IF_ERROR(write_key_files(dir, key));
+  std::string new_name(name.empty() ? default_name : name);
+  if (new_name.empty()) return Status::invalid(key_path + " does not exist and no key name was given");
+  if (!note::valid_key_name(new_name)) return Status::invalid("invalid key name: " + new_name);
+  note::SignerKey key = note::generate_signer_key(new_name, type);
+  MEDSEAL_RETURN_IF_ERROR(write_key_files(dir, key, files));
   return key;
+}
+
+Result<note::SignerKey> load_or_create_log_key(const std::string& dir, std::string_view origin) {
+  return load_or_create_key(dir, kLogKeyFiles, note::KeyType::kEd25519, origin, kDefaultOrigin);
 }
 
 }  // namespace medseal::ledger

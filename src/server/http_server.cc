@@ -2,14 +2,8 @@
 
 #include <arpa/inet.h>
 #include <httplib.h>
-#include <sys/socket.h>
 
-#include <atomic>
-#include <chrono>
-#include <cstring>
-#include <mutex>
-#include <thread>
-
+#include "server/http_listener.h"
 #include "server/json_log.h"
 #include "server/public_log.h"
 
@@ -22,9 +16,6 @@ constexpr std::string_view kFhirRoot = "/fhir";
 // Requests with these methods have their body read by cpp-httplib only after the pre-routing
 // handler, so /fhir requests with them go to handlers registered for this pattern.
 constexpr const char* kFhirPattern = "/fhir(/.*)?";
-// Keep-alive connections are reused for this many requests; cpp-httplib's default of 5 makes
-// clients reconnect constantly, which costs more than the requests themselves.
-constexpr size_t kKeepAliveMaxRequests = 1'000'000;
 
 void send(httplib::Response& res, Reply reply) {
   res.status = reply.status;
@@ -79,19 +70,10 @@ struct HttpServer::Impl {
   PublicLog public_log;
   HttpOptions options;
   fhir::Api* fhir;  // null: no /fhir and no receipts
-  httplib::Server http;
-  int listen_fd = -1;
-  std::mutex state_mu;
-  bool stop_requested = false;  // guarded by state_mu
-  bool run_called = false;      // guarded by state_mu
-  std::atomic<bool> finished{false};
+  HttpListener listener{options.threads};
+  httplib::Server& http = listener.http();
 
   void configure() {
-    size_t threads = options.threads;
-    http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-    // Without TCP_NODELAY small responses wait for delayed ACKs: ~40 ms per request.
-    http.set_tcp_nodelay(true);
-    http.set_keep_alive_max_count(kKeepAliveMaxRequests);
     http.set_payload_max_length(fhir::kMaxBodyBytes);
     auto fhir_handler = [this](const httplib::Request& req, httplib::Response& res) {
       send_fhir(res, answer_fhir(req, raw_path(req)));
@@ -100,13 +82,6 @@ struct HttpServer::Impl {
     http.Put(kFhirPattern, fhir_handler);
     http.Patch(kFhirPattern, fhir_handler);
     http.Delete(kFhirPattern, fhir_handler);
-    // SO_REUSEADDR only: the library default also sets SO_REUSEPORT, which would let a second
-    // server silently share the port. The socket is remembered to deepen its backlog in bind().
-    http.set_socket_options([this](int fd) {
-      int yes = 1;
-      ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-      listen_fd = fd;
-    });
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       return route(req, res) ? httplib::Server::HandlerResponse::Handled
                              : httplib::Server::HandlerResponse::Unhandled;
@@ -190,47 +165,11 @@ HttpServer::HttpServer(ledger::Ledger& ledger, HttpOptions options, fhir::Api* f
 
 HttpServer::~HttpServer() = default;
 
-Result<int> HttpServer::bind() {
-  const HttpOptions& o = impl_->options;
-  int port = o.port;
-  if (port == 0) {
-    port = impl_->http.bind_to_any_port(o.host);
-    if (port < 0) return Status::io("cannot listen on " + o.host + ": " + std::strerror(errno));
-  } else if (!impl_->http.bind_to_port(o.host, port)) {
-    return Status::io("cannot listen on " + o.host + ":" + std::to_string(port) + ": " +
-                      std::strerror(errno));
-  }
-  // cpp-httplib listens with a backlog of 5: a burst of new clients overflows it and waits for
-  // SYN retransmits (1 s and more). Listening again on the bound socket only deepens the queue.
-  if (impl_->listen_fd >= 0) ::listen(impl_->listen_fd, SOMAXCONN);
-  return port;
-}
+Result<int> HttpServer::bind() { return impl_->listener.bind(impl_->options.host, impl_->options.port); }
 
-Status HttpServer::run() {
-  {
-    std::lock_guard lock(impl_->state_mu);
-    if (impl_->stop_requested) return Status::ok();
-    impl_->run_called = true;
-  }
-  bool ok = impl_->http.listen_after_bind();
-  impl_->finished = true;
-  if (!ok) return Status::io("the HTTP server stopped with an error");
-  return Status::ok();
-}
+Status HttpServer::run() { return impl_->listener.run(); }
 
-void HttpServer::stop() {
-  {
-    std::lock_guard lock(impl_->state_mu);
-    impl_->stop_requested = true;
-    if (!impl_->run_called) return;  // run() will return at once
-  }
-  // cpp-httplib ignores stop() until its accept loop is running, so a stop that races with the
-  // start of run() waits for the loop (or for run() to have ended) first.
-  while (!impl_->http.is_running() && !impl_->finished) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  impl_->http.stop();
-}
+void HttpServer::stop() { impl_->listener.stop(); }
 
 bool is_loopback_host(const std::string& host) {
   if (host == "localhost" || host == "::1" || host == "[::1]") return true;

@@ -5,9 +5,8 @@
 // Bodies are accepted up to 8 MiB (fhir_api.h); a larger one is 413 with an OperationOutcome.
 // Only /fhir reads bodies: everything else is read-only and refuses other methods unread.
 //
-// cpp-httplib runs one thread per connection for as long as the connection is kept alive, so the
-// pool must be larger than the number of keep-alive clients (64 in DESIGN.md section 8) or the
-// extra clients wait for a free thread.
+// The server's life (threads, keep-alive, bind, run, stop) is http_listener.h's; keep the pool
+// larger than the number of keep-alive clients (64 in DESIGN.md section 8).
 #pragma once
 
 #include <cstddef>
