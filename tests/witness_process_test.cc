@@ -1,12 +1,10 @@
 // `medseal witness` as an operator runs it: a real process on a free port driven over HTTP, its
 // key files, every status of tlog-witness v1.0.0 on the wire, racing clients, and persistence:
 // after SIGKILL and a restart it still refuses a rollback.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <signal.h>
-#include <unistd.h>
 
+#include <csignal>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +14,7 @@
 #include "ledger/keyfile.h"
 #include "note/cosignature.h"
 #include "note/note.h"
+#include "support/background.h"
 #include "support/paths.h"
 #include "support/process.h"
 #include "support/witness_log.h"
@@ -24,62 +23,30 @@ namespace medseal::witness {
 namespace {
 
 using medseal::testing::go_interop_tool;
-using medseal::testing::medseal_binary;
 using medseal::testing::ProgramOutcome;
 using medseal::testing::read_file;
 using medseal::testing::run_program;
 using medseal::testing::run_medseal;
-using medseal::testing::spawn_program;
 using medseal::testing::TempDir;
-using medseal::testing::wait_exit_status;
 using medseal::testing::WitnessedLog;
 using medseal::testing::filled_seed;
 
 constexpr std::string_view kTesseraVkey =
     "example.com/log/testdata+33d7b496+AeHTu4Q3hEIMHNqc6fASMsq3rKNx280NI+oO5xCFkkSx";
 
-// A `medseal witness` process on a free loopback port; killed (SIGKILL) when the object dies.
-class WitnessProcess {
+// A `medseal witness` process on a free loopback port; stderr in DATA.err.
+class WitnessProcess : public medseal::testing::Background {
  public:
-  WitnessProcess(const std::string& data, std::vector<std::string> extra) {
-    out_path_ = data + ".out";
-    err_path_ = data + ".err";
-    int out = ::open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int err = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    std::vector<std::string> argv = {medseal_binary(), "witness", "--data", data, "--listen", "127.0.0.1:0"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    pid_ = spawn_program(argv, "", out, err);
-    ::close(out);
-    ::close(err);
-    // The socket is listening before the first line is printed, so the URL is usable at once.
-    const std::string prefix = "listening on ";
-    for (int i = 0; i < 400 && pid_ > 0 && url_.empty(); ++i) {
-      std::string text = read_file(out_path_);
-      size_t nl = text.find('\n');
-      if (text.rfind(prefix, 0) == 0 && nl != std::string::npos) {
-        url_ = text.substr(prefix.size(), nl - prefix.size());
-      } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-    }
-  }
-  ~WitnessProcess() { kill(SIGKILL); }
-
-  int kill(int sig) {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, sig);
-    int status = wait_exit_status(pid_);
-    pid_ = -1;
-    return status;
-  }
-  bool ready() const { return !url_.empty(); }
-  const std::string& url() const { return url_; }
-  std::string out() const { return read_file(out_path_); }
-  std::string err() const { return read_file(err_path_); }
+  WitnessProcess(const std::string& data, std::vector<std::string> extra)
+      : Background(args(data, std::move(extra)), data + ".err") {}
+  const std::string& url() const { return base(); }
 
  private:
-  pid_t pid_ = -1;
-  std::string url_, out_path_, err_path_;
+  static std::vector<std::string> args(const std::string& data, std::vector<std::string> extra) {
+    std::vector<std::string> a = {"witness", "--data", data, "--listen", "127.0.0.1:0"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
 };
 
 struct Answer {
@@ -138,7 +105,7 @@ class WitnessProcessTest : public ::testing::Test {
 
 TEST_F(WitnessProcessTest, CreatesItsKeyOnFirstStartAndPrintsIt) {
   WitnessProcess w(data, named("witness.example/w1"));
-  ASSERT_TRUE(w.ready()) << w.err();
+  ASSERT_TRUE(w.ready()) << w.stderr_text();
   EXPECT_EQ(testing::file_mode(data + "/witness.key"), 0600u);
   auto key = ledger::read_signer_key_file(data + "/witness.key");
   ASSERT_TRUE(key.is_ok()) << key.status().to_string();
@@ -147,14 +114,14 @@ TEST_F(WitnessProcessTest, CreatesItsKeyOnFirstStartAndPrintsIt) {
   EXPECT_EQ(read_file(data + "/witness.key").rfind("PRIVATE+KEY+witness.example/w1+", 0), 0u);
   std::string vkey = read_file(data + "/witness.vkey");
   EXPECT_EQ(vkey, note::format_verifier_key(note::verifier_of(*key)) + "\n");
-  EXPECT_NE(w.out().find("witness vkey:  " + vkey), std::string::npos) << w.out();
-  EXPECT_NE(w.out().find(std::string(kTesseraVkey)), std::string::npos) << w.out();
-  EXPECT_EQ(w.kill(SIGTERM), 0) << w.err();
+  EXPECT_NE(w.first_lines().find("witness vkey:  " + vkey), std::string::npos) << w.first_lines();
+  EXPECT_NE(w.first_lines().find(std::string(kTesseraVkey)), std::string::npos) << w.first_lines();
+  EXPECT_EQ(w.stop(), 0) << w.stderr_text();
 }
 
 TEST_F(WitnessProcessTest, AnswersEveryStatusOnTheWire) {
   WitnessProcess w(data, named("witness.example/w1"));
-  ASSERT_TRUE(w.ready()) << w.err();
+  ASSERT_TRUE(w.ready()) << w.stderr_text();
   expect_size(post(w.url(), log.body(3, 5)), 0);
   expect_cosignature(post(w.url(), log.body(0, 5)), log.checkpoint(5), data);
   expect_cosignature(post(w.url(), log.body(5, 5)), log.checkpoint(5), data);
@@ -205,7 +172,7 @@ TEST_F(WitnessProcessTest, AnswersEveryStatusOnTheWire) {
 
 TEST_F(WitnessProcessTest, RacingClientsHaveOneWinner) {
   WitnessProcess w(data, named("witness.example/w1"));
-  ASSERT_TRUE(w.ready()) << w.err();
+  ASSERT_TRUE(w.ready()) << w.stderr_text();
   expect_cosignature(post(w.url(), log.body(0, 4)), log.checkpoint(4), data);
   constexpr int kClients = 6;
   std::vector<std::string> bodies;
@@ -235,14 +202,14 @@ TEST_F(WitnessProcessTest, RacingClientsHaveOneWinner) {
 TEST_F(WitnessProcessTest, RefusesRollbackAfterSigkillAndRestart) {
   {
     WitnessProcess w(data, named("witness.example/w1"));
-    ASSERT_TRUE(w.ready()) << w.err();
+    ASSERT_TRUE(w.ready()) << w.stderr_text();
     expect_cosignature(post(w.url(), log.body(0, 7)), log.checkpoint(7), data);
     expect_cosignature(post(w.url(), log.body(7, 11)), log.checkpoint(11), data);
-    EXPECT_EQ(w.kill(SIGKILL), 128 + SIGKILL);
+    EXPECT_EQ(w.kill(), 128 + SIGKILL);
   }
   std::string vkey = read_file(data + "/witness.vkey");
   WitnessProcess again(data, logs());  // no --name: the stored key's
-  ASSERT_TRUE(again.ready()) << again.err();
+  ASSERT_TRUE(again.ready()) << again.stderr_text();
   EXPECT_EQ(read_file(data + "/witness.vkey"), vkey);
   expect_size(post(again.url(), log.body(0, 7)), 11);
   expect_size(post(again.url(), log.body(7, 9)), 11);
@@ -259,7 +226,7 @@ TEST_F(WitnessProcessTest, CosignsForALogWrittenInGo) {
   ASSERT_FALSE(tool.empty()) << why;
   auto go_log = note::signer_key_from_seed("example.com/go-log", filled_seed(5));
   WitnessProcess w(data, {"--name", "witness.example/w1", "--log", note::format_verifier_key(note::verifier_of(go_log))});
-  ASSERT_TRUE(w.ready()) << w.err();
+  ASSERT_TRUE(w.ready()) << w.stderr_text();
   std::string vkey = read_file(data + "/witness.vkey");
   ProgramOutcome r = run_program({tool, "-url", w.url(), "-key", note::format_signer_key(go_log), "-witness",
                                   vkey.substr(0, vkey.size() - 1)});
@@ -270,7 +237,7 @@ TEST_F(WitnessProcessTest, CosignsForALogWrittenInGo) {
 TEST_F(WitnessProcessTest, BadStartsExitWithOneLine) {
   {
     WitnessProcess first(data, named("witness.example/w1"));
-    ASSERT_TRUE(first.ready()) << first.err();
+    ASSERT_TRUE(first.ready()) << first.stderr_text();
     ProgramOutcome locked = run_medseal({"witness", "--data", data, "--listen", "127.0.0.1:0", "--log", log_vkey_file});
     EXPECT_EQ(locked.status, 1) << locked.err;
   }

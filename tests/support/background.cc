@@ -59,11 +59,12 @@ int Background::stop() {
   return -1;
 }
 
-void Background::kill() {
-  if (pid_ <= 0) return;
+int Background::kill() {
+  if (pid_ <= 0) return -1;
   ::kill(pid_, SIGKILL);
-  wait_exit_status(pid_);
+  int status = wait_exit_status(pid_);
   pid_ = -1;
+  return status;
 }
 
 // The first stdout line is "listening on URL"; then an HTTP request there must be answered.

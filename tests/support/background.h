@@ -28,8 +28,8 @@ class Background {
 
   // SIGTERM and the exit status; SIGKILL if it has not stopped within 20 s (then -1).
   int stop();
-  // SIGKILL, as a crash; returns once the process is gone.
-  void kill();
+  // SIGKILL, as a crash; returns once the process is gone, with 128 + SIGKILL (-1 if not running).
+  int kill();
 
  private:
   void wait_until_ready();
