@@ -105,6 +105,7 @@ Result<std::vector<note::NoteSignature>> parse_cosignature_lines(std::string_vie
 struct WitnessClient::Impl {
   Impl(const HttpUrl& u, const WitnessClientOptions& o) : path(u.prefix + "/add-checkpoint"), client(u.origin) {
     client.set_keep_alive(true);
+    client.set_tcp_nodelay(true);  // small requests must not wait for delayed ACKs
     client.set_connection_timeout(o.connect_timeout);
     client.set_read_timeout(o.read_timeout);
     client.set_write_timeout(o.read_timeout);
