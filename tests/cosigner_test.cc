@@ -14,6 +14,7 @@
 #include "ledger/receipt.h"
 #include "note/cosignature.h"
 #include "note/note.h"
+#include "support/eventually.h"
 #include "support/fake_witness.h"
 #include "support/memory_store.h"
 #include "support/paths.h"
@@ -24,18 +25,10 @@
 namespace medseal::witness {
 namespace {
 
+using medseal::testing::eventually;
 using medseal::testing::FakeWitness;
 using Mode = FakeWitness::Mode;
 using namespace std::chrono_literals;
-
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit = 10s) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(2ms);
-  }
-  return done();
-}
 
 size_t alerts_of_kind(const alerts::MemorySink& sink, std::string_view kind) {
   size_t n = 0;

@@ -17,6 +17,7 @@
 #include "records/service.h"
 #include "server/http_server.h"
 #include "storage/sqlite/sqlite_store.h"
+#include "support/eventually.h"
 #include "support/fake_witness.h"
 #include "support/paths.h"
 #include "support/process.h"
@@ -28,6 +29,7 @@
 namespace medseal::server {
 namespace {
 
+using medseal::testing::eventually;
 using medseal::testing::FakeWitness;
 using medseal::testing::run_medseal;
 using medseal::testing::TempDir;
@@ -35,15 +37,6 @@ using Mode = FakeWitness::Mode;
 using namespace std::chrono_literals;
 
 constexpr size_t kQuorum = 2;
-
-bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit = 10s) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return done();
-}
 
 class WitnessedServerTest : public ::testing::Test {
  protected:
