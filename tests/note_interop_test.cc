@@ -16,6 +16,7 @@
 #include "note/note.h"
 #include "support/paths.h"
 #include "support/process.h"
+#include "witness/cosigned_checkpoint.h"
 
 namespace medseal::note {
 namespace {
@@ -99,6 +100,30 @@ TEST_F(GoNoteInterop, GoOpensOurCosignedCheckpoint) {
   CommandOutcome r = go("verify " + shell_quote(path) + " " + shell_quote(format_verifier_key(verifier_of(ours))));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.output, cp + "verified " + label(ours) + "\nunverified " + label(witness) + "\n");
+}
+
+// What /log/checkpoint serves with witnesses (witness/cosigned_checkpoint.h): Go verifies the log's
+// signature and passes over the quorum's cosignatures as signatures by unknown keys.
+TEST_F(GoNoteInterop, GoOpensTheCheckpointWeServeWithWitnesses) {
+  const std::string cp =
+      format_checkpoint({"example.com/medseal-interop", 1234, crypto::sha256("tree"), {}});
+  std::vector<NoteSignature> cosignatures;
+  std::vector<VerifierKey> witness_keys;
+  std::string expected_unverified;
+  for (std::string name : {"witness.example/a", "witness.example/b", "witness.example/c"}) {
+    SignerKey w = signer_key_from_seed(name, seed_of(name), KeyType::kCosignatureV1);
+    cosignatures.push_back(*cosign(cp, w, 1767139200 + cosignatures.size()));
+    witness_keys.push_back(verifier_of(w));
+    expected_unverified += "unverified " + label(w) + "\n";
+  }
+  auto served = witness::add_cosignatures(*sign_note(cp, std::span(&ours, 1)), cosignatures);
+  ASSERT_TRUE(served) << served.status().to_string();
+  ASSERT_TRUE(witness::open_cosigned(*served, verifier_of(ours), witness_keys, 3));
+
+  CommandOutcome r = go("verify " + shell_quote(write_file("served.note", *served)) + " " +
+                        shell_quote(format_verifier_key(verifier_of(ours))));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output, cp + "verified " + label(ours) + "\n" + expected_unverified);
 }
 
 TEST_F(GoNoteInterop, GoRejectsWhatWeReject) {

@@ -11,6 +11,7 @@
 #include "cli/common.h"
 #include "cli/data_dir.h"
 #include "cli/progress.h"
+#include "alerts/alert.h"
 #include "crypto/base64.h"
 #include "identity/token_store.h"
 #include "ledger/keyfile.h"
@@ -23,6 +24,9 @@
 #include "storage/sqlite/sqlite_store.h"
 #include "tlog_client/tile_source.h"
 #include "tlog_client/verify.h"
+#include "witness/cosigned_checkpoint.h"
+#include "witness/cosigner.h"
+#include "witness/witnessed_ledger.h"
 
 namespace medseal::cli {
 namespace {
@@ -79,6 +83,55 @@ void print_usage_hints(const ServeArgs& args, const OpenLog& log, const std::str
               base.c_str());
   std::printf("  stop:          Ctrl-C (or SIGTERM)\n");
   std::fflush(stdout);
+}
+
+Result<std::vector<witness::WitnessConfig>> parse_witness_flags(const std::vector<std::string>& flags) {
+  std::vector<witness::WitnessConfig> out;
+  for (const std::string& flag : flags) {
+    size_t eq = flag.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == flag.size()) {
+      return Status::invalid("--witness must be URL=VKEY: " + flag);
+    }
+    auto key = load_vkey(flag.substr(eq + 1));
+    if (!key) return Status::invalid("--witness " + flag.substr(0, eq) + ": " + key.status().message());
+    out.push_back({flag.substr(0, eq), *key});
+  }
+  return out;
+}
+
+// The witnesses, their quorum and what each has cosigned so far, as `make run` shows it.
+void print_witnesses(const witness::Cosigner& cosigner) {
+  auto status = cosigner.status();
+  std::printf("  witnesses:     %zu, quorum %zu (checkpoints are served once cosigned by the quorum)\n",
+              status.size(), cosigner.quorum());
+  for (const witness::WitnessStatus& w : status) {
+    std::printf("    %s at %s\n", w.name.c_str(), w.url.c_str());
+  }
+  std::printf("  cosigned size: %llu\n", static_cast<unsigned long long>(cosigner.cosigned().size));
+  std::fflush(stdout);
+}
+
+// The log's witnessing, if witnesses are configured: the cosigner, and the ledger view whose
+// receipts carry its cosignatures.
+struct Witnessing {
+  alerts::StderrSink alerts;
+  std::unique_ptr<witness::Cosigner> cosigner;
+  std::unique_ptr<witness::WitnessedLedger> ledger;
+};
+
+Result<std::unique_ptr<Witnessing>> start_witnessing(const ServeArgs& args, OpenLog& log) {
+  auto configs = parse_witness_flags(args.witnesses);
+  if (!configs) return configs.status();
+  auto w = std::make_unique<Witnessing>();
+  witness::CosignerOptions options;
+  options.quorum = args.witness_quorum;
+  options.state_file = log.dir.file(witness::kCosignedCheckpointFile);
+  auto cosigner = witness::Cosigner::start(*log.ledger, *log.store, note::verifier_of(log.key),
+                                           std::move(*configs), w->alerts, options);
+  if (!cosigner) return cosigner.status();
+  w->cosigner = std::move(*cosigner);
+  w->ledger = std::make_unique<witness::WitnessedLedger>(*log.ledger, *log.store, *w->cosigner);
+  return w;
 }
 
 Result<std::unique_ptr<tlog_client::TileSource>> open_source(const LogVerifyArgs& args) {
@@ -149,17 +202,35 @@ int run_serve(const ServeArgs& args) {
   if (!tokens) return fail("serve", tokens.status());
   auto admin = identity::ensure_admin_token(**tokens, (*log)->dir.file(kAdminTokenFile));
   if (!admin) return fail("serve", admin.status());
-  records::RecordService records(*(*log)->ledger, *(*log)->store, system_clock());
+  if (args.witnesses.empty() && args.witness_quorum != 0) {
+    return fail("serve", "--witness-quorum needs --witness", kExitUsage);
+  }
+  std::unique_ptr<Witnessing> witnessing;
+  if (!args.witnesses.empty()) {
+    auto started = start_witnessing(args, **log);
+    if (!started) return fail("serve", started.status());
+    witnessing = std::move(*started);
+  }
+  ledger::Ledger& ledger = witnessing ? *witnessing->ledger : *(*log)->ledger;
+  records::RecordService records(ledger, *(*log)->store, system_clock());
   std::string host_port = url_host(addr.host) + ":" + std::to_string(addr.port);
-  server::fhir::Api api(records, **tokens, records::r4_resource_types(), system_clock(),
-                        server::fhir::ApiOptions{host_port});
+  server::fhir::ApiOptions api_options{host_port};
   server::HttpOptions options{addr.host, addr.port, args.threads, args.access_log};
-  server::HttpServer http(*(*log)->ledger, options, &api);
+  if (witnessing) {
+    const witness::Cosigner& cosigner = *witnessing->cosigner;
+    api_options.receipt_witnessed = [&cosigner](std::string_view r) {
+      return witness::is_witnessed_receipt(cosigner, r);
+    };
+    options.witnessed = [&cosigner] { return cosigner.cosigned(); };
+  }
+  server::fhir::Api api(records, **tokens, records::r4_resource_types(), system_clock(), api_options);
+  server::HttpServer http(ledger, options, &api);
   auto port = http.bind();
   if (!port) return fail("serve", port.status());
 
   std::string base = "http://" + url_host(addr.host) + ":" + std::to_string(*port);
   print_usage_hints(args, **log, base, *admin);
+  if (witnessing) print_witnesses(*witnessing->cosigner);
   server::log_json("info", "serving", {{"url", base}, {"origin", (*log)->key.name},
                                        {"size", (*log)->ledger->head().size}});
   return serve_until_signal("serve", [&http] { return http.run(); }, [&http] { http.stop(); });

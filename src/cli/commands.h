@@ -27,6 +27,9 @@ struct ServeArgs {
   std::string origin;       // empty: the stored key's, or the default for a new key
   size_t threads = 128;
   bool access_log = false;
+  // "URL=VKEY" per witness (split at the first '='; VKEY a cosignature key or a file holding one).
+  std::vector<std::string> witnesses;
+  size_t witness_quorum = 0;  // 1..witnesses; 0: all of them
 };
 int run_serve(const ServeArgs& args);
 

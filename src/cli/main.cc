@@ -43,6 +43,11 @@ void add_serve(CLI::App& app, Args& a) {
                   "Log origin for a new key (default localhost/medseal); must match an existing key");
   cmd->add_option("--threads", a.serve.threads, "Connections served at once")->capture_default_str();
   cmd->add_flag("--access-log", a.serve.access_log, "Log every request as a JSON line on stderr");
+  cmd->add_option("--witness", a.serve.witnesses,
+                  "URL=VKEY: a tlog-witness submission prefix and its cosignature verifier key (or a "
+                  "file holding it); repeatable");
+  cmd->add_option("--witness-quorum", a.serve.witness_quorum,
+                  "Cosignatures a checkpoint needs before it is served (1..witnesses; default: all)");
 }
 
 void add_witness(CLI::App& app, Args& a) {

@@ -500,11 +500,19 @@ struct Api::Impl {
     return json_reply(render_bundle("transaction-response", std::nullopt, {}, entries));
   }
 
+  Response receipt_reply(std::string receipt) {
+    if (!options.receipt_witnessed) return text_reply(std::move(receipt));
+    std::string state = options.receipt_witnessed(receipt) ? "witnessed" : "pending";
+    Response r = text_reply(std::move(receipt));
+    r.headers.emplace_back(kWitnessedHeader, std::move(state));
+    return r;
+  }
+
   Response version_receipt(Call& call) {
     const Route& r = call.route;
     auto receipt = records.version_receipt(call.caller, r.type, r.id, r.version, &call.index);
     if (!receipt) return service_error(receipt.status());
-    return text_reply(std::move(*receipt));
+    return receipt_reply(std::move(*receipt));
   }
 
   Response ledger_receipt(const Request& req, std::string_view index_text) {
@@ -521,7 +529,7 @@ struct Api::Impl {
     if (!call.request.query.empty()) return error(400, "invalid", "receipts take no query parameters");
     auto receipt = records.receipt(call.caller, *index, &call.index);
     if (!receipt) return service_error(receipt.status());
-    return text_reply(std::move(*receipt));
+    return receipt_reply(std::move(*receipt));
   }
 };
 

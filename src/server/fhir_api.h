@@ -33,9 +33,13 @@
 //     text for 5xx, whose details go to the operational log.
 //
 // Every reply of a request that appended a ledger entry carries X-Medseal-Ledger-Index.
+// With witnesses (ApiOptions::receipt_witnessed), a receipt reply carries X-Medseal-Witnessed:
+// "witnessed" when its checkpoint has the witness quorum's cosignatures, "pending" when it is
+// proven against the log's newer checkpoint that no quorum has cosigned yet: fetch it again later.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -53,6 +57,7 @@ inline constexpr size_t kMaxBodyBytes = 8 << 20;
 inline constexpr size_t kMaxPurposeBytes = 64;
 inline constexpr std::string_view kLedgerIndexHeader = "X-Medseal-Ledger-Index";
 inline constexpr std::string_view kPurposeHeader = "X-Medseal-Purpose";
+inline constexpr std::string_view kWitnessedHeader = "X-Medseal-Witnessed";
 
 // A request as the HTTP layer hands it over. Absent headers are empty strings.
 struct Request {
@@ -78,6 +83,8 @@ struct Response {
 struct ApiOptions {
   std::string default_host = "localhost";  // for absolute URLs when Host is missing or odd
   size_t max_body_bytes = kMaxBodyBytes;
+  // Set when the log has witnesses: true if a receipt carries the quorum's cosignatures.
+  std::function<bool(std::string_view receipt)> receipt_witnessed;
 };
 
 class Api {

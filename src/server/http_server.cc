@@ -65,7 +65,8 @@ void send_fhir(httplib::Response& res, fhir::Response reply) {
 }  // namespace
 
 struct HttpServer::Impl {
-  Impl(ledger::Ledger& l, HttpOptions o, fhir::Api* f) : public_log(l), options(std::move(o)), fhir(f) {}
+  Impl(ledger::Ledger& l, HttpOptions o, fhir::Api* f)
+      : public_log(l, 64 << 20, o.witnessed), options(std::move(o)), fhir(f) {}
 
   PublicLog public_log;
   HttpOptions options;

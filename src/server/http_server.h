@@ -15,6 +15,7 @@
 
 #include "ledger/ledger.h"
 #include "server/fhir_api.h"
+#include "server/public_log.h"
 #include "util/status.h"
 
 namespace medseal::server {
@@ -24,6 +25,7 @@ struct HttpOptions {
   int port = 8080;               // 0: any free port (bind() says which)
   size_t threads = 128;          // connections served at once
   bool access_log = false;       // a JSON line per request (errors are always logged)
+  CheckpointSource witnessed;    // with witnesses: what /log/checkpoint serves (public_log.h)
 };
 
 class HttpServer {

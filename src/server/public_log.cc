@@ -35,9 +35,7 @@ Reply internal_error(std::string_view what, const Status& status) {
   return text_reply(500, "the log could not be read");
 }
 
-Reply checkpoint(ledger::Ledger& ledger) {
-  storage::LogHead head = ledger.head();
-  if (head.checkpoint.empty()) return text_reply(503, "no checkpoint yet", "no-cache");
+Reply checkpoint_reply(storage::LogHead head) {
   return Reply{200, std::string(kTextPlain), std::string(kCheckpointCache), std::move(head.checkpoint)};
 }
 
@@ -108,15 +106,26 @@ class PublicLog::TileCache {
   const size_t max_bytes_;
 };
 
-PublicLog::PublicLog(ledger::Ledger& ledger, size_t cache_bytes)
-    : ledger_(ledger), cache_(std::make_unique<TileCache>(cache_bytes)) {}
+PublicLog::PublicLog(ledger::Ledger& ledger, size_t cache_bytes, CheckpointSource witnessed)
+    : ledger_(ledger), witnessed_(std::move(witnessed)), cache_(std::make_unique<TileCache>(cache_bytes)) {}
 
 PublicLog::~PublicLog() = default;
 
 Reply PublicLog::get(std::string_view path) {
-  if (path == "checkpoint") return checkpoint(ledger_);
+  if (path == "checkpoint") return checkpoint();
   if (path.starts_with(kTilePrefix)) return tile(path);
   return text_reply(404, "no such log resource", "no-cache");
+}
+
+Reply PublicLog::checkpoint() {
+  if (witnessed_) {
+    storage::LogHead head = witnessed_();
+    if (!head.checkpoint.empty()) return checkpoint_reply(std::move(head));
+  }
+  storage::LogHead head = ledger_.head();
+  if (head.checkpoint.empty()) return text_reply(503, "no checkpoint yet", "no-cache");
+  if (witnessed_ && head.size > 0) return text_reply(503, "no witnessed checkpoint yet", "no-cache");
+  return checkpoint_reply(std::move(head));
 }
 
 Reply PublicLog::tile(std::string_view path) {

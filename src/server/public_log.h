@@ -13,6 +13,7 @@
 // the current tree does not have (including a partial tile wider than the tree) is 404.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -38,12 +39,21 @@ inline constexpr std::string_view kCheckpointCache = "no-cache";
 // A text reply for errors: "<status> <reason>\n".
 Reply text_reply(int status, std::string_view message, std::string_view cache_control = "no-store");
 
+// With witnesses, /log/checkpoint serves the newest checkpoint that reached the witness quorum
+// (witness/cosigner.h) rather than the ledger's latest: a source returning it, or an empty LogHead
+// while there is none. It must never go backwards. Tiles are still served for the ledger's whole
+// tree, which includes every tile a client needs for the smaller cosigned checkpoint.
+using CheckpointSource = std::function<storage::LogHead()>;
+
 // Serves the public log of one ledger. Full tiles never change, so the most recently
 // read ones are kept in memory (a hot tile costs a map lookup instead of a store read); partial
 // tiles and checkpoints always come from the ledger. Thread-safe.
 class PublicLog {
  public:
-  explicit PublicLog(ledger::Ledger& ledger, size_t cache_bytes = 64 << 20);
+  // Without `witnessed`, /log/checkpoint is the ledger's latest. With it, the source's checkpoint;
+  // while it has none, 503 (an empty log serves its empty checkpoint, which nothing can precede).
+  explicit PublicLog(ledger::Ledger& ledger, size_t cache_bytes = 64 << 20,
+                     CheckpointSource witnessed = {});
   ~PublicLog();
   PublicLog(const PublicLog&) = delete;
   PublicLog& operator=(const PublicLog&) = delete;
@@ -54,8 +64,10 @@ class PublicLog {
 
  private:
   Reply tile(std::string_view path);
+  Reply checkpoint();
   class TileCache;
   ledger::Ledger& ledger_;
+  CheckpointSource witnessed_;
   std::unique_ptr<TileCache> cache_;
 };
 

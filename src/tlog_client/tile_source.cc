@@ -8,6 +8,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "util/http_url.h"
+
 namespace medseal::tlog_client {
 namespace {
 
@@ -65,39 +67,11 @@ class DirSource : public TileSource {
 
 // ---- HTTP ----
 
-struct ParsedUrl {
-  std::string origin;  // scheme://host[:port], what httplib::Client takes
-  std::string prefix;  // the path, without a trailing slash ("" for the root)
-};
-
-Result<ParsedUrl> parse_url(std::string_view url) {
-  size_t scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return Status::invalid("URL has no scheme: " + std::string(url));
-  std::string_view scheme = url.substr(0, scheme_end);
-  if (scheme != "http" && scheme != "https") {
-    return Status::invalid("URL scheme must be http or https: " + std::string(url));
-  }
-  for (char c : url) {
-    if (static_cast<unsigned char>(c) <= ' ' || c == '?' || c == '#' || c == 0x7f) {
-      return Status::invalid("URL must not contain spaces, a query or a fragment");
-    }
-  }
-  std::string_view rest = url.substr(scheme_end + 3);
-  size_t slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  if (authority.empty() || authority.find('@') != std::string_view::npos) {
-    return Status::invalid("URL needs a host and no user info: " + std::string(url));
-  }
-  std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash);
-  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
-  return ParsedUrl{std::string(scheme) + "://" + std::string(authority), std::string(path)};
-}
-
 std::string http_error_text(httplib::Error error) { return httplib::to_string(error); }
 
 class HttpSource : public TileSource {
  public:
-  explicit HttpSource(ParsedUrl url) : url_(std::move(url)), client_(url_.origin) {
+  explicit HttpSource(HttpUrl url) : url_(std::move(url)), client_(url_.origin) {
     client_.set_keep_alive(true);
     client_.set_connection_timeout(10);
     client_.set_read_timeout(60);
@@ -136,14 +110,14 @@ class HttpSource : public TileSource {
     return body;
   }
 
-  ParsedUrl url_;
+  HttpUrl url_;
   httplib::Client client_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<TileSource>> open_http_source(std::string_view url) {
-  auto parsed = parse_url(url);
+  auto parsed = parse_http_url(url);
   if (!parsed) return parsed.status();
   std::unique_ptr<TileSource> source = std::make_unique<HttpSource>(std::move(*parsed));
   return source;
