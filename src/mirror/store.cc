@@ -22,29 +22,6 @@ Status make_dirs(const std::string& dir) {
   return Status::ok();
 }
 
-// Writes `bytes` to `path` through a temporary file and a rename, so a reader sees the old file or
-// the whole new one. Durability is the caller's (syncfs or fsync).
-Status replace_file(const std::string& path, std::string_view bytes, bool sync) {
-  std::string tmp = path + ".tmp";
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd.ok()) return Status::io("cannot create " + tmp + ": " + std::strerror(errno));
-  MEDSEAL_RETURN_IF_ERROR(write_all(fd.get(), bytes, tmp));
-  if (sync && ::fsync(fd.get()) != 0) return Status::io("cannot fsync " + tmp + ": " + std::strerror(errno));
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return Status::io("cannot rename " + tmp + ": " + std::strerror(errno));
-  }
-  return Status::ok();
-}
-
-Result<std::string> read_file_bounded(const std::string& path, size_t max_bytes) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.ok()) {
-    if (errno == ENOENT) return Status::not_found(path + " does not exist");
-    return Status::io("cannot open " + path + ": " + std::strerror(errno));
-  }
-  return read_bounded(fd, path, max_bytes);
-}
-
 }  // namespace
 
 Result<MirrorStore> MirrorStore::open(const std::string& dir) {
@@ -93,7 +70,6 @@ Status MirrorStore::commit(std::string_view checkpoint_note) {
     }
   }
   MEDSEAL_RETURN_IF_ERROR(replace_file(log_dir() + "/checkpoint", checkpoint_note, true));
-  MEDSEAL_RETURN_IF_ERROR(fsync_dir(log_dir()));
   staged_.clear();
   return Status::ok();
 }

@@ -32,9 +32,8 @@ std::string names(const std::vector<VerifiedSignature>& sigs) {
 
 }  // namespace
 
-Result<QuorumReport> check_witness_quorum(std::string_view checkpoint_note, const VerifierKey& log_key,
-                                          std::span<const VerifierKey> witnesses, size_t quorum) {
-  MEDSEAL_RETURN_IF_ERROR(check_policy(log_key, witnesses, quorum));
+Result<QuorumReport> open_cosigned_checkpoint(std::string_view checkpoint_note, const VerifierKey& log_key,
+                                              std::span<const VerifierKey> witnesses) {
   std::vector<VerifierKey> known{log_key};
   known.insert(known.end(), witnesses.begin(), witnesses.end());
   auto opened = open_note(checkpoint_note, known);
@@ -52,10 +51,18 @@ Result<QuorumReport> check_witness_quorum(std::string_view checkpoint_note, cons
   for (VerifiedSignature& s : opened->verified) {
     if (!by_log(s)) report.cosigned.push_back(std::move(s));
   }
-  if (report.cosigned.size() < quorum) {
-    return Status::verification(std::to_string(report.cosigned.size()) + " of " + std::to_string(witnesses.size()) +
+  return report;
+}
+
+Result<QuorumReport> check_witness_quorum(std::string_view checkpoint_note, const VerifierKey& log_key,
+                                          std::span<const VerifierKey> witnesses, size_t quorum) {
+  MEDSEAL_RETURN_IF_ERROR(check_policy(log_key, witnesses, quorum));
+  auto report = open_cosigned_checkpoint(checkpoint_note, log_key, witnesses);
+  if (!report) return report.status();
+  if (report->cosigned.size() < quorum) {
+    return Status::verification(std::to_string(report->cosigned.size()) + " of " + std::to_string(witnesses.size()) +
                                 " witnesses cosigned, the quorum is " + std::to_string(quorum) +
-                                " (cosigned: " + names(report.cosigned) + ")");
+                                " (cosigned: " + names(report->cosigned) + ")");
   }
   return report;
 }

@@ -29,4 +29,9 @@ struct QuorumReport {
 Result<QuorumReport> check_witness_quorum(std::string_view checkpoint_note, const VerifierKey& log_key,
                                           std::span<const VerifierKey> witnesses, size_t quorum);
 
+// The same checks without a quorum: the report lists whichever of `witnesses` cosigned (maybe
+// none). For callers that count cosignatures themselves, e.g. against a quorum that changed.
+Result<QuorumReport> open_cosigned_checkpoint(std::string_view checkpoint_note, const VerifierKey& log_key,
+                                              std::span<const VerifierKey> witnesses);
+
 }  // namespace medseal::note

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 namespace medseal {
 
@@ -50,6 +51,33 @@ Status fsync_dir(const std::string& dir) {
     return Status::io("cannot fsync directory " + dir + ": " + std::strerror(errno));
   }
   return Status::ok();
+}
+
+Result<std::string> read_file_bounded(const std::string& path, size_t max_bytes) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.ok()) {
+    if (errno == ENOENT) return Status::not_found(path + " does not exist");
+    return Status::io("cannot open " + path + ": " + std::strerror(errno));
+  }
+  return read_bounded(fd, path, max_bytes);
+}
+
+Status replace_file(const std::string& path, std::string_view bytes, bool durable) {
+  const std::string tmp = path + ".tmp";
+  {
+    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd.ok()) return Status::io("cannot create " + tmp + ": " + std::strerror(errno));
+    MEDSEAL_RETURN_IF_ERROR(write_all(fd.get(), bytes, tmp));
+    if (durable && ::fsync(fd.get()) != 0) {
+      return Status::io("cannot fsync " + tmp + ": " + std::strerror(errno));
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    return Status::io("cannot rename " + tmp + ": " + std::strerror(errno));
+  }
+  if (!durable) return Status::ok();
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  return fsync_dir(dir.empty() ? "." : dir);
 }
 
 }  // namespace medseal

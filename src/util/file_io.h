@@ -39,4 +39,12 @@ Status check_private_file(const struct stat& st, const std::string& path);
 // Makes the creation, renaming or removal of files in `dir` durable.
 Status fsync_dir(const std::string& dir);
 
+// The whole file at `path` through read_bounded; kNotFound if it does not exist.
+Result<std::string> read_file_bounded(const std::string& path, size_t max_bytes);
+
+// Replaces `path` with `bytes` through a temporary file (path.tmp, mode 0644) and a rename, so a
+// reader sees the old file or the whole new one. With `durable`, the data and the rename are
+// fsynced before it returns; without, durability is the caller's (e.g. one syncfs for many files).
+Status replace_file(const std::string& path, std::string_view bytes, bool durable);
+
 }  // namespace medseal

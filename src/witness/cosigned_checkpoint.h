@@ -40,9 +40,4 @@ Result<CosignedCheckpoint> open_cosigned(std::string_view cosigned_note,
                                          std::span<const note::VerifierKey> witnesses,
                                          size_t quorum);
 
-// Replaces `path` durably: a temporary file beside it, fsync, rename, fsync of the directory.
-Status save_cosigned(const std::string& path, std::string_view cosigned_note);
-// The file's content; kNotFound if there is none. Bounded by note::kMaxNoteSize.
-Result<std::string> load_cosigned(const std::string& path);
-
 }  // namespace medseal::witness

@@ -11,6 +11,7 @@
 #include "ledger/proofs.h"
 #include "note/cosignature.h"
 #include "util/bytes.h"
+#include "util/file_io.h"
 #include "witness/cosigned_checkpoint.h"
 
 namespace medseal::witness {
@@ -97,7 +98,7 @@ struct Cosigner::Impl {
 
   Status load_saved() {
     if (options.state_file.empty()) return Status::ok();
-    auto text = load_cosigned(options.state_file);
+    auto text = read_file_bounded(options.state_file, note::kMaxNoteSize);
     if (!text) return text.status().code() == Code::kNotFound ? Status::ok() : text.status();
     const std::string where = options.state_file + ": ";
     auto opened = open_cosigned(*text, log_key, witness_keys, 0);
@@ -314,7 +315,7 @@ struct Cosigner::Impl {
     auto note = add_cosignatures(t->note, sigs);
     if (!note) return;
     if (!options.state_file.empty()) {
-      Status saved = save_cosigned(options.state_file, *note);
+      Status saved = replace_file(options.state_file, *note, true);
       if (!saved) {
         std::lock_guard lock(mu);
         for (auto& w : witnesses) w->status.last_error = "cannot save the cosigned checkpoint: " + saved.message();
