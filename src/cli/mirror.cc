@@ -8,7 +8,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/data_dir.h"
-#include "mirror/alert_log.h"
+#include "alerts/sinks.h"
 #include "mirror/mirror.h"
 #include "server/http_server.h"
 #include "server/json_log.h"
@@ -123,8 +123,8 @@ int run_mirror(const MirrorArgs& args) {
   auto store = mirror::MirrorStore::open(dir->path());
   if (!store) return fail(kCommand, store.status());
   alerts::StderrSink to_stderr;
-  mirror::JsonLinesFileSink to_file(dir->file("alerts.jsonl"));
-  mirror::FanOutSink sink({&to_stderr, &to_file});
+  alerts::JsonLinesFileSink to_file(dir->file("alerts.jsonl"));
+  alerts::FanOutSink sink({&to_stderr, &to_file});
   auto m = mirror::Mirror::open(std::move(*store), std::move(*config), sink);
   if (!m) return fail(kCommand, m.status());
   if (!args.once) return serve_and_follow(args, **m, *sources);

@@ -1,4 +1,4 @@
-#include "mirror/alert_log.h"
+#include "alerts/sinks.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,9 +9,9 @@
 #include "server/json_log.h"
 #include "util/file_io.h"
 
-namespace medseal::mirror {
+namespace medseal::alerts {
 
-void JsonLinesFileSink::raise(const alerts::Alert& alert) {
+void JsonLinesFileSink::raise(const Alert& alert) {
   nlohmann::json line = {{"alert", alerts::to_json(alert)}};
   std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   std::lock_guard lock(mu_);
@@ -22,4 +22,4 @@ void JsonLinesFileSink::raise(const alerts::Alert& alert) {
   if (!written) server::log_json("error", "alert not written", {{"error", written.message()}, {"id", alert.id}});
 }
 
-}  // namespace medseal::mirror
+}  // namespace medseal::alerts
