@@ -234,8 +234,12 @@ struct Cosigner::Impl {
       }
       case Kind::kConflict: {
         if (reply.witness_size == job.old_size) {
-          return failure(w, "409 at the size it already has: it holds another tree of size " +
-                            std::to_string(job.old_size));
+          // Only a checkpoint of the size the witness holds, with another root, gets this answer
+          // (tlog-witness: 409 for equal sizes with different roots): a split view.
+          const std::string why = "witness " + w.config.key.name + " holds another tree of size " +
+                                  std::to_string(job.old_size) + " than this log";
+          raise_once(w, "witness-refusal", why, *job.target, reply);
+          return failure(w, why);
         }
         w.status.witness_size = reply.witness_size;
         const uint64_t held = ledger.head().size;
