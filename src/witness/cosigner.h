@@ -11,8 +11,10 @@
 //   from its 200s and 409s; at start it is unknown, so the first request says "old 0" and a 409
 //   tells the size. A 409 is retried at once with the new old size.
 // - Errors (no answer, timeouts, 5xx, malformed answers) are retried with exponential backoff up to
-//   a cap. A 403 or 422 is a refusal: one critical "witness-refusal" alert per episode (an episode
-//   ends with the witness's next cosignature), then backoff like any error.
+//   a cap. A 403 or 422 is a refusal, and so is a 409 naming the very size the request said the
+//   witness holds (it holds another root at that size: a split view): one critical
+//   "witness-refusal" alert per episode (an episode ends with the witness's next cosignature),
+//   then backoff like any error.
 // - Every cosignature is verified with that witness's key before it counts; a witness answering
 //   with none that verifies raises one "bad-signature" alert per episode and counts for nothing.
 // - The newest checkpoint with >= quorum valid cosignatures is saved durably (state_file) before it
