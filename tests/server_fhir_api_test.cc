@@ -90,6 +90,14 @@ class FhirApiTest : public ::testing::Test {
     auditor_ = issue({"audit.team", identity::Role::kAuditor, ""});
     admin_ = issue({"admin", identity::Role::kAdmin, ""});
     records_ = std::make_unique<records::RecordService>(*ledger_, *store_, clock_);
+    // dr.who is on the care teams of p1 and p2 (records/policy.h): without a relation a
+    // clinician reads nothing of theirs.
+    for (const char* p : {"Patient/p1", "Patient/p2"}) {
+      const std::string team = std::string(R"({"resourceType":"CareTeam","status":"active","subject":{"reference":")") +
+                               p + R"("},"participant":[{"member":{"reference":"Practitioner/dr.who"}}]})";
+      const records::Caller who{{"dr.who", identity::Role::kClinician, ""}, "TREAT"};
+      ASSERT_TRUE(records_->create(who, "CareTeam", team, nullptr).is_ok());
+    }
     api_ = std::make_unique<fhir::Api>(*records_, *tokens_, records::r4_resource_types(), clock_);
     http_ = std::make_unique<HttpServer>(*ledger_, HttpOptions{"127.0.0.1", 0, 8, false}, api_.get());
     auto port = http_->bind();
@@ -447,7 +455,8 @@ TEST_F(FhirApiTest, AccessTrailIsAuditEvents) {
   ASSERT_EQ(res->status, 200) << res->body;
   Json j = json(res);
   EXPECT_EQ(j["type"], "searchset");
-  ASSERT_EQ(j["entry"].size(), 3u);  // newest first: patient read, clinician read, create
+  // newest first: patient read, clinician read, create, and the fixture's care team
+  ASSERT_EQ(j["entry"].size(), 4u);
   const Json& newest = j["entry"][0]["resource"];
   EXPECT_EQ(newest["resourceType"], "AuditEvent");
   EXPECT_EQ(newest["subtype"][0]["code"], "read");
@@ -478,8 +487,11 @@ TEST_F(FhirApiTest, ReceiptsOfVersionsAndEntries) {
   EXPECT_EQ(get("/fhir/Observation/" + id + "/_history/1/%24receipt")->status, 200);
   expect_outcome(get("/fhir/Observation/" + id + "/_history/2/$receipt"), 404, "not-found");
 
-  // Clinicians get receipts of record versions; entries in general are for auditors.
-  expect_outcome(get("/ledger/receipts/" + std::to_string(verified->index + 1)), 403, "forbidden");
+  // Clinicians get receipts of entries about their patients (care relation) and their own;
+  // a clinician without a relation does not; entries in general are for auditors.
+  EXPECT_EQ(get("/ledger/receipts/" + std::to_string(verified->index + 1))->status, 200);
+  const std::string stranger = issue({"dr.no", identity::Role::kClinician, ""});
+  expect_outcome(get("/ledger/receipts/" + std::to_string(verified->index), auth(stranger)), 403, "forbidden");
   auto entry = get("/ledger/receipts/" + std::to_string(verified->index), auth(auditor_));
   ASSERT_TRUE(entry);
   EXPECT_EQ(entry->status, 200);
@@ -618,6 +630,12 @@ TEST_F(FhirApiTest, EveryOfficialExampleRoundTripsOverHttp) {
     ASSERT_TRUE(created);
     ASSERT_EQ(created->status, 201) << created->body;
     const std::string id = json(created)["id"];
+    // Writing for an unregistered patient needs no relation ("new-patient"); reading it back
+    // does: the clinician registers the patient.
+    const std::string compartment = records::patient_compartment(created->body);
+    if (!compartment.empty() && get("/fhir/" + compartment)->status == 404) {
+      ASSERT_EQ(put("/fhir/" + compartment, patient(compartment.substr(8)))->status, 201);
+    }
     auto read = get("/fhir/" + type + "/" + id);
     ASSERT_TRUE(read);
     ASSERT_EQ(read->status, 200);
