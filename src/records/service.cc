@@ -93,7 +93,8 @@ struct RecordService::Impl {
   // The decision on `op` by `caller` on data of `type` in `compartment`.
   Decision authorize(const Caller& caller, Operation op, std::string_view type,
                      std::string_view compartment, bool may_break_glass = true) const {
-    Situation s{type, compartment, {}, true, may_break_glass ? caller.break_glass : ""};
+    Situation s{type, compartment, {}, true,
+                may_break_glass ? std::string_view(caller.break_glass) : std::string_view()};
     if (!compartment.empty() && caller.who.role != identity::Role::kPatient) {
       s.relation = relations.lookup(actors_of(caller.who), compartment, clock.now_ms());
       s.patient_exists = relations.patient_exists(compartment);
