@@ -10,9 +10,9 @@
 #include "ledger/receipt.h"
 #include "note/keys.h"
 #include "records/service.h"
-#include "storage/sqlite/sqlite_store.h"
+#include "support/manual_clock.h"
 #include "support/ledger_check.h"
-#include "support/paths.h"
+#include "support/memory_store.h"
 
 namespace medseal::records {
 namespace {
@@ -23,15 +23,6 @@ using ledger::EntryKind;
 constexpr uint64_t kJan2024 = 1704067200000;  // 2024-01-01T00:00:00Z
 constexpr uint64_t kDay = 24ULL * 3600 * 1000;
 constexpr std::string_view kPatient = "Patient/pat";
-
-class ManualClock : public Clock {
- public:
-  uint64_t now_ms() const override { return now_; }
-  void set(uint64_t ms) { now_ = ms; }
-
- private:
-  std::atomic<uint64_t> now_{kJan2024};
-};
 
 Caller caller(Role role, std::string name, std::string patient = "", std::string break_glass = "") {
   return Caller{identity::Identity{std::move(name), role, std::move(patient)}, "TREAT",
@@ -63,13 +54,9 @@ std::string consent(std::string_view patient, std::string_view type, std::string
 
 class AuthzTest : public ::testing::Test {
  protected:
+  // The authorization logic does not depend on the store: the memory store keeps this fast.
   void SetUp() override {
-    auto store = storage::open_sqlite_store(dir_.path() + "/medseal.db");
-    ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-    store_ = std::move(*store);
-    ledger::LedgerOptions options;
-    options.batch_window = std::chrono::microseconds(200);
-    auto l = ledger::Ledger::open(*store_, key_, options);
+    auto l = ledger::Ledger::open(store_, key_, {.batch_window = std::chrono::microseconds(100)});
     ASSERT_TRUE(l.is_ok()) << l.status().to_string();
     ledger_ = std::move(*l);
     open_service();
@@ -78,7 +65,7 @@ class AuthzTest : public ::testing::Test {
   void open_service() {
     RecordOptions options;
     options.alerts = &alerts_;
-    service_ = std::make_unique<RecordService>(*ledger_, *store_, clock_, options);
+    service_ = std::make_unique<RecordService>(*ledger_, store_, clock_, options);
   }
 
   // Writes `body` as `who` and returns the id; the test fails if it is refused.
@@ -114,11 +101,10 @@ class AuthzTest : public ::testing::Test {
     return n;
   }
 
-  testing::TempDir dir_;
   note::SignerKey key_ = testing::test_log_key();
-  ManualClock clock_;
+  testing::ManualClock clock_{kJan2024};
   alerts::MemorySink alerts_;
-  std::unique_ptr<storage::Store> store_;
+  testing::MemoryStore store_;
   std::unique_ptr<ledger::Ledger> ledger_;
   std::unique_ptr<RecordService> service_;
   const Caller registrar_ = caller(Role::kClinician, "dr.reg");

@@ -21,6 +21,7 @@
 #include "records/service.h"
 #include "server/http_server.h"
 #include "storage/sqlite/sqlite_store.h"
+#include "support/manual_clock.h"
 #include "support/fhir_data.h"
 #include "support/ledger_check.h"
 #include "support/paths.h"
@@ -32,20 +33,12 @@ namespace {
 using Json = nlohmann::json;
 using medseal::testing::run_command;
 using medseal::testing::shell_quote;
+using medseal::testing::ManualClock;
 using medseal::testing::TempDir;
 
 constexpr std::string_view kFhirJson = "application/fhir+json; charset=utf-8";
 constexpr uint64_t kJan2024 = 1704067200000;  // 2024-01-01T00:00:00Z
 constexpr uint64_t kDay = 86'400'000;
-
-class ManualClock : public Clock {
- public:
-  uint64_t now_ms() const override { return now_; }
-  void set(uint64_t ms) { now_ = ms; }
-
- private:
-  std::atomic<uint64_t> now_{kJan2024};
-};
 
 std::string observation(const std::string& patient, std::string_view value = "1.00") {
   return R"({"resourceType":"Observation","status":"final","code":{"text":"weight"},"subject":{"reference":")" +
@@ -181,7 +174,7 @@ class FhirApiTest : public ::testing::Test {
 
   TempDir tmp_;
   note::SignerKey key_ = note::generate_signer_key("example.org/fhir-test");
-  ManualClock clock_;
+  ManualClock clock_{kJan2024};
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<ledger::Ledger> ledger_;
   std::unique_ptr<identity::TokenStore> tokens_;
