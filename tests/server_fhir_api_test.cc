@@ -412,6 +412,30 @@ TEST_F(FhirApiTest, PurposeHeaderIsRecordedAndBounded) {
                  400, "invalid");
 }
 
+// A clinician without a care relation is refused with directions; X-Medseal-Break-Glass gets
+// the read, its reason and rule in the ledger (records/policy.h).
+TEST_F(FhirApiTest, BreakGlassHeaderGivesAccessWithoutARelation) {
+  const std::string id = create("Observation", observation("Patient/p1"));
+  const std::string stranger = issue({"dr.er", identity::Role::kClinician, ""});
+  auto refused = get("/fhir/Observation/" + id, auth(stranger));
+  expect_outcome(refused, 403, "forbidden");
+  EXPECT_NE(refused->body.find("X-Medseal-Break-Glass"), std::string::npos) << refused->body;
+  auto res = get("/fhir/Observation/" + id, {{"Authorization", "Bearer " + stranger},
+                                             {"X-Medseal-Break-Glass", "unconscious in the ER"}});
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  uint64_t index = std::stoull(res->get_header_value("X-Medseal-Ledger-Index"));
+  auto receipt = ledger::verify_receipt(get("/ledger/receipts/" + std::to_string(index), auth(auditor_))->body,
+                                        note::verifier_of(key_));
+  ASSERT_TRUE(receipt.is_ok());
+  const Json statement = Json::parse(receipt->statement);
+  EXPECT_EQ(statement["rule"], "break-glass");
+  EXPECT_EQ(statement["reason"], "unconscious in the ER");
+  expect_outcome(get("/fhir/Observation/" + id, {{"Authorization", "Bearer " + stranger},
+                                                 {"X-Medseal-Break-Glass", std::string(201, 'x')}}),
+                 400, "invalid");
+}
+
 TEST_F(FhirApiTest, TransactionAnswersOneEntryPerRequest) {
   std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[
     {"fullUrl":"urn:uuid:11111111-1111-4111-8111-111111111111","resource":)" + patient() +
