@@ -434,17 +434,16 @@ Result<storage::RecordPage> RecordService::search(const Caller& caller,
     q.compartment = caller.who.patient;  // a patient searches their own compartment
   }
   std::vector<std::string> asked;
+  std::optional<Decision> decided;  // for one patient, decided before anything is read
   if (!q.compartment.empty()) {
     asked.push_back(q.compartment);
-    const Decision d = m.authorize(caller, Operation::kRead, q.type, q.compartment);
-    if (!d.allowed) return m.deny(caller, "search", {q.type}, asked, d, ledger_index);
+    decided = m.authorize(caller, Operation::kRead, q.type, q.compartment);
+    if (!decided->allowed) return m.deny(caller, "search", {q.type}, asked, *decided, ledger_index);
   }
   Result<storage::RecordPage> page = m.store.search_records(q);
   if (!page) return page.status();
-  // With a patient, asked and allowed above; without, every patient on the page must be.
-  const Decision d = q.compartment.empty()
-                         ? m.authorize_page(caller, q.type, page->records)
-                         : m.authorize(caller, Operation::kRead, q.type, q.compartment);
+  // Without a patient, every patient on the page must be readable.
+  const Decision d = decided ? *decided : m.authorize_page(caller, q.type, page->records);
   if (!d.allowed) {
     return m.deny(caller, "search", {q.type}, compartments_of(page->records), d, ledger_index);
   }
