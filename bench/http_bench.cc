@@ -81,7 +81,8 @@ class BenchServer {
   // The ids of `n` new Patients, written through the record service in transaction bundles (so
   // that setting up a read benchmark does not wait for thousands of ledger batches).
   std::vector<std::string> create_patients(size_t n) {
-    const records::Caller loader{{"bench.loader", identity::Role::kClinician, ""}, "TREAT"};
+    // The clinician who reads them registers them, which is its care relation (records/policy.h).
+    const records::Caller loader{{"bench.clinician", identity::Role::kClinician, ""}, "TREAT"};
     std::vector<std::string> ids;
     while (ids.size() < n) {
       std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[)";

@@ -275,6 +275,12 @@ TEST_F(RecordServiceTest, TheAccessTrailShowsWhoSawAPatientsData) {
   ASSERT_TRUE(obs.is_ok());
   EXPECT_EQ(obs->version.compartment, patient_ref);
   const Caller nurse = caller(Role::kClinician, "nurse.tamm");
+  // The nurse joins the patient's care team (policy.h): without it, reading is refused.
+  EXPECT_EQ(service_->read(nurse, "Observation", obs->version.id, 0, &index).status().code(),
+            Code::kPermissionDenied);
+  const std::string team = R"({"resourceType":"CareTeam","status":"active","subject":{"reference":")" +
+                           patient_ref + R"("},"participant":[{"member":{"reference":"Practitioner/nurse.tamm"}}]})";
+  ASSERT_TRUE(service_->create(doctor_, "CareTeam", team, &index).is_ok());
   ASSERT_TRUE(service_->read(nurse, "Observation", obs->version.id, 0, &index).is_ok());
   const uint64_t read_index = index;
   ASSERT_TRUE(service_->search(nurse, {"Observation", {}, patient_ref}, &index).is_ok());
@@ -283,7 +289,8 @@ TEST_F(RecordServiceTest, TheAccessTrailShowsWhoSawAPatientsData) {
   const Caller patient = caller(Role::kPatient, "mari", patient_ref);
   auto trail = service_->access_trail(patient, patient_ref, 0, 100, &index);
   ASSERT_TRUE(trail.is_ok()) << trail.status().to_string();
-  ASSERT_EQ(trail->size(), 4u);  // create patient, create observation, read, search (newest first)
+  // create patient, create observation, denied read, care team, read, search (newest first)
+  ASSERT_EQ(trail->size(), 6u);
   EXPECT_EQ((*trail)[0].index, search_index);
   EXPECT_EQ((*trail)[0].statement.op, "search");
   EXPECT_EQ((*trail)[1].index, read_index);
@@ -383,6 +390,13 @@ TEST_F(RecordServiceTest, EveryOfficialExampleRoundTrips) {
     uint64_t index = 0;
     auto w = service_->create(doctor_, type, body, &index);
     ASSERT_TRUE(w.is_ok()) << w.status().to_string();
+    // Writing into the compartment of an unregistered patient is allowed ("new-patient");
+    // reading it back needs a relation: the doctor registers the patient.
+    const std::string& compartment = w->version.compartment;
+    if (!compartment.empty() && store_->read_record("Patient", compartment.substr(8), 0).status().code() == Code::kNotFound) {
+      ASSERT_TRUE(service_->update(doctor_, "Patient", compartment.substr(8), patient_body(compartment.substr(8)),
+                                   std::nullopt, &index).is_ok());
+    }
     auto r = service_->read(doctor_, type, w->version.id, 0, &index);
     ASSERT_TRUE(r.is_ok()) << r.status().to_string();
     EXPECT_EQ(r->bytes, w->version.bytes);

@@ -21,6 +21,7 @@
 #include "records/service.h"
 #include "server/http_server.h"
 #include "storage/sqlite/sqlite_store.h"
+#include "support/manual_clock.h"
 #include "support/fhir_data.h"
 #include "support/ledger_check.h"
 #include "support/paths.h"
@@ -32,20 +33,12 @@ namespace {
 using Json = nlohmann::json;
 using medseal::testing::run_command;
 using medseal::testing::shell_quote;
+using medseal::testing::ManualClock;
 using medseal::testing::TempDir;
 
 constexpr std::string_view kFhirJson = "application/fhir+json; charset=utf-8";
 constexpr uint64_t kJan2024 = 1704067200000;  // 2024-01-01T00:00:00Z
 constexpr uint64_t kDay = 86'400'000;
-
-class ManualClock : public Clock {
- public:
-  uint64_t now_ms() const override { return now_; }
-  void set(uint64_t ms) { now_ = ms; }
-
- private:
-  std::atomic<uint64_t> now_{kJan2024};
-};
 
 std::string observation(const std::string& patient, std::string_view value = "1.00") {
   return R"({"resourceType":"Observation","status":"final","code":{"text":"weight"},"subject":{"reference":")" +
@@ -90,6 +83,14 @@ class FhirApiTest : public ::testing::Test {
     auditor_ = issue({"audit.team", identity::Role::kAuditor, ""});
     admin_ = issue({"admin", identity::Role::kAdmin, ""});
     records_ = std::make_unique<records::RecordService>(*ledger_, *store_, clock_);
+    // dr.who is on the care teams of p1 and p2 (records/policy.h): without a relation a
+    // clinician reads nothing of theirs.
+    for (const char* p : {"Patient/p1", "Patient/p2"}) {
+      const std::string team = std::string(R"({"resourceType":"CareTeam","status":"active","subject":{"reference":")") +
+                               p + R"("},"participant":[{"member":{"reference":"Practitioner/dr.who"}}]})";
+      const records::Caller who{{"dr.who", identity::Role::kClinician, ""}, "TREAT"};
+      ASSERT_TRUE(records_->create(who, "CareTeam", team, nullptr).is_ok());
+    }
     api_ = std::make_unique<fhir::Api>(*records_, *tokens_, records::r4_resource_types(), clock_);
     http_ = std::make_unique<HttpServer>(*ledger_, HttpOptions{"127.0.0.1", 0, 8, false}, api_.get());
     auto port = http_->bind();
@@ -173,7 +174,7 @@ class FhirApiTest : public ::testing::Test {
 
   TempDir tmp_;
   note::SignerKey key_ = note::generate_signer_key("example.org/fhir-test");
-  ManualClock clock_;
+  ManualClock clock_{kJan2024};
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<ledger::Ledger> ledger_;
   std::unique_ptr<identity::TokenStore> tokens_;
@@ -411,6 +412,30 @@ TEST_F(FhirApiTest, PurposeHeaderIsRecordedAndBounded) {
                  400, "invalid");
 }
 
+// A clinician without a care relation is refused with directions; X-Medseal-Break-Glass gets
+// the read, its reason and rule in the ledger (records/policy.h).
+TEST_F(FhirApiTest, BreakGlassHeaderGivesAccessWithoutARelation) {
+  const std::string id = create("Observation", observation("Patient/p1"));
+  const std::string stranger = issue({"dr.er", identity::Role::kClinician, ""});
+  auto refused = get("/fhir/Observation/" + id, auth(stranger));
+  expect_outcome(refused, 403, "forbidden");
+  EXPECT_NE(refused->body.find("X-Medseal-Break-Glass"), std::string::npos) << refused->body;
+  auto res = get("/fhir/Observation/" + id, {{"Authorization", "Bearer " + stranger},
+                                             {"X-Medseal-Break-Glass", "unconscious in the ER"}});
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  uint64_t index = std::stoull(res->get_header_value("X-Medseal-Ledger-Index"));
+  auto receipt = ledger::verify_receipt(get("/ledger/receipts/" + std::to_string(index), auth(auditor_))->body,
+                                        note::verifier_of(key_));
+  ASSERT_TRUE(receipt.is_ok());
+  const Json statement = Json::parse(receipt->statement);
+  EXPECT_EQ(statement["rule"], "break-glass");
+  EXPECT_EQ(statement["reason"], "unconscious in the ER");
+  expect_outcome(get("/fhir/Observation/" + id, {{"Authorization", "Bearer " + stranger},
+                                                 {"X-Medseal-Break-Glass", std::string(201, 'x')}}),
+                 400, "invalid");
+}
+
 TEST_F(FhirApiTest, TransactionAnswersOneEntryPerRequest) {
   std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[
     {"fullUrl":"urn:uuid:11111111-1111-4111-8111-111111111111","resource":)" + patient() +
@@ -447,7 +472,8 @@ TEST_F(FhirApiTest, AccessTrailIsAuditEvents) {
   ASSERT_EQ(res->status, 200) << res->body;
   Json j = json(res);
   EXPECT_EQ(j["type"], "searchset");
-  ASSERT_EQ(j["entry"].size(), 3u);  // newest first: patient read, clinician read, create
+  // newest first: patient read, clinician read, create, and the fixture's care team
+  ASSERT_EQ(j["entry"].size(), 4u);
   const Json& newest = j["entry"][0]["resource"];
   EXPECT_EQ(newest["resourceType"], "AuditEvent");
   EXPECT_EQ(newest["subtype"][0]["code"], "read");
@@ -478,8 +504,11 @@ TEST_F(FhirApiTest, ReceiptsOfVersionsAndEntries) {
   EXPECT_EQ(get("/fhir/Observation/" + id + "/_history/1/%24receipt")->status, 200);
   expect_outcome(get("/fhir/Observation/" + id + "/_history/2/$receipt"), 404, "not-found");
 
-  // Clinicians get receipts of record versions; entries in general are for auditors.
-  expect_outcome(get("/ledger/receipts/" + std::to_string(verified->index + 1)), 403, "forbidden");
+  // Clinicians get receipts of entries about their patients (care relation) and their own;
+  // a clinician without a relation does not; entries in general are for auditors.
+  EXPECT_EQ(get("/ledger/receipts/" + std::to_string(verified->index + 1))->status, 200);
+  const std::string stranger = issue({"dr.no", identity::Role::kClinician, ""});
+  expect_outcome(get("/ledger/receipts/" + std::to_string(verified->index), auth(stranger)), 403, "forbidden");
   auto entry = get("/ledger/receipts/" + std::to_string(verified->index), auth(auditor_));
   ASSERT_TRUE(entry);
   EXPECT_EQ(entry->status, 200);
@@ -618,6 +647,12 @@ TEST_F(FhirApiTest, EveryOfficialExampleRoundTripsOverHttp) {
     ASSERT_TRUE(created);
     ASSERT_EQ(created->status, 201) << created->body;
     const std::string id = json(created)["id"];
+    // Writing for an unregistered patient needs no relation ("new-patient"); reading it back
+    // does: the clinician registers the patient.
+    const std::string compartment = records::patient_compartment(created->body);
+    if (!compartment.empty() && get("/fhir/" + compartment)->status == 404) {
+      ASSERT_EQ(put("/fhir/" + compartment, patient(compartment.substr(8)))->status, 201);
+    }
     auto read = get("/fhir/" + type + "/" + id);
     ASSERT_TRUE(read);
     ASSERT_EQ(read->status, 200);

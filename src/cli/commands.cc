@@ -212,7 +212,11 @@ int run_serve(const ServeArgs& args) {
     witnessing = std::move(*started);
   }
   ledger::Ledger& ledger = witnessing ? *witnessing->ledger : *(*log)->ledger;
-  records::RecordService records(ledger, *(*log)->store, system_clock());
+  // Break-glass alerts go to stderr until serve has an alert pipeline of its own.
+  alerts::StderrSink break_glass_alerts;
+  records::RecordOptions record_options;
+  record_options.alerts = &break_glass_alerts;
+  records::RecordService records(ledger, *(*log)->store, system_clock(), record_options);
   std::string host_port = url_host(addr.host) + ":" + std::to_string(addr.port);
   server::fhir::ApiOptions api_options{host_port};
   server::HttpOptions options{addr.host, addr.port, args.threads, args.access_log};

@@ -68,6 +68,17 @@ Status check_request(std::string_view type, size_t body_size, size_t max_bytes) 
   return Status::ok();
 }
 
+// The Practitioner reference an identity named `name` registers patients as.
+std::string registrant_of(const identity::Identity& who) {
+  std::vector<std::string> actors = actors_of(who);
+  return actors.empty() ? std::string() : actors.front();
+}
+
+void note_decision(Statement& s, const Decision& d) {
+  s.rule = d.rule;
+  if (d.break_glass) s.reason = d.reason;
+}
+
 }  // namespace
 
 struct RecordService::Impl {
@@ -76,6 +87,71 @@ struct RecordService::Impl {
   const Clock& clock;
   RecordOptions options;
   RecordLocks locks;
+  RelationIndex relations{options.relations};
+  Status relations_loaded = Status::ok();
+
+  // The decision on `op` by `caller` on data of `type` in `compartment`.
+  Decision authorize(const Caller& caller, Operation op, std::string_view type,
+                     std::string_view compartment, bool may_break_glass = true) const {
+    Situation s{type, compartment, {}, true,
+                may_break_glass ? std::string_view(caller.break_glass) : std::string_view()};
+    if (!compartment.empty() && caller.who.role != identity::Role::kPatient) {
+      s.relation = relations.lookup(actors_of(caller.who), compartment, clock.now_ms());
+      s.patient_exists = relations.patient_exists(compartment);
+    }
+    return decide(caller.who, op, s);
+  }
+
+  // A write of `r` over `current`: both compartments must allow it when a record moves.
+  Decision authorize_write(const Caller& caller, const RecordVersion& r,
+                           const RecordVersion* current) const {
+    Decision d = authorize(caller, Operation::kWrite, r.type, r.compartment);
+    if (!d.allowed || current == nullptr || current->compartment == r.compartment) return d;
+    Decision before = authorize(caller, Operation::kWrite, r.type, current->compartment);
+    return !before.allowed || before.break_glass ? before : d;
+  }
+
+  // Reading a page of records of several patients (type-wide search and history): every
+  // compartment on it must be readable without breaking the glass. The rules are joined.
+  Decision authorize_page(const Caller& caller, std::string_view type,
+                          const std::vector<RecordVersion>& records) const {
+    std::vector<std::string> compartments = compartments_of(records);
+    const bool any_outside = records.empty() ||
+        std::any_of(records.begin(), records.end(), [](const RecordVersion& r) { return r.compartment.empty(); });
+    if (any_outside) compartments.insert(compartments.begin(), "");
+    Decision joined = allow("");
+    for (const std::string& c : compartments) {
+      Decision d = authorize(caller, Operation::kRead, type, c, false);
+      if (!d.allowed) return d;
+      if (joined.rule.find(d.rule) == std::string::npos) {
+        joined.rule += (joined.rule.empty() ? "" : ",") + d.rule;
+      }
+    }
+    return joined;
+  }
+
+  // After a committed write: the relation index learns it.
+  void learn(const Caller& caller, const RecordVersion& r) {
+    relations.apply(r, registrant_of(caller.who));
+  }
+
+  // One critical alert for a request that broke the glass; `s` is its (first) statement.
+  void raise_break_glass(const Caller& caller, const Statement& s, const Decision& d,
+                         std::vector<uint64_t> indexes) const {
+    if (options.alerts == nullptr) return;
+    std::string patients;
+    for (const std::string& p : s.patients) patients += (patients.empty() ? "" : ", ") + p;
+    alerts::Alert a = alerts::make_alert(
+        alerts::Severity::kCritical, "break-glass",
+        caller.who.name + " broke the glass (" + s.op + ") for " + patients +
+            (d.overrode_block ? ", overriding the patient's block" : ""));
+    a.resources = s.patients;
+    a.indexes = std::move(indexes);
+    a.evidence = {{"who", caller.who.name},      {"role", s.role},
+                  {"op", s.op},                  {"reason", d.reason},
+                  {"resources", s.resources},    {"overrode_block", d.overrode_block}};
+    options.alerts->raise(a);
+  }
 
   Statement statement(const Caller& caller, std::string op, uint64_t time_ms) const {
     Statement s;
@@ -109,23 +185,39 @@ struct RecordService::Impl {
 
   // Records a refusal and returns the kPermissionDenied to answer with (or the append's error).
   Status deny(const Caller& caller, std::string op, std::vector<std::string> resources,
-              std::vector<std::string> patients, std::string reason, uint64_t* ledger_index) {
+              std::vector<std::string> patients, const Decision& d, uint64_t* ledger_index) {
     Statement s = statement(caller, std::move(op), clock.now_ms());
     s.denied = true;
     s.resources = std::move(resources);
     s.patients = std::move(patients);
-    s.reason = reason;
+    s.rule = d.rule;
+    s.reason = d.reason;
     Result<uint64_t> index = append(std::move(s), std::nullopt, std::nullopt, ledger_index);
     if (!index) return index.status();
-    return Status::denied(reason);
+    return Status::denied(d.reason);
   }
 
-  Status deny_write(const Caller& caller, std::string op, std::string target,
-                    uint64_t* ledger_index) {
-    return deny(caller, std::move(op), {std::move(target)}, {},
-                "the role " + std::string(identity::role_name(caller.who.role)) +
-                    " may not write records",
-                ledger_index);
+  // Authorizes, appends and learns a new version `r` of a record whose latest stored version is
+  // `current` (null: none); the caller holds the record's lock if it needs one.
+  Result<Written> commit_write(const Caller& caller, RecordVersion r, const RecordVersion* current,
+                               uint64_t* ledger_index) {
+    const bool created = current == nullptr;
+    Statement s = write_statement(caller, r, created);
+    const Decision d = authorize_write(caller, r, current);
+    if (!d.allowed) {
+      std::vector<std::string> patients = s.patients;
+      if (current != nullptr && !current->compartment.empty() && current->compartment != r.compartment) {
+        patients.push_back(current->compartment);
+      }
+      return deny(caller, s.op, {record_key(r.type, r.id)}, std::move(patients), d, ledger_index);
+    }
+    note_decision(s, d);
+    Result<uint64_t> index = append(s, r, std::nullopt, ledger_index);
+    if (!index) return index.status();
+    r.ledger_index = *index;
+    learn(caller, r);
+    if (d.break_glass) raise_break_glass(caller, s, d, {*index});
+    return Written{std::move(r), created};
   }
 
   // The next version of (type, id) with `body` stamped, as the record row to write; the caller
@@ -194,10 +286,12 @@ struct RecordService::Impl {
     return Status::ok();
   }
 
-  // Records an access to `records` (op read, vread, history or search) and reports its index.
+  // Records an access to `records` (op read, vread, history or search) allowed by `d` and
+  // reports its index.
   Status record_access(const Caller& caller, std::string op,
                        const std::vector<RecordVersion>& records,
-                       std::vector<std::string> extra_patients, uint64_t* ledger_index) {
+                       std::vector<std::string> extra_patients, const Decision& d,
+                       uint64_t* ledger_index) {
     Statement s = statement(caller, std::move(op), clock.now_ms());
     for (const RecordVersion& r : records) s.resources.push_back(version_ref(r));
     s.patients = compartments_of(records);
@@ -206,8 +300,11 @@ struct RecordService::Impl {
         s.patients.push_back(std::move(p));
       }
     }
-    Result<uint64_t> index = append(std::move(s), std::nullopt, std::nullopt, ledger_index);
-    return index ? Status::ok() : index.status();
+    note_decision(s, d);
+    Result<uint64_t> index = append(s, std::nullopt, std::nullopt, ledger_index);
+    if (!index) return index.status();
+    if (d.break_glass) raise_break_glass(caller, s, d, {*index});
+    return Status::ok();
   }
 
   Result<std::vector<Written>> transaction(const Caller& caller, std::string_view bundle,
@@ -217,32 +314,31 @@ struct RecordService::Impl {
 
 RecordService::RecordService(ledger::Ledger& ledger, storage::Store& store, const Clock& clock,
                              RecordOptions options)
-    : impl_(new Impl{ledger, store, clock, options, {}}) {}
+    : impl_(new Impl{ledger, store, clock, options, {}}) {
+  // A service that cannot know the care relations refuses every request with the load's error.
+  impl_->relations_loaded = impl_->relations.load(store, [](std::string_view name) {
+    return registrant_of(identity::Identity{std::string(name), identity::Role::kClinician, ""});
+  });
+}
 
 RecordService::~RecordService() = default;
 
 Result<Written> RecordService::create(const Caller& caller, std::string_view type,
                                       std::string_view body, uint64_t* ledger_index) {
   Impl& m = *impl_;
-  if (!may_write(caller.who)) return m.deny_write(caller, "create", std::string(type), ledger_index);
+  MEDSEAL_RETURN_IF_ERROR(m.relations_loaded);
   MEDSEAL_RETURN_IF_ERROR(check_request(type, body.size(), m.options.max_resource_bytes));
   // A fresh UUID has no other writer: no lock needed.
   Result<RecordVersion> r = m.next_version(type, new_id(), body, nullptr, m.clock.now_ms(), false);
   if (!r) return r.status();
-  Statement s = m.write_statement(caller, *r, true);
-  Result<uint64_t> index = m.append(std::move(s), *r, std::nullopt, ledger_index);
-  if (!index) return index.status();
-  r->ledger_index = *index;
-  return Written{std::move(*r), true};
+  return m.commit_write(caller, std::move(*r), nullptr, ledger_index);
 }
 
 Result<Written> RecordService::update(const Caller& caller, std::string_view type,
                                       std::string_view id, std::string_view body,
                                       std::optional<uint64_t> if_match, uint64_t* ledger_index) {
   Impl& m = *impl_;
-  if (!may_write(caller.who)) {
-    return m.deny_write(caller, "update", record_key(type, id), ledger_index);
-  }
+  MEDSEAL_RETURN_IF_ERROR(m.relations_loaded);
   if (!is_valid_id(id)) return Status::invalid("not a valid FHIR id");
   MEDSEAL_RETURN_IF_ERROR(check_request(type, body.size(), m.options.max_resource_bytes));
   const std::string key = record_key(type, id);
@@ -253,21 +349,14 @@ Result<Written> RecordService::update(const Caller& caller, std::string_view typ
   MEDSEAL_RETURN_IF_ERROR(Impl::check_if_match(if_match, current));
   Result<RecordVersion> r = m.next_version(type, id, body, current, m.clock.now_ms(), true);
   if (!r) return r.status();
-  const bool created = current == nullptr;
-  Result<uint64_t> index =
-      m.append(m.write_statement(caller, *r, created), *r, std::nullopt, ledger_index);
-  if (!index) return index.status();
-  r->ledger_index = *index;
-  return Written{std::move(*r), created};
+  return m.commit_write(caller, std::move(*r), current, ledger_index);
 }
 
 Result<Written> RecordService::remove(const Caller& caller, std::string_view type,
                                       std::string_view id, std::optional<uint64_t> if_match,
                                       uint64_t* ledger_index) {
   Impl& m = *impl_;
-  if (!may_write(caller.who)) {
-    return m.deny_write(caller, "delete", record_key(type, id), ledger_index);
-  }
+  MEDSEAL_RETURN_IF_ERROR(m.relations_loaded);
   if (!is_r4_resource_type(type)) return Status::invalid("not a FHIR R4 resource type");
   if (!is_valid_id(id)) return Status::invalid("not a valid FHIR id");
   RecordLocks::Held held = m.locks.lock({record_key(type, id)});
@@ -282,28 +371,23 @@ Result<Written> RecordService::remove(const Caller& caller, std::string_view typ
   r.updated_ms = m.clock.now_ms();
   r.deleted = true;
   r.bytes.clear();
-  Result<uint64_t> index =
-      m.append(m.write_statement(caller, r, false), r, std::nullopt, ledger_index);
-  if (!index) return index.status();
-  r.ledger_index = *index;
-  return Written{std::move(r), false};
+  return m.commit_write(caller, std::move(r), &current, ledger_index);
 }
 
 Result<RecordVersion> RecordService::read(const Caller& caller, std::string_view type,
                                           std::string_view id, uint64_t version,
                                           uint64_t* ledger_index) {
   Impl& m = *impl_;
+  MEDSEAL_RETURN_IF_ERROR(m.relations_loaded);
   if (!is_r4_resource_type(type)) return Status::invalid("not a FHIR R4 resource type");
   if (!is_valid_id(id)) return Status::invalid("not a valid FHIR id");
   // A record that does not exist is not recorded as an access: nothing was disclosed.
   Result<RecordVersion> r = m.store.read_record(type, id, version);
   if (!r) return r.status();
   const std::string op = version == 0 ? "read" : "vread";
-  if (!may_read(caller.who, r->compartment)) {
-    return m.deny(caller, op, {version_ref(*r)}, compartments_of({*r}),
-                  "not allowed to read this record", ledger_index);
-  }
-  MEDSEAL_RETURN_IF_ERROR(m.record_access(caller, op, {*r}, {}, ledger_index));
+  const Decision d = m.authorize(caller, Operation::kRead, type, r->compartment);
+  if (!d.allowed) return m.deny(caller, op, {version_ref(*r)}, compartments_of({*r}), d, ledger_index);
+  MEDSEAL_RETURN_IF_ERROR(m.record_access(caller, op, {*r}, {}, d, ledger_index));
   return r;
 }
 
@@ -313,11 +397,8 @@ Result<storage::RecordPage> RecordService::history(const Caller& caller, std::st
   Impl& m = *impl_;
   if (!is_r4_resource_type(type)) return Status::invalid("not a FHIR R4 resource type");
   if (!id.empty() && !is_valid_id(id)) return Status::invalid("not a valid FHIR id");
+  MEDSEAL_RETURN_IF_ERROR(m.relations_loaded);
   const std::string target = id.empty() ? std::string(type) : record_key(type, id);
-  if (id.empty() && !may_read_type(caller.who)) {
-    return m.deny(caller, "history", {target}, {}, "not allowed to read the history of a type",
-                  ledger_index);
-  }
   Result<storage::RecordPage> page =
       m.store.record_history(type, id, offset, std::min(count, m.options.max_page));
   if (!page) return page.status();
@@ -326,12 +407,18 @@ Result<storage::RecordPage> RecordService::history(const Caller& caller, std::st
     // A record stays in one compartment's view: the latest version decides who may see it.
     Result<RecordVersion> latest = m.store.read_record(type, id, 0);
     if (!latest) return latest.status();
-    if (!may_read(caller.who, latest->compartment)) {
-      return m.deny(caller, "history", {target}, compartments_of({*latest}),
-                    "not allowed to read this record", ledger_index);
+    const Decision d = m.authorize(caller, Operation::kRead, type, latest->compartment);
+    if (!d.allowed) {
+      return m.deny(caller, "history", {target}, compartments_of({*latest}), d, ledger_index);
     }
+    MEDSEAL_RETURN_IF_ERROR(m.record_access(caller, "history", page->records, {}, d, ledger_index));
+    return page;
   }
-  MEDSEAL_RETURN_IF_ERROR(m.record_access(caller, "history", page->records, {}, ledger_index));
+  const Decision d = m.authorize_page(caller, type, page->records);
+  if (!d.allowed) {
+    return m.deny(caller, "history", {target}, compartments_of(page->records), d, ledger_index);
+  }
+  MEDSEAL_RETURN_IF_ERROR(m.record_access(caller, "history", page->records, {}, d, ledger_index));
   return page;
 }
 
@@ -339,26 +426,29 @@ Result<storage::RecordPage> RecordService::search(const Caller& caller,
                                                   const storage::RecordQuery& query,
                                                   uint64_t* ledger_index) {
   Impl& m = *impl_;
+  MEDSEAL_RETURN_IF_ERROR(m.relations_loaded);
   if (!is_r4_resource_type(query.type)) return Status::invalid("not a FHIR R4 resource type");
   storage::RecordQuery q = query;
   q.limit = std::min(q.limit, m.options.max_page);
   if (caller.who.role == identity::Role::kPatient && q.compartment.empty()) {
     q.compartment = caller.who.patient;  // a patient searches their own compartment
   }
-  const bool allowed = q.compartment.empty() ? may_read_type(caller.who)
-                                             : may_read(caller.who, q.compartment);
-  if (!allowed) {
-    std::vector<std::string> patients;
-    if (!q.compartment.empty()) patients.push_back(q.compartment);
-    return m.deny(caller, "search", {q.type}, std::move(patients), "not allowed to search these records",
-                  ledger_index);
+  std::vector<std::string> asked;
+  std::optional<Decision> decided;  // for one patient, decided before anything is read
+  if (!q.compartment.empty()) {
+    asked.push_back(q.compartment);
+    decided = m.authorize(caller, Operation::kRead, q.type, q.compartment);
+    if (!decided->allowed) return m.deny(caller, "search", {q.type}, asked, *decided, ledger_index);
   }
   Result<storage::RecordPage> page = m.store.search_records(q);
   if (!page) return page.status();
-  std::vector<std::string> asked;
-  if (!q.compartment.empty()) asked.push_back(q.compartment);
+  // Without a patient, every patient on the page must be readable.
+  const Decision d = decided ? *decided : m.authorize_page(caller, q.type, page->records);
+  if (!d.allowed) {
+    return m.deny(caller, "search", {q.type}, compartments_of(page->records), d, ledger_index);
+  }
   MEDSEAL_RETURN_IF_ERROR(
-      m.record_access(caller, "search", page->records, std::move(asked), ledger_index));
+      m.record_access(caller, "search", page->records, std::move(asked), d, ledger_index));
   return page;
 }
 
@@ -413,7 +503,7 @@ Result<std::vector<PlannedWrite>> plan_transaction(std::vector<BundleEntry> entr
 Result<std::vector<Written>> RecordService::Impl::transaction(const Caller& caller,
                                                               std::string_view bundle,
                                                               uint64_t* ledger_index) {
-  if (!may_write(caller.who)) return deny_write(caller, "transaction", "Bundle", ledger_index);
+  MEDSEAL_RETURN_IF_ERROR(relations_loaded);
   if (bundle.size() > options.max_resource_bytes * 4) {
     return Status::invalid("the bundle is larger than " +
                            std::to_string(options.max_resource_bytes * 4) + " bytes");
@@ -432,6 +522,8 @@ Result<std::vector<Written>> RecordService::Impl::transaction(const Caller& call
   const uint64_t now = clock.now_ms();
   std::vector<Written> written;
   std::vector<AppendRequest> requests;
+  std::vector<Statement> statements;
+  std::vector<std::pair<size_t, Decision>> broke_glass;  // entry, decision
   for (size_t i = 0; i < plan->size(); ++i) {
     const PlannedWrite& w = (*plan)[i];
     const std::string where = "entry " + std::to_string(i) + ": ";
@@ -470,14 +562,39 @@ Result<std::vector<Written>> RecordService::Impl::transaction(const Caller& call
       r = std::move(*next);
     }
     const bool created = !current.has_value();
-    requests.push_back(request(write_statement(caller, r, created), r));
+    // Each entry is decided on its own; one refusal refuses the whole Bundle. Patients first
+    // registered by this Bundle are new (relations learn of them after the commit).
+    const Decision d = authorize_write(caller, r, current ? &*current : nullptr);
+    Statement s = write_statement(caller, r, created);
+    if (!d.allowed) {
+      return deny(caller, "transaction", {"Bundle", record_key(r.type, r.id)}, s.patients, d,
+                  ledger_index);
+    }
+    note_decision(s, d);
+    if (d.break_glass) broke_glass.emplace_back(i, d);
+    statements.push_back(s);
+    requests.push_back(request(std::move(s), r));
     written.push_back(Written{std::move(r), created});
   }
   if (requests.empty()) return written;
   Result<uint64_t> first = ledger.append_all(std::move(requests));
   if (!first) return first.status();
   if (ledger_index != nullptr) *ledger_index = *first;
-  for (size_t i = 0; i < written.size(); ++i) written[i].version.ledger_index = *first + i;
+  for (size_t i = 0; i < written.size(); ++i) {
+    written[i].version.ledger_index = *first + i;
+    learn(caller, written[i].version);
+  }
+  if (!broke_glass.empty()) {
+    std::vector<uint64_t> indexes;
+    Statement all = statements[broke_glass.front().first];
+    for (const auto& [i, d] : broke_glass) {
+      indexes.push_back(*first + i);
+      for (const std::string& p : statements[i].patients) {
+        if (std::find(all.patients.begin(), all.patients.end(), p) == all.patients.end()) all.patients.push_back(p);
+      }
+    }
+    raise_break_glass(caller, all, broke_glass.front().second, std::move(indexes));
+  }
   return written;
 }
 
@@ -490,10 +607,8 @@ Result<std::vector<TrailEntry>> RecordService::access_trail(const Caller& caller
   if (!patient.starts_with("Patient/") || !is_valid_id(patient.substr(8))) {
     return Status::invalid("patient must be Patient/<id>");
   }
-  if (!may_read_trail(caller.who, patient)) {
-    return m.deny(caller, "audit", {who}, {who}, "not allowed to read this access trail",
-                  ledger_index);
-  }
+  const Decision d = decide_trail(caller.who, patient);
+  if (!d.allowed) return m.deny(caller, "audit", {who}, {who}, d, ledger_index);
   Result<std::vector<uint64_t>> indexes =
       m.store.entries_with_key(patient, offset, std::min(count, m.options.max_page));
   if (!indexes) return indexes.status();
@@ -511,6 +626,7 @@ Result<std::vector<TrailEntry>> RecordService::access_trail(const Caller& caller
   Statement s = m.statement(caller, "audit", m.clock.now_ms());
   s.resources = {"AuditEvent?patient=" + who};
   s.patients = {who};
+  s.rule = d.rule;
   Result<uint64_t> index = m.append(std::move(s), std::nullopt, std::nullopt, ledger_index);
   if (!index) return index.status();
   return trail;
@@ -527,17 +643,20 @@ Result<std::string> RecordService::Impl::receipt(const Caller& caller, uint64_t 
   const Statement* about = target ? &*target : nullptr;
   const std::string what = "ledger/" + std::to_string(index);
   std::vector<std::string> patients = about ? about->patients : std::vector<std::string>{};
-  if (!may_read_receipt(caller.who, about)) {
-    return deny(caller, "receipt", {what}, std::move(patients),
-                "not allowed to read this receipt", ledger_index);
-  }
+  MEDSEAL_RETURN_IF_ERROR(relations_loaded);
+  const Decision d = decide_receipt(caller.who, about, [&](const std::string& patient) {
+    return authorize(caller, Operation::kRead, "", patient);
+  });
+  if (!d.allowed) return deny(caller, "receipt", {what}, std::move(patients), d, ledger_index);
   Result<std::string> r = ledger.receipt(index);
   if (!r) return r.status();
   Statement s = statement(caller, "receipt", clock.now_ms());
   s.resources = {what};
   s.patients = std::move(patients);
-  Result<uint64_t> appended = append(std::move(s), std::nullopt, std::nullopt, ledger_index);
+  note_decision(s, d);
+  Result<uint64_t> appended = append(s, std::nullopt, std::nullopt, ledger_index);
   if (!appended) return appended.status();
+  if (d.break_glass) raise_break_glass(caller, s, d, {*appended});
   return r;
 }
 
@@ -560,9 +679,8 @@ Result<std::vector<uint64_t>> RecordService::erase(const Caller& caller, std::st
                                                    std::string_view id, uint64_t* ledger_index) {
   Impl& m = *impl_;
   const std::string key = record_key(type, id);
-  if (!may_erase(caller.who)) {
-    return m.deny(caller, "erase", {key}, {}, "only an admin may erase records", ledger_index);
-  }
+  const Decision d = decide_erase(caller.who);
+  if (!d.allowed) return m.deny(caller, "erase", {key}, {}, d, ledger_index);
   if (!is_r4_resource_type(type) || !is_valid_id(id)) return Status::invalid("not a FHIR record");
   RecordLocks::Held held = m.locks.lock({key});
   storage::Erasure erasure{std::string(type), std::string(id), {}};
@@ -585,10 +703,16 @@ Result<std::vector<uint64_t>> RecordService::erase(const Caller& caller, std::st
   Statement s = m.statement(caller, "erase", m.clock.now_ms());
   s.resources = {key};
   s.patients = std::move(patients);
+  s.rule = d.rule;
   s.erased = erasure.indexes;
   std::vector<uint64_t> erased = erasure.indexes;
   Result<uint64_t> index = m.append(std::move(s), std::nullopt, std::move(erasure), ledger_index);
   if (!index) return index.status();
+  RecordVersion gone;  // relations the record established go with it
+  gone.type = std::string(type);
+  gone.id = std::string(id);
+  gone.deleted = true;
+  m.relations.apply(gone, "");
   return erased;
 }
 
@@ -602,6 +726,7 @@ Status RecordService::record_refusal(std::string_view who, std::string_view op,
   s.time_ms = m.clock.now_ms();
   s.who = who.empty() ? "anonymous" : std::string(who);
   s.resources = {std::string(target)};
+  s.rule = "unauthenticated";
   s.reason = std::string(reason);
   Result<uint64_t> index = m.append(std::move(s), std::nullopt, std::nullopt, ledger_index);
   return index ? Status::ok() : index.status();

@@ -10,6 +10,9 @@
 //   keyed by every patient among them, so each patient's trail shows it.
 // - Every refused request (kPermissionDenied) is an entry of kind access-denied.
 // - Bad input (kInvalidArgument) writes nothing.
+// - Who may do what is policy.h's; every statement of a decision on clinical data carries the
+//   rule that decided ("rule"). Care relations are indexed in memory (relations.h): loaded from
+//   the store by the constructor, updated after every committed write.
 //
 // Each method sets `*ledger_index` (when not null) to the index of the entry it appended, also
 // when it returns kPermissionDenied, and leaves it alone when it appended nothing. Errors:
@@ -25,9 +28,11 @@
 #include <string_view>
 #include <vector>
 
+#include "alerts/alert.h"
 #include "identity/identity.h"
 #include "ledger/entry.h"
 #include "ledger/ledger.h"
+#include "records/relations.h"
 #include "records/statement.h"
 #include "storage/store.h"
 #include "util/clock.h"
@@ -38,6 +43,10 @@ namespace medseal::records {
 struct Caller {
   identity::Identity who;
   std::string purpose = "TREAT";  // recorded in every statement of this caller's requests
+  // Non-empty: the caller breaks the glass with this reason (policy.h): a clinician without a care
+  // relation or consent gets access, the statement records the reason and rule "break-glass", and
+  // one critical "break-glass" alert is raised per request.
+  std::string break_glass;
 };
 
 struct Written {
@@ -55,6 +64,8 @@ struct TrailEntry {
 struct RecordOptions {
   size_t max_resource_bytes = 8 << 20;  // a larger body is kInvalidArgument
   uint64_t max_page = 1000;             // history, search and trail pages are cut to this
+  RelationOptions relations;            // care relation windows (relations.h)
+  alerts::AlertSink* alerts = nullptr;  // break-glass alerts go here; null: none are raised
 };
 
 class RecordService {

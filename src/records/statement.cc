@@ -20,9 +20,9 @@ constexpr size_t kMaxDeniedOpBytes = 64;
 constexpr std::array<std::string_view, 11> kOps = {"create", "update", "delete", "read",
                                                    "vread",  "history", "search", "audit",
                                                    "receipt", "erase", "token"};
-constexpr std::array<std::string_view, 12> kFields = {"v",        "op",        "outcome", "time",
-                                                      "who",      "role",      "purpose", "resources",
-                                                      "sha256",   "patients",  "reason",  "erased"};
+constexpr std::array<std::string_view, 13> kFields = {
+    "v",      "op",       "outcome", "time", "who",    "role",  "purpose",
+    "resources", "sha256", "patients", "rule", "reason", "erased"};
 
 bool known(std::string_view value, std::span<const std::string_view> allowed) {
   for (std::string_view a : allowed) {
@@ -91,6 +91,7 @@ Status read_fields(const Json& j, Statement* s) {
   MEDSEAL_RETURN_IF_ERROR(read_strings(j, "resources", &s->resources));
   MEDSEAL_RETURN_IF_ERROR(read_string(j, "sha256", &s->sha256));
   MEDSEAL_RETURN_IF_ERROR(read_strings(j, "patients", &s->patients));
+  MEDSEAL_RETURN_IF_ERROR(read_string(j, "rule", &s->rule));
   MEDSEAL_RETURN_IF_ERROR(read_string(j, "reason", &s->reason));
   MEDSEAL_RETURN_IF_ERROR(read_numbers(j, "erased", &s->erased));
   if (outcome != "ok" && outcome != "denied") return bad("outcome", "is neither \"ok\" nor \"denied\"");
@@ -121,6 +122,7 @@ std::string format_statement(const Statement& s) {
   if (!s.resources.empty()) j["resources"] = s.resources;
   if (!s.sha256.empty()) j["sha256"] = s.sha256;
   if (!s.patients.empty()) j["patients"] = s.patients;
+  if (!s.rule.empty()) j["rule"] = s.rule;
   if (!s.reason.empty()) j["reason"] = s.reason;
   if (!s.erased.empty()) j["erased"] = s.erased;
   // Invalid UTF-8 in a string is replaced, never thrown about: the record layer's inputs are

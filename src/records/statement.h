@@ -16,7 +16,10 @@
 //                no version applies, as for a denied request)
 //   "sha256"     writes: hex SHA-256 of the stored resource bytes (absent for a delete)
 //   "patients"   ["Patient/id", ...]: whose data this is; the access trail is found by these
-//   "reason"     denied: why, in one line
+//   "rule"       the authorization rule that decided (policy.h): own-compartment, care-relation,
+//                registration, consent, new-patient, no-compartment, break-glass, blocked,
+//                no-relation, ...
+//   "reason"     denied: why, in one line; break-glass: the reason the clinician gave
 //   "erased"     erase: the ledger indexes whose salts and statements were deleted
 #pragma once
 
@@ -39,6 +42,7 @@ struct Statement {
   std::vector<std::string> resources;
   std::string sha256;
   std::vector<std::string> patients;
+  std::string rule;
   std::string reason;
   std::vector<uint64_t> erased;
 };

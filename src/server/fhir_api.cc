@@ -216,10 +216,11 @@ bool is_host(std::string_view host) {
   });
 }
 
-std::optional<std::string> parse_purpose(std::string_view value) {
+// A header of 1..max_bytes printable ASCII characters (trimmed); `absent` when empty.
+std::optional<std::string> parse_printable(std::string_view value, size_t max_bytes, std::string_view absent) {
   value = trim(value);
-  if (value.empty()) return std::string("TREAT");
-  if (value.size() > kMaxPurposeBytes) return std::nullopt;
+  if (value.empty()) return std::string(absent);
+  if (value.size() > max_bytes) return std::nullopt;
   bool printable = std::all_of(value.begin(), value.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
   if (!printable) return std::nullopt;
   return std::string(value);
@@ -357,12 +358,17 @@ struct Api::Impl {
       r.headers.emplace_back("WWW-Authenticate", "Bearer");
       return r;
     }
-    auto purpose = parse_purpose(call.request.purpose);
+    auto purpose = parse_printable(call.request.purpose, kMaxPurposeBytes, "TREAT");
     if (!purpose) {
       return error(400, "invalid", std::string(kPurposeHeader) + " must be 1.." +
                                         std::to_string(kMaxPurposeBytes) + " printable ASCII characters");
     }
-    call.caller = records::Caller{std::move(*who), std::move(*purpose)};
+    auto break_glass = parse_printable(call.request.break_glass, kMaxBreakGlassBytes, "");
+    if (!break_glass) {
+      return error(400, "invalid", std::string(kBreakGlassHeader) + " must be 1.." +
+                                        std::to_string(kMaxBreakGlassBytes) + " printable ASCII characters");
+    }
+    call.caller = records::Caller{std::move(*who), std::move(*purpose), std::move(*break_glass)};
     return std::nullopt;
   }
 

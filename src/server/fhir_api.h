@@ -23,7 +23,8 @@
 //   - Then Accept (406, not checked for the text/plain receipts), then authentication: no or
 //     unknown token is 401 (WWW-Authenticate: Bearer) and is recorded in the ledger
 //     (RecordService::record_refusal); a bad X-Medseal-Purpose (1..64 printable ASCII, default
-//     TREAT) is 400. Then query parameters (400; _format other than JSON is 406), Content-Type
+//     TREAT) or X-Medseal-Break-Glass (1..200 printable ASCII: the break-glass reason, see
+//     records/policy.h) is 400. Then query parameters (400; _format other than JSON is 406), Content-Type
 //     of POST and PUT (415), body size (413; cpp-httplib refuses larger bodies before this).
 //   - The resource's type and id against the URL's, and If-Match, are checked by the service
 //     (400 and 412).
@@ -57,6 +58,9 @@ inline constexpr size_t kMaxBodyBytes = 8 << 20;
 inline constexpr size_t kMaxPurposeBytes = 64;
 inline constexpr std::string_view kLedgerIndexHeader = "X-Medseal-Ledger-Index";
 inline constexpr std::string_view kPurposeHeader = "X-Medseal-Purpose";
+// A clinician without a care relation breaks the glass by sending a reason here (records/policy.h).
+inline constexpr std::string_view kBreakGlassHeader = "X-Medseal-Break-Glass";
+inline constexpr size_t kMaxBreakGlassBytes = 200;
 inline constexpr std::string_view kWitnessedHeader = "X-Medseal-Witnessed";
 
 // A request as the HTTP layer hands it over. Absent headers are empty strings.
@@ -71,6 +75,7 @@ struct Request {
   std::string content_type;
   std::string if_match;
   std::string purpose;  // X-Medseal-Purpose
+  std::string break_glass;  // X-Medseal-Break-Glass
 };
 
 struct Response {

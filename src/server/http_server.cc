@@ -52,6 +52,7 @@ fhir::Request fhir_request(const httplib::Request& req, std::string_view path) {
   r.content_type = req.get_header_value("Content-Type");
   r.if_match = req.get_header_value("If-Match");
   r.purpose = req.get_header_value(std::string(fhir::kPurposeHeader).c_str());
+  r.break_glass = req.get_header_value(std::string(fhir::kBreakGlassHeader).c_str());
   return r;
 }
 
