@@ -147,9 +147,12 @@ struct RecordService::Impl {
             (d.overrode_block ? ", overriding the patient's block" : ""));
     a.resources = s.patients;
     a.indexes = std::move(indexes);
+    // The reason is free text a clinician typed and may name a condition: it stays in the ledger
+    // statement (private, behind receipts and trails), never in alerts, which go to syslog and
+    // webhooks. The alert's indexes lead an auditor to it.
     a.evidence = {{"who", caller.who.name},      {"role", s.role},
-                  {"op", s.op},                  {"reason", d.reason},
-                  {"resources", s.resources},    {"overrode_block", d.overrode_block}};
+                  {"op", s.op},                  {"resources", s.resources},
+                  {"overrode_block", d.overrode_block}};
     options.alerts->raise(a);
   }
 
