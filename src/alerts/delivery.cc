@@ -24,7 +24,9 @@ Result<std::unique_ptr<DeliveryWorker>> DeliveryWorker::start(Outbox& outbox, st
 }
 
 DeliveryWorker::DeliveryWorker(Outbox& outbox, std::unique_ptr<Destination> destination, Backoff backoff)
-    : outbox_(outbox), destination_(std::move(destination)), name_(destination_->name()), backoff_(backoff) {}
+    : outbox_(outbox), destination_(std::move(destination)), name_(destination_->name()),
+      label_(destination_->label()),
+      backoff_(backoff) {}
 
 DeliveryWorker::~DeliveryWorker() {
   {
@@ -75,7 +77,7 @@ bool DeliveryWorker::deliver_pending() {
     }
     auto pending = outbox_.pending(name_, kPendingBatch);
     if (!pending) {
-      server::log_json("error", "alert outbox unreadable", {{"destination", name_}, {"error", pending.status().message()}});
+      server::log_json("error", "alert outbox unreadable", {{"destination", label_}, {"error", pending.status().message()}});
       return false;
     }
     if (pending->empty()) return true;
@@ -86,7 +88,7 @@ bool DeliveryWorker::deliver_pending() {
       if (!sent) {
         ++failures_;
         server::log_json("warning", "alert delivery failed",
-                         {{"destination", name_}, {"id", stored.alert.id}, {"error", sent.message()}});
+                         {{"destination", label_}, {"id", stored.alert.id}, {"error", sent.message()}});
         return false;
       }
       ++delivered_;

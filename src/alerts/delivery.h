@@ -23,6 +23,8 @@ class Destination {
   virtual ~Destination() = default;
   // The outbox cursor's key: stable across restarts ("webhook http://...", "ledger").
   virtual std::string name() const = 0;
+  // How logs and /metrics name it: without secrets a URL may carry (a webhook's path, userinfo).
+  virtual std::string label() const { return name(); }
   // Delivers one alert; ok only once the destination has it. Called from one thread.
   virtual Status deliver(const Alert& alert) = 0;
 };
@@ -43,7 +45,7 @@ class DeliveryWorker {
 
   // Something new is in the outbox.
   void wake();
-  const std::string& name() const { return name_; }
+  const std::string& label() const { return label_; }
   uint64_t delivered() const;  // alerts acknowledged by this worker
   uint64_t failures() const;   // failed delivery attempts
 
@@ -57,7 +59,7 @@ class DeliveryWorker {
 
   Outbox& outbox_;
   std::unique_ptr<Destination> destination_;
-  std::string name_;
+  std::string name_, label_;
   Backoff backoff_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

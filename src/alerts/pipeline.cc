@@ -197,12 +197,12 @@ std::string Pipeline::metrics_text() const {
   out += "medseal_alert_outbox_failures_total " + std::to_string(outbox_failures_) + "\n";
   family(out, "medseal_alert_deliveries_total", "counter", "Alerts delivered, by destination.");
   for (const auto& w : workers_) {
-    out += "medseal_alert_deliveries_total{destination=\"" + label(w->name()) + "\"} " +
+    out += "medseal_alert_deliveries_total{destination=\"" + label(w->label()) + "\"} " +
            std::to_string(w->delivered()) + "\n";
   }
   family(out, "medseal_alert_delivery_failures_total", "counter", "Failed delivery attempts, by destination.");
   for (const auto& w : workers_) {
-    out += "medseal_alert_delivery_failures_total{destination=\"" + label(w->name()) + "\"} " +
+    out += "medseal_alert_delivery_failures_total{destination=\"" + label(w->label()) + "\"} " +
            std::to_string(w->failures()) + "\n";
   }
   family(out, "medseal_alert_stream_clients", "gauge", "Connected GET /alerts/stream clients.");

@@ -1,7 +1,8 @@
 // Alerts POSTed to a webhook: the body is to_json(alert) (application/json) and the header
 // X-Medseal-Alert-Id carries the alert id, by which the receiver deduplicates (delivery is
 // at-least-once). Any 2xx acknowledges; anything else (refused connection, timeout, 5xx, 4xx) is
-// a failure that the delivery worker retries with backoff, in order.
+// a failure that the delivery worker retries with backoff, in order. Logs and /metrics name a
+// webhook by its origin only (scheme://host:port): its path may be a secret.
 #pragma once
 
 #include <memory>
