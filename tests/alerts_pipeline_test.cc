@@ -21,7 +21,10 @@
 #include "support/eventually.h"
 #include "support/fault_store.h"
 #include "support/memory_store.h"
+#include "support/fake_witness.h"
 #include "support/paths.h"
+#include "support/process.h"
+#include "support/serve_process.h"
 
 namespace medseal {
 namespace {
@@ -291,6 +294,57 @@ TEST(AlertOutbox, AStoredAlertReadsBackWhole) {
   ASSERT_EQ(newest->size(), 1u);
   EXPECT_EQ(alerts::to_json(newest->front()), alerts::to_json(a));
   EXPECT_FALSE(alerts::alert_from_json(nlohmann::json{{"id", "x"}}));
+}
+
+// `medseal serve` end to end: a witness that refuses raises an alert through the one pipeline, and
+// it reaches the webhook, GET /alerts, /metrics and the ledger.
+TEST(AlertServe, AWitnessRefusalReachesTheWebhookAlertsMetricsAndLedger) {
+  testing::TempDir dir;
+  std::string data = dir.path() + "/data";
+  auto keygen = testing::run_medseal({"keygen", "--origin", "test/alerts-serve", "--out", data});
+  ASSERT_EQ(keygen.status, 0) << keygen.err;
+  auto vkey = note::parse_verifier_key(keygen.out.substr(0, keygen.out.find('\n')));
+  ASSERT_TRUE(vkey) << keygen.out;
+  testing::FakeWitness witness("witness.example/w1", *vkey);
+  witness.set_mode(testing::FakeWitness::Mode::kRefuse403);
+  Received received;
+  Receiver receiver(received, 0);
+  testing::Server server(data, {"--witness", witness.url() + "=" + note::format_verifier_key(witness.vkey()),
+                                "--alert-webhook", "http://127.0.0.1:" + std::to_string(receiver.port()) + "/hook"});
+  ASSERT_TRUE(server.ready()) << server.stderr_text();
+  httplib::Client c(server.base());
+  (void)c.Get("/fhir/Patient");  // a refused request: an entry, so a checkpoint to submit
+
+  ASSERT_TRUE(eventually([&] { return !received.all_ids().empty(); }, 20s)) << server.stderr_text();
+  std::string id = received.all_ids().front();
+  {
+    std::lock_guard lock(received.mu);
+    EXPECT_EQ(received.bodies.front()["kind"], "witness-refusal");
+  }
+  std::string admin = testing::read_file(data + "/admin.token");
+  while (!admin.empty() && (admin.back() == '\n' || admin.back() == ' ')) admin.pop_back();
+  auto listed = c.Get("/alerts", {{"Authorization", "Bearer " + admin}});
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->status, 200) << listed->body;
+  EXPECT_EQ(nlohmann::json::parse(listed->body)["alerts"][0]["id"], id);
+  EXPECT_TRUE(eventually([&] {
+    auto m = c.Get("/metrics");
+    return m && m->body.find("medseal_alert_deliveries_total{destination=\"ledger\"} 1\n") != std::string::npos &&
+           m->body.find("medseal_alerts_total{kind=\"witness-refusal\",severity=") != std::string::npos;
+  }));
+  EXPECT_NE(server.stderr_text().find("\"alert\":{"), std::string::npos);  // the JSON line on stderr
+}
+
+TEST(AlertServe, BadAlertFlagsAreUsageErrors) {
+  testing::TempDir dir;
+  auto r = testing::run_medseal({"serve", "--data", dir.path() + "/d", "--listen", "127.0.0.1:0",
+                                 "--alert-syslog", "syslog.example:514"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("udp://HOST:PORT"), std::string::npos) << r.err;
+  r = testing::run_medseal({"serve", "--data", dir.path() + "/d", "--listen", "127.0.0.1:0",
+                            "--alert-webhook", "hooks.example/x"});
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("webhook"), std::string::npos) << r.err;
 }
 
 }  // namespace
