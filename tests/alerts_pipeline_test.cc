@@ -3,7 +3,6 @@
 // the ledger fails for a while.
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +22,7 @@
 #include "support/memory_store.h"
 #include "support/fake_witness.h"
 #include "support/paths.h"
+#include "support/ports.h"
 #include "support/process.h"
 #include "support/serve_process.h"
 
@@ -71,24 +71,6 @@ class Receiver {
   int port_ = -1;
 };
 
-// A port nothing listens on (taken from the kernel, then released). Not through httplib::Server,
-// whose destructor leaves the socket listening with SO_REUSEPORT: it would take half the
-// receiver's connections and never answer.
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  int port = -1;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
 alerts::Alert alert_with_id(std::string id, std::string kind = "fork") {
   alerts::Alert a = alerts::make_alert(alerts::Severity::kCritical, std::move(kind), "log forked at size 7");
   a.id = std::move(id);
@@ -109,7 +91,7 @@ alerts::PipelineOptions options_for(const std::string& dir, int webhook_port) {
 
 TEST(AlertOutbox, AlertsRaisedBeforeACrashAreDeliveredAfterTheRestart) {
   testing::TempDir dir;
-  int port = free_port();
+  int port = testing::free_loopback_port(SOCK_STREAM);
   // The first life: the webhook is down; the process dies without any cleanup right after raise().
   pid_t child = ::fork();
   ASSERT_GE(child, 0);

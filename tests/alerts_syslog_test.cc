@@ -20,6 +20,7 @@
 #include "alerts/syslog_sink.h"
 #include "support/eventually.h"
 #include "support/paths.h"
+#include "support/ports.h"
 #include "support/process.h"
 #include "util/time_format.h"
 
@@ -30,22 +31,6 @@ using namespace std::chrono_literals;
 using testing::eventually;
 
 constexpr const char* kRsyslogd = "/usr/sbin/rsyslogd";
-
-// A port the kernel had free for `type` (SOCK_DGRAM or SOCK_STREAM) on loopback a moment ago.
-int free_port(int type) {
-  int fd = ::socket(AF_INET, type, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  int port = -1;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
 
 bool tcp_accepts(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -62,8 +47,8 @@ bool tcp_accepts(int port) {
 class Rsyslogd {
  public:
   explicit Rsyslogd(const std::string& dir) : dir_(dir), out_(dir + "/received.log") {
-    udp_port_ = free_port(SOCK_DGRAM);
-    tcp_port_ = free_port(SOCK_STREAM);
+    udp_port_ = testing::free_loopback_port(SOCK_DGRAM);
+    tcp_port_ = testing::free_loopback_port(SOCK_STREAM);
     std::ofstream conf(dir + "/rsyslog.conf");
     conf << "global(workDirectory=\"" << dir << "\")\n"
          << "module(load=\"imudp\")\nmodule(load=\"imtcp\")\n"

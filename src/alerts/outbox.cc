@@ -79,17 +79,7 @@ class SqliteOutbox final : public Outbox {
     auto select = Stmt::prepare(db_, "SELECT seq, json FROM alerts WHERE seq > ?1 ORDER BY seq LIMIT ?2");
     if (!select) return select.status();
     select->start().bind(1, static_cast<int64_t>(*after)).bind(2, static_cast<int64_t>(limit));
-    std::vector<StoredAlert> out;
-    while (true) {
-      auto row = select->step("read pending alerts");
-      if (!row) return row.status();
-      if (!*row) break;
-      auto alert = parse(select->column_text(1));
-      if (!alert) return Status::invalid("outbox alert " + std::to_string(select->column_int(0)) + ": " +
-                                         alert.status().message());
-      out.push_back({static_cast<uint64_t>(select->column_int(0)), std::move(*alert)});
-    }
-    return out;
+    return read_rows(*select, "read pending alerts");
   }
 
   Status acknowledge(const std::string& destination, uint64_t seq) override {
@@ -108,18 +98,13 @@ class SqliteOutbox final : public Outbox {
 
   Result<std::vector<Alert>> newest(size_t limit) override {
     std::lock_guard lock(mu_);
-    auto select = Stmt::prepare(db_, "SELECT json FROM alerts ORDER BY seq DESC LIMIT ?1");
+    auto select = Stmt::prepare(db_, "SELECT seq, json FROM alerts ORDER BY seq DESC LIMIT ?1");
     if (!select) return select.status();
     select->start().bind(1, static_cast<int64_t>(limit));
+    auto rows = read_rows(*select, "read newest alerts");
+    if (!rows) return rows.status();
     std::vector<Alert> out;
-    while (true) {
-      auto row = select->step("read newest alerts");
-      if (!row) return row.status();
-      if (!*row) break;
-      auto alert = parse(select->column_text(0));
-      if (!alert) return alert.status();
-      out.push_back(std::move(*alert));
-    }
+    for (StoredAlert& row : *rows) out.push_back(std::move(row.alert));
     return out;
   }
 
@@ -131,6 +116,20 @@ class SqliteOutbox final : public Outbox {
     auto row = select->start().bind_text(1, destination).step("read cursor");
     if (!row) return row.status();
     return *row ? static_cast<uint64_t>(select->column_int(0)) : 0;
+  }
+
+  // The (seq, json) rows of a started statement.
+  static Result<std::vector<StoredAlert>> read_rows(Stmt& select, std::string_view what) {
+    std::vector<StoredAlert> out;
+    while (true) {
+      auto row = select.step(what);
+      if (!row) return row.status();
+      if (!*row) return out;
+      const auto seq = static_cast<uint64_t>(select.column_int(0));
+      auto alert = parse(select.column_text(1));
+      if (!alert) return Status::invalid("outbox alert " + std::to_string(seq) + ": " + alert.status().message());
+      out.push_back({seq, std::move(*alert)});
+    }
   }
 
   static Result<Alert> parse(std::string_view json) {
