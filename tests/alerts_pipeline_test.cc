@@ -262,6 +262,25 @@ TEST(AlertMetrics, CountsPerKindAndSeverityAndTheIntegrityGauge) {
   EXPECT_NE(text.find("medseal_alerts_total{kind=\"witness-refusal\",severity=\"warning\"} 1\n"), std::string::npos);
   EXPECT_NE(text.find("medseal_alerts_total{kind=\"content-mismatch\",severity=\"critical\"} 1\n"), std::string::npos);
   EXPECT_NE(text.find("# TYPE medseal_alerts_total counter\n"), std::string::npos);
+  // A restart does not clear the gauge; the counters start again.
+  p->reset();
+  auto again = alerts::Pipeline::start(options_for(dir.path(), 0));
+  ASSERT_TRUE(again) << again.status().to_string();
+  EXPECT_FALSE((*again)->integrity_ok());
+  EXPECT_EQ((*again)->metrics_text().find("medseal_alerts_total{"), std::string::npos);
+}
+
+TEST(AlertMetrics, ARestartAfterOnlyNonIntegrityAlertsKeepsTheGaugeAtOne) {
+  testing::TempDir dir;
+  {
+    auto p = alerts::Pipeline::start(options_for(dir.path(), 0));
+    ASSERT_TRUE(p) << p.status().to_string();
+    (*p)->raise(alerts::make_alert(alerts::Severity::kCritical, "witness-refusal", "w1 refused"));
+    (*p)->raise(alerts::make_alert(alerts::Severity::kWarning, "fork", "a warning only"));
+  }
+  auto p = alerts::Pipeline::start(options_for(dir.path(), 0));
+  ASSERT_TRUE(p) << p.status().to_string();
+  EXPECT_TRUE((*p)->integrity_ok());
 }
 
 TEST(AlertOutbox, AStoredAlertReadsBackWhole) {

@@ -108,6 +108,22 @@ class SqliteOutbox final : public Outbox {
     return out;
   }
 
+  Result<std::vector<std::string>> critical_kinds() override {
+    std::lock_guard lock(mu_);
+    auto select = Stmt::prepare(db_,
+                                "SELECT DISTINCT json_extract(json, '$.kind') FROM alerts "
+                                "WHERE json_extract(json, '$.severity') = 'critical'");
+    if (!select) return select.status();
+    select->start();
+    std::vector<std::string> kinds;
+    while (true) {
+      auto row = select->step("read critical alert kinds");
+      if (!row) return row.status();
+      if (!*row) return kinds;
+      kinds.emplace_back(select->column_text(0));
+    }
+  }
+
  private:
   // Called with mu_ held. 0 for a destination without a cursor.
   Result<uint64_t> cursor(const std::string& destination) {

@@ -43,6 +43,8 @@ class Outbox {
   virtual Result<uint64_t> last_seq() = 0;
   // The newest `limit` alerts, newest first.
   virtual Result<std::vector<Alert>> newest(size_t limit) = 0;
+  // The distinct kinds of every critical alert ever stored.
+  virtual Result<std::vector<std::string>> critical_kinds() = 0;
 };
 
 // The alert from to_json's object; kInvalidArgument for anything else.

@@ -87,6 +87,10 @@ Result<std::unique_ptr<Pipeline>> Pipeline::start(PipelineOptions options) {
   auto newest = p->outbox_->newest(p->options_.recent_capacity);
   if (!newest) return newest.status();
   p->recent_.assign(newest->rbegin(), newest->rend());
+  // A restart must not clear the gauge: a tampered log stays tampered until someone looks.
+  auto critical = p->outbox_->critical_kinds();
+  if (!critical) return critical.status();
+  for (const std::string& kind : *critical) p->integrity_ok_ = p->integrity_ok_ && !is_integrity_kind(kind);
   MEDSEAL_RETURN_IF_ERROR(p->start_workers());
   return p;
 }
@@ -191,7 +195,7 @@ std::string Pipeline::metrics_text() const {
            std::to_string(count) + "\n";
   }
   family(out, "medseal_integrity_ok", "gauge",
-         "1 while no critical integrity alert was raised since the server started, 0 after one.");
+         "1 while no critical integrity alert was ever raised (DATA/alerts.db), 0 after one.");
   out += "medseal_integrity_ok " + std::string(integrity_ok_ ? "1" : "0") + "\n";
   family(out, "medseal_alert_outbox_failures_total", "counter", "Alerts that could not be stored in the outbox.");
   out += "medseal_alert_outbox_failures_total " + std::to_string(outbox_failures_) + "\n";

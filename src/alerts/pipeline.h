@@ -46,7 +46,9 @@ struct PipelineOptions {
 
 // True for kinds that say the log or the records were tampered with (everything but
 // witness-refusal, access-anomaly, break-glass and auth-failure-burst, so a kind added later
-// counts as integrity until said otherwise). A critical one of these sets the gauge to 0.
+// counts as integrity until said otherwise). A critical one of these sets the gauge
+// medseal_integrity_ok to 0, for good: it is read back from the outbox at every start, and only
+// moving DATA/alerts.db aside (an operator's deliberate act; the alerts stay in the ledger) resets it.
 bool is_integrity_kind(std::string_view kind);
 
 // What one /alerts/stream client receives: the alerts raised after it subscribed.
