@@ -44,7 +44,7 @@ class AlertsHttpTest : public ::testing::Test {
     auto p = alerts::Pipeline::start(o);
     ASSERT_TRUE(p) << p.status().to_string();
     pipeline_ = std::move(*p);
-    alerts_http_ = std::make_unique<server::AlertsHttp>(*pipeline_, *tokens_);
+    alerts_http_ = std::make_unique<server::AlertsHttp>(*pipeline_, *tokens_, 300ms);
     server::HttpOptions options{"127.0.0.1", 0, 16};
     options.alerts = alerts_http_.get();
     http_ = std::make_unique<server::HttpServer>(*ledger_, options);
@@ -223,6 +223,13 @@ TEST_F(AlertsHttpTest, TheStreamDeliversAlertsRaisedAfterConnecting) {
   EXPECT_EQ(data["summary"], "Patient/p1 changed");
   EXPECT_LT(at, text.find("id: " + b.id));
   EXPECT_EQ(text.find("before"), std::string::npos);  // only what came after connecting
+}
+
+TEST_F(AlertsHttpTest, AQuietStreamGetsKeepAliveComments) {
+  StreamClient client(port_, auditor_);
+  ASSERT_TRUE(eventually([&] { return client.text().find(": keep-alive\n\n") != std::string::npos; }, 5s))
+      << client.text();
+  EXPECT_EQ(client.text().find("event:"), std::string::npos);
 }
 
 TEST_F(AlertsHttpTest, ADisconnectedClientsStreamEnds) {

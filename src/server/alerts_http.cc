@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 
@@ -13,7 +14,6 @@ namespace {
 constexpr size_t kDefaultLimit = 100;
 constexpr size_t kMaxLimit = 1000;
 constexpr size_t kMaxTokenBytes = 256;
-constexpr auto kKeepAlive = std::chrono::seconds(15);
 // How long a stream waits for an alert before looking whether the server is stopping.
 constexpr auto kStreamTick = std::chrono::milliseconds(1000);
 
@@ -122,13 +122,15 @@ void AlertsHttp::stream(httplib::Response& res) {
   state->subscription = pipeline_.subscribe();
   if (!state->subscription) return text(res, 503, "too many alert streams");
   res.set_header("Cache-Control", "no-store");
-  res.set_chunked_content_provider("text/event-stream", [state](size_t, httplib::DataSink& sink) {
+  auto keep_alive = keep_alive_;
+  auto tick = std::min<std::chrono::milliseconds>(kStreamTick, keep_alive);
+  res.set_chunked_content_provider("text/event-stream", [state, keep_alive, tick](size_t, httplib::DataSink& sink) {
     if (!state->greeted) {
       state->greeted = true;
       static constexpr std::string_view kHello = ": medseal alerts\nretry: 5000\n\n";
       return sink.write(kHello.data(), kHello.size());
     }
-    std::optional<alerts::Alert> alert = state->subscription->next(kStreamTick);
+    std::optional<alerts::Alert> alert = state->subscription->next(tick);
     if (state->subscription->closed()) {
       sink.done();
       return true;
@@ -137,7 +139,7 @@ void AlertsHttp::stream(httplib::Response& res) {
     std::string out;
     if (alert) {
       out = sse_event(*alert);
-    } else if (now - state->last_write >= kKeepAlive) {
+    } else if (now - state->last_write >= keep_alive) {
       out = ": keep-alive\n\n";
     }
     if (out.empty()) return true;

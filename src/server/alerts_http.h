@@ -13,6 +13,8 @@
 // No or unknown token: 401 with WWW-Authenticate: Bearer; another role: 403. Other methods: 405.
 #pragma once
 
+#include <chrono>
+
 #include "alerts/pipeline.h"
 #include "identity/token_store.h"
 
@@ -25,8 +27,10 @@ namespace medseal::server {
 
 class AlertsHttp {
  public:
-  // Both must outlive this object.
-  AlertsHttp(alerts::Pipeline& pipeline, identity::TokenStore& tokens) : pipeline_(pipeline), tokens_(tokens) {}
+  // Both must outlive this object. `keep_alive`: how long a quiet stream waits before a comment.
+  AlertsHttp(alerts::Pipeline& pipeline, identity::TokenStore& tokens,
+             std::chrono::milliseconds keep_alive = std::chrono::seconds(15))
+      : pipeline_(pipeline), tokens_(tokens), keep_alive_(keep_alive) {}
 
   // True for /alerts, /alerts/stream and /metrics (`path` undecoded, without the query).
   static bool is_alerts_path(std::string_view path);
@@ -42,6 +46,7 @@ class AlertsHttp {
 
   alerts::Pipeline& pipeline_;
   identity::TokenStore& tokens_;
+  std::chrono::milliseconds keep_alive_;
 };
 
 }  // namespace medseal::server
