@@ -11,7 +11,7 @@
 #include "cli/common.h"
 #include "cli/data_dir.h"
 #include "cli/progress.h"
-#include "alerts/alert.h"
+#include "alerts/pipeline.h"
 #include "crypto/base64.h"
 #include "identity/token_store.h"
 #include "ledger/keyfile.h"
@@ -19,6 +19,7 @@
 #include "note/keys.h"
 #include "records/resource.h"
 #include "records/service.h"
+#include "server/alerts_http.h"
 #include "server/http_server.h"
 #include "server/json_log.h"
 #include "storage/sqlite/sqlite_store.h"
@@ -114,12 +115,12 @@ void print_witnesses(const witness::Cosigner& cosigner) {
 // The log's witnessing, if witnesses are configured: the cosigner, and the ledger view whose
 // receipts carry its cosignatures.
 struct Witnessing {
-  alerts::StderrSink alerts;
   std::unique_ptr<witness::Cosigner> cosigner;
   std::unique_ptr<witness::WitnessedLedger> ledger;
 };
 
-Result<std::unique_ptr<Witnessing>> start_witnessing(const ServeArgs& args, OpenLog& log) {
+Result<std::unique_ptr<Witnessing>> start_witnessing(const ServeArgs& args, OpenLog& log,
+                                                     alerts::AlertSink& alerts) {
   auto configs = parse_witness_flags(args.witnesses);
   if (!configs) return configs.status();
   auto w = std::make_unique<Witnessing>();
@@ -127,11 +128,21 @@ Result<std::unique_ptr<Witnessing>> start_witnessing(const ServeArgs& args, Open
   options.quorum = args.witness_quorum;
   options.state_file = log.dir.file(witness::kCosignedCheckpointFile);
   auto cosigner = witness::Cosigner::start(*log.ledger, *log.store, note::verifier_of(log.key),
-                                           std::move(*configs), w->alerts, options);
+                                           std::move(*configs), alerts, options);
   if (!cosigner) return cosigner.status();
   w->cosigner = std::move(*cosigner);
   w->ledger = std::make_unique<witness::WitnessedLedger>(*log.ledger, *log.store, *w->cosigner);
   return w;
+}
+
+// The one alert pipeline every detector of this server raises on (alerts/pipeline.h).
+Result<std::unique_ptr<alerts::Pipeline>> start_alerts(const ServeArgs& args, OpenLog& log) {
+  alerts::PipelineOptions options;
+  options.outbox_path = log.dir.file(alerts::kOutboxFile);
+  options.ledger = log.ledger.get();
+  options.webhooks = args.alert_webhooks;
+  options.syslogs = args.alert_syslogs;
+  return alerts::Pipeline::start(std::move(options));
 }
 
 Result<std::unique_ptr<tlog_client::TileSource>> open_source(const LogVerifyArgs& args) {
@@ -205,9 +216,13 @@ int run_serve(const ServeArgs& args) {
   if (args.witnesses.empty() && args.witness_quorum != 0) {
     return fail("serve", "--witness-quorum needs --witness", kExitUsage);
   }
+  // Before the cosigner (and the sentinel), which raise alerts on it, and after the ledger, which
+  // its delivery appends alerts to: destroyed after the first and before the second.
+  auto alerts = start_alerts(args, **log);
+  if (!alerts) return fail("serve", alerts.status());
   std::unique_ptr<Witnessing> witnessing;
   if (!args.witnesses.empty()) {
-    auto started = start_witnessing(args, **log);
+    auto started = start_witnessing(args, **log, **alerts);
     if (!started) return fail("serve", started.status());
     witnessing = std::move(*started);
   }
@@ -228,6 +243,8 @@ int run_serve(const ServeArgs& args) {
     options.witnessed = [&cosigner] { return cosigner.cosigned(); };
   }
   server::fhir::Api api(records, **tokens, records::r4_resource_types(), system_clock(), api_options);
+  server::AlertsHttp alerts_http(**alerts, **tokens);
+  options.alerts = &alerts_http;
   server::HttpServer http(ledger, options, &api);
   auto port = http.bind();
   if (!port) return fail("serve", port.status());
@@ -237,7 +254,11 @@ int run_serve(const ServeArgs& args) {
   if (witnessing) print_witnesses(*witnessing->cosigner);
   server::log_json("info", "serving", {{"url", base}, {"origin", (*log)->key.name},
                                        {"size", (*log)->ledger->head().size}});
-  return serve_until_signal("serve", [&http] { return http.run(); }, [&http] { http.stop(); });
+  alerts::Pipeline& pipeline = **alerts;
+  return serve_until_signal("serve", [&http] { return http.run(); }, [&http, &pipeline] {
+    pipeline.close_subscriptions();  // alert streams end now rather than at their next tick
+    http.stop();
+  });
 }
 
 int run_log_append(const LogAppendArgs& args) {

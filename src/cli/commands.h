@@ -30,6 +30,9 @@ struct ServeArgs {
   // "URL=VKEY" per witness (split at the first '='; VKEY a cosignature key or a file holding one).
   std::vector<std::string> witnesses;
   size_t witness_quorum = 0;  // 1..witnesses; 0: all of them
+  // Where alerts go besides stderr, the ledger, DATA/alerts.db and GET /alerts (alerts/pipeline.h).
+  std::vector<std::string> alert_webhooks;  // http(s) URLs
+  std::vector<std::string> alert_syslogs;   // udp://HOST:PORT or tcp://HOST:PORT
 };
 int run_serve(const ServeArgs& args);
 

@@ -48,6 +48,10 @@ void add_serve(CLI::App& app, Args& a) {
                   "file holding it); repeatable");
   cmd->add_option("--witness-quorum", a.serve.witness_quorum,
                   "Cosignatures a checkpoint needs before it is served (1..witnesses; default: all)");
+  cmd->add_option("--alert-webhook", a.serve.alert_webhooks,
+                  "POST every alert as JSON to this http(s) URL, retried until acknowledged (repeatable)");
+  cmd->add_option("--alert-syslog", a.serve.alert_syslogs,
+                  "Send every alert as RFC 5424 syslog to udp://HOST:PORT or tcp://HOST:PORT (repeatable)");
 }
 
 void add_witness(CLI::App& app, Args& a) {

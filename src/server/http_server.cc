@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <httplib.h>
 
+#include "server/alerts_http.h"
 #include "server/http_listener.h"
 #include "server/json_log.h"
 #include "server/public_log.h"
@@ -122,6 +123,10 @@ struct HttpServer::Impl {
     }
     if (path.starts_with(kReceiptPrefix)) {
       send_fhir(res, answer_receipt(req, path.substr(kReceiptPrefix.size())));
+      return true;
+    }
+    if (options.alerts && AlertsHttp::is_alerts_path(path)) {
+      options.alerts->handle(req, res);
       return true;
     }
     bool ours = path == "/healthz" || path.starts_with(kLogPrefix);

@@ -1,5 +1,6 @@
 // medseal's HTTP server (DESIGN.md section 6): /healthz, the public log (public_log.h), the FHIR
-// API at /fhir and receipts at /ledger/receipts (fhir_api.h), on cpp-httplib. The HTTP library
+// API at /fhir and receipts at /ledger/receipts (fhir_api.h), the alerts at /alerts,
+// /alerts/stream and /metrics (alerts_http.h), on cpp-httplib. The HTTP library
 // stays behind this header.
 //
 // Bodies are accepted up to 8 MiB (fhir_api.h); a larger one is 413 with an OperationOutcome.
@@ -20,12 +21,15 @@
 
 namespace medseal::server {
 
+class AlertsHttp;
+
 struct HttpOptions {
   std::string host = "127.0.0.1";
   int port = 8080;               // 0: any free port (bind() says which)
   size_t threads = 128;          // connections served at once
   bool access_log = false;       // a JSON line per request (errors are always logged)
   CheckpointSource witnessed;    // with witnesses: what /log/checkpoint serves (public_log.h)
+  AlertsHttp* alerts = nullptr;  // null: /alerts, /alerts/stream and /metrics are 404
 };
 
 class HttpServer {

@@ -1,0 +1,157 @@
+#include "server/alerts_http.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+
+#include "server/http_server.h"
+
+namespace medseal::server {
+namespace {
+
+constexpr size_t kDefaultLimit = 100;
+constexpr size_t kMaxLimit = 1000;
+constexpr size_t kMaxTokenBytes = 256;
+// How long a stream waits for an alert before looking whether the server is stopping.
+constexpr auto kStreamTick = std::chrono::milliseconds(1000);
+
+void text(httplib::Response& res, int status, const std::string& message) {
+  res.status = status;
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(message + "\n", "text/plain; charset=utf-8");
+}
+
+std::string_view bearer_token(std::string_view authorization) {
+  if (authorization.size() < 7) return "";
+  std::string scheme(authorization.substr(0, 7));
+  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (scheme != "bearer ") return "";
+  std::string_view token = authorization.substr(7);
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  return token.size() <= kMaxTokenBytes ? token : "";
+}
+
+std::optional<uint64_t> parse_number(const std::string& text) {
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
+}
+
+std::string one_line(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return out;
+}
+
+std::string sse_event(const alerts::Alert& alert) {
+  std::string json = alerts::to_json(alert).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return "id: " + one_line(alert.id) + "\nevent: " + one_line(alert.kind) + "\ndata: " + json + "\n\n";
+}
+
+// What one stream's content provider keeps between calls.
+struct StreamState {
+  std::shared_ptr<alerts::Subscription> subscription;
+  std::chrono::steady_clock::time_point last_write = std::chrono::steady_clock::now();
+  bool greeted = false;
+};
+
+}  // namespace
+
+bool AlertsHttp::is_alerts_path(std::string_view path) {
+  return path == "/alerts" || path == "/alerts/stream" || path == "/metrics";
+}
+
+void AlertsHttp::handle(const httplib::Request& req, httplib::Response& res) {
+  if (req.method != "GET" && req.method != "HEAD") {
+    res.set_header("Allow", "GET, HEAD");
+    return text(res, 405, "read-only resource");
+  }
+  std::string_view target = req.target;
+  std::string_view path = target.substr(0, target.find('?'));
+  if (path == "/metrics") return metrics(req, res);
+  if (!authorized(req, res)) return;
+  if (path == "/alerts") return list(req, res);
+  stream(res);
+}
+
+bool AlertsHttp::authorized(const httplib::Request& req, httplib::Response& res) {
+  const std::string authorization = req.get_header_value("Authorization");  // the token views it
+  std::string_view token = bearer_token(authorization);
+  Result<identity::Identity> who = Status::not_found("no bearer token");
+  if (!token.empty()) who = tokens_.authenticate(token);
+  if (!who) {
+    res.set_header("WWW-Authenticate", "Bearer");
+    text(res, 401, token.empty() ? "no bearer token" : "unknown token");
+    return false;
+  }
+  if (who->role != identity::Role::kAuditor && who->role != identity::Role::kAdmin) {
+    text(res, 403, "alerts are for auditors and admins");
+    return false;
+  }
+  return true;
+}
+
+void AlertsHttp::list(const httplib::Request& req, httplib::Response& res) {
+  uint64_t since = 0;
+  size_t limit = kDefaultLimit;
+  for (const auto& [name, value] : req.params) {
+    std::optional<uint64_t> number = parse_number(value);
+    if (name == "since" && number) {
+      since = *number;
+    } else if (name == "limit" && number && *number >= 1 && *number <= kMaxLimit) {
+      limit = static_cast<size_t>(*number);
+    } else {
+      return text(res, 400, "parameters: since=<Unix ms>, limit=1.." + std::to_string(kMaxLimit));
+    }
+  }
+  nlohmann::json alerts = nlohmann::json::array();
+  for (const alerts::Alert& a : pipeline_.recent(since, limit)) alerts.push_back(alerts::to_json(a));
+  nlohmann::json body = {{"alerts", std::move(alerts)}};
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+}
+
+void AlertsHttp::stream(httplib::Response& res) {
+  auto state = std::make_shared<StreamState>();
+  state->subscription = pipeline_.subscribe();
+  if (!state->subscription) return text(res, 503, "too many alert streams");
+  res.set_header("Cache-Control", "no-store");
+  auto keep_alive = keep_alive_;
+  auto tick = std::min<std::chrono::milliseconds>(kStreamTick, keep_alive);
+  res.set_chunked_content_provider("text/event-stream", [state, keep_alive, tick](size_t, httplib::DataSink& sink) {
+    if (!state->greeted) {
+      state->greeted = true;
+      static constexpr std::string_view kHello = ": medseal alerts\nretry: 5000\n\n";
+      return sink.write(kHello.data(), kHello.size());
+    }
+    std::optional<alerts::Alert> alert = state->subscription->next(tick);
+    if (state->subscription->closed()) {
+      sink.done();
+      return true;
+    }
+    auto now = std::chrono::steady_clock::now();
+    std::string out;
+    if (alert) {
+      out = sse_event(*alert);
+    } else if (now - state->last_write >= keep_alive) {
+      out = ": keep-alive\n\n";
+    }
+    if (out.empty()) return true;
+    state->last_write = now;
+    return sink.write(out.data(), out.size());  // false once the client is gone: the stream ends
+  });
+}
+
+void AlertsHttp::metrics(const httplib::Request& req, httplib::Response& res) {
+  if (!is_loopback_host(req.remote_addr) && !authorized(req, res)) return;
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(pipeline_.metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
+}
+
+}  // namespace medseal::server

@@ -1,0 +1,52 @@
+// The alert routes of medseal's HTTP server (DESIGN.md 7), over alerts::Pipeline:
+//   GET /alerts          {"alerts":[to_json(alert), ...]} newest first; ?since=<Unix ms> (alerts
+//                        after it), ?limit=1..1000 (default 100). Auditor or admin token.
+//   GET /alerts/stream   Server-Sent Events of the alerts raised after connecting: "id:" the
+//                        alert id, "event:" its kind, "data:" to_json(alert) on one line; a
+//                        ": keep-alive" comment every 15 s. Auditor or admin token. At most
+//                        PipelineOptions::max_subscribers at once (503 beyond). A disconnected
+//                        client's thread ends at the next write (15 s at most); all end when the
+//                        pipeline closes its subscriptions or the server stops (1 s at most).
+//   GET /metrics         Prometheus text format 0.0.4. Open to loopback peers (the usual
+//                        node-local scraper); from elsewhere it needs an auditor or admin token.
+//                        It holds counts per kind and severity only, no ids.
+// No or unknown token: 401 with WWW-Authenticate: Bearer; another role: 403. Other methods: 405.
+#pragma once
+
+#include <chrono>
+
+#include "alerts/pipeline.h"
+#include "identity/token_store.h"
+
+namespace httplib {
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace medseal::server {
+
+class AlertsHttp {
+ public:
+  // Both must outlive this object. `keep_alive`: how long a quiet stream waits before a comment.
+  AlertsHttp(alerts::Pipeline& pipeline, identity::TokenStore& tokens,
+             std::chrono::milliseconds keep_alive = std::chrono::seconds(15))
+      : pipeline_(pipeline), tokens_(tokens), keep_alive_(keep_alive) {}
+
+  // True for /alerts, /alerts/stream and /metrics (`path` undecoded, without the query).
+  static bool is_alerts_path(std::string_view path);
+  // Answers a request for one of those paths.
+  void handle(const httplib::Request& req, httplib::Response& res);
+
+ private:
+  // True if the caller holds an auditor or admin token; otherwise res holds the 401 or 403.
+  bool authorized(const httplib::Request& req, httplib::Response& res);
+  void list(const httplib::Request& req, httplib::Response& res);
+  void stream(httplib::Response& res);
+  void metrics(const httplib::Request& req, httplib::Response& res);
+
+  alerts::Pipeline& pipeline_;
+  identity::TokenStore& tokens_;
+  std::chrono::milliseconds keep_alive_;
+};
+
+}  // namespace medseal::server
