@@ -227,10 +227,8 @@ int run_serve(const ServeArgs& args) {
     witnessing = std::move(*started);
   }
   ledger::Ledger& ledger = witnessing ? *witnessing->ledger : *(*log)->ledger;
-  // Break-glass alerts go to stderr until serve has an alert pipeline of its own.
-  alerts::StderrSink break_glass_alerts;
   records::RecordOptions record_options;
-  record_options.alerts = &break_glass_alerts;
+  record_options.alerts = alerts->get();  // break-glass
   records::RecordService records(ledger, *(*log)->store, system_clock(), record_options);
   std::string host_port = url_host(addr.host) + ":" + std::to_string(addr.port);
   server::fhir::ApiOptions api_options{host_port};
