@@ -80,8 +80,10 @@ void print_usage_hints(const ServeArgs& args, const OpenLog& log, const std::str
   std::string admin = log.dir.file(kAdminTokenFile);
   std::printf("  FHIR API:      %s/fhir (CapabilityStatement: curl %s/fhir/metadata)\n", base.c_str(), base.c_str());
   std::printf("  admin token:   %s (also in %s, mode 0600)\n", admin_token.c_str(), admin.c_str());
-  std::printf("  try:           curl -H \"Authorization: Bearer $(cat %s)\" %s/fhir/Patient\n", admin.c_str(),
-              base.c_str());
+  // Admins see no clinical content (records/policy.h): the first thing to try is a clinician.
+  std::printf("  a clinician:   C=$(%s token issue --data %s --role clinician --name dr.kask@hospital)\n",
+              args.program.c_str(), log.dir.path().c_str());
+  std::printf("  try:           curl -H \"Authorization: Bearer $C\" %s/fhir/Patient\n", base.c_str());
   std::printf("  stop:          Ctrl-C (or SIGTERM)\n");
   std::fflush(stdout);
 }
