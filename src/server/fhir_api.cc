@@ -286,10 +286,11 @@ std::vector<BundleLink> page_links(const std::string& url, const ParsedQuery& q,
 
 struct Api::Impl {
   records::RecordService& records;
-  identity::TokenStore& tokens;
+  identity::Authenticator& authenticator;
   std::vector<std::string_view> types;
   const Clock& clock;
   ApiOptions options;
+  std::unique_ptr<identity::Authenticator> owned_authenticator;  // made for a bare TokenStore
 
   // The state of one request.
   struct Call {
@@ -345,18 +346,22 @@ struct Api::Impl {
 
   // Sets call.caller, or returns the refusal (recorded in the ledger when it is a 401).
   std::optional<Response> authenticate(Call& call, std::string_view op, std::string_view target) {
-    std::string_view token = bearer_token(call.request.authorization);
-    Result<identity::Identity> who = Status::not_found("no bearer token");
-    if (!token.empty()) who = tokens.authenticate(token);
-    if (!who) {
-      if (who.status().code() != Code::kNotFound) return service_error(who.status());
-      std::string reason = token.empty() ? "no bearer token" : "unknown token";
-      Status recorded = records.record_refusal("anonymous", op, target, reason, &call.index);
+    const Request& req = call.request;
+    identity::Authentication auth =
+        authenticator.authenticate({bearer_token(req.authorization), req.certificate_person, req.source});
+    if (auth.retry_after_s > 0) {
+      Response r = error(429, "throttled", auth.reason);
+      r.headers.emplace_back("Retry-After", std::to_string(auth.retry_after_s));
+      return r;
+    }
+    if (!auth.who) {
+      Status recorded = records.record_refusal("anonymous", op, target, auth.reason, &call.index);
       if (!recorded) return service_error(recorded);
-      Response r = error(401, "login", reason);
+      Response r = error(401, "login", auth.reason);
       r.headers.emplace_back("WWW-Authenticate", "Bearer");
       return r;
     }
+    std::optional<identity::Identity> who = std::move(auth.who);
     auto purpose = parse_purpose(call.request.purpose);
     if (!purpose) {
       return error(400, "invalid", std::string(kPurposeHeader) + " must be 1.." +
@@ -535,7 +540,13 @@ struct Api::Impl {
 
 Api::Api(records::RecordService& records, identity::TokenStore& tokens, std::span<const std::string_view> types,
          const Clock& clock, ApiOptions options)
-    : impl_(new Impl{records, tokens, {types.begin(), types.end()}, clock, std::move(options)}) {}
+    : Api(records, *new identity::Authenticator(tokens), types, clock, std::move(options)) {
+  impl_->owned_authenticator.reset(&impl_->authenticator);
+}
+
+Api::Api(records::RecordService& records, identity::Authenticator& authenticator,
+         std::span<const std::string_view> types, const Clock& clock, ApiOptions options)
+    : impl_(new Impl{records, authenticator, {types.begin(), types.end()}, clock, std::move(options), {}}) {}
 
 Api::~Api() = default;
 

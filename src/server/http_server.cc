@@ -38,7 +38,7 @@ bool reads_body(const std::string& method) {
   return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
 }
 
-fhir::Request fhir_request(const httplib::Request& req, std::string_view path) {
+fhir::Request fhir_request(const httplib::Request& req, std::string_view path, const TlsOptions& tls) {
   std::string_view target = req.target;
   size_t question = target.find('?');
   fhir::Request r;
@@ -52,6 +52,8 @@ fhir::Request fhir_request(const httplib::Request& req, std::string_view path) {
   r.content_type = req.get_header_value("Content-Type");
   r.if_match = req.get_header_value("If-Match");
   r.purpose = req.get_header_value(std::string(fhir::kPurposeHeader).c_str());
+  r.certificate_person = client_certificate_person(req.ssl, tls);
+  r.source = req.remote_addr;
   return r;
 }
 
@@ -71,7 +73,7 @@ struct HttpServer::Impl {
   PublicLog public_log;
   HttpOptions options;
   fhir::Api* fhir;  // null: no /fhir and no receipts
-  HttpListener listener{options.threads};
+  HttpListener listener{options.threads, options.tls};
   httplib::Server& http = listener.http();
 
   void configure() {
@@ -143,13 +145,13 @@ struct HttpServer::Impl {
 
   fhir::Response answer_fhir(const httplib::Request& req, std::string_view path) {
     if (!fhir) return fhir::Api::outcome(404, "not-supported", "this server has no FHIR API");
-    return fhir->handle(fhir_request(req, path));
+    return fhir->handle(fhir_request(req, path, options.tls));
   }
 
   // Receipts name who accessed whose record: authenticated like /fhir.
   fhir::Response answer_receipt(const httplib::Request& req, std::string_view index_text) {
     if (!fhir) return fhir::Api::outcome(404, "not-supported", "this server serves no receipts");
-    return fhir->ledger_receipt(fhir_request(req, ""), index_text);
+    return fhir->ledger_receipt(fhir_request(req, "", options.tls), index_text);
   }
 
   // cpp-httplib's own refusals of /fhir requests (a body over the limit, a bad request line).

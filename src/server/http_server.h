@@ -16,6 +16,7 @@
 #include "ledger/ledger.h"
 #include "server/fhir_api.h"
 #include "server/public_log.h"
+#include "server/tls.h"
 #include "util/status.h"
 
 namespace medseal::server {
@@ -26,6 +27,7 @@ struct HttpOptions {
   size_t threads = 128;          // connections served at once
   bool access_log = false;       // a JSON line per request (errors are always logged)
   CheckpointSource witnessed;    // with witnesses: what /log/checkpoint serves (public_log.h)
+  TlsOptions tls;                // enabled: HTTPS only, and mutual TLS with client CAs (tls.h)
 };
 
 class HttpServer {

@@ -1,0 +1,111 @@
+#include "server/tls.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509_vfy.h>
+
+#include <memory>
+
+#include "identity/certificate.h"
+
+namespace medseal::server {
+namespace {
+
+// The first OpenSSL error in its queue, as one short line, and the queue emptied.
+std::string openssl_reason() {
+  unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  if (code == 0) return "unknown error";
+  const char* reason = ERR_reason_error_string(code);
+  return reason ? reason : "error " + std::to_string(code);
+}
+
+Status file_error(const std::string& flag, const std::string& file) {
+  return Status::invalid(flag + " " + file + ": " + openssl_reason());
+}
+
+using Bio = std::unique_ptr<BIO, decltype(&BIO_free)>;
+
+// Adds every certificate of a PEM bundle to `store` (at least one).
+Status load_ca_bundle(X509_STORE* store, const std::string& file) {
+  Bio bio(BIO_new_file(file.c_str(), "r"), BIO_free);
+  if (!bio) return file_error("--client-ca", file);
+  int count = 0;
+  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    int added = X509_STORE_add_cert(store, cert);
+    X509_free(cert);
+    if (!added) return file_error("--client-ca", file);
+    ++count;
+  }
+  ERR_clear_error();  // the end of the file reads as an error
+  if (count == 0) return Status::invalid("--client-ca " + file + ": no PEM certificate in it");
+  return Status::ok();
+}
+
+Status load_crls(X509_STORE* store, const std::string& file) {
+  Bio bio(BIO_new_file(file.c_str(), "r"), BIO_free);
+  if (!bio) return file_error("--crl", file);
+  int count = 0;
+  while (X509_CRL* crl = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)) {
+    int added = X509_STORE_add_crl(store, crl);
+    X509_CRL_free(crl);
+    if (!added) return file_error("--crl", file);
+    ++count;
+  }
+  ERR_clear_error();
+  if (count == 0) return Status::invalid("--crl " + file + ": no PEM CRL in it");
+  return Status::ok();
+}
+
+Status configure_client_verification(SSL_CTX& ctx, const TlsOptions& o) {
+  if (!o.mutual()) {
+    if (!o.crl_file.empty()) return Status::invalid("--crl needs --client-ca");
+    return Status::ok();
+  }
+  X509_STORE* store = SSL_CTX_get_cert_store(&ctx);
+  for (const std::string& file : o.client_ca_files) MEDSEAL_RETURN_IF_ERROR(load_ca_bundle(store, file));
+  if (!o.crl_file.empty()) {
+    MEDSEAL_RETURN_IF_ERROR(load_crls(store, o.crl_file));
+    X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+  }
+  // A certificate is asked for but not required: token clients connect without one. One that is
+  // sent must verify, or the handshake fails.
+  SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, nullptr);
+  // The CA names offered to clients, so a browser or an ID-card middleware picks the right card.
+  STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
+  for (const std::string& file : o.client_ca_files) SSL_add_file_cert_subjects_to_stack(names, file.c_str());
+  SSL_CTX_set_client_CA_list(&ctx, names);
+  return Status::ok();
+}
+
+}  // namespace
+
+Status configure_tls_context(SSL_CTX& ctx, const TlsOptions& o) {
+  ERR_clear_error();
+  if (!SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION)) return Status::internal("cannot require TLS 1.2");
+  if (SSL_CTX_use_certificate_chain_file(&ctx, o.cert_file.c_str()) != 1) return file_error("--tls-cert", o.cert_file);
+  if (SSL_CTX_use_PrivateKey_file(&ctx, o.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    return file_error("--tls-key", o.key_file);
+  }
+  if (SSL_CTX_check_private_key(&ctx) != 1) {
+    ERR_clear_error();
+    return Status::invalid("--tls-key " + o.key_file + " does not match --tls-cert " + o.cert_file);
+  }
+  return configure_client_verification(ctx, o);
+}
+
+Status check_tls_options(const TlsOptions& o) {
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
+  if (!ctx) return Status::internal("cannot create a TLS context");
+  return configure_tls_context(*ctx, o);
+}
+
+std::string client_certificate_person(const SSL* ssl, const TlsOptions& o) {
+  if (!ssl || !o.mutual()) return "";
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (!cert || SSL_get_verify_result(ssl) != X509_V_OK) return "";
+  Result<std::string> person = identity::certificate_person(*cert, o.identity_nid);
+  return person ? *person : "";
+}
+
+}  // namespace medseal::server
