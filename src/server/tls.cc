@@ -4,6 +4,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509_vfy.h>
 
+#include <cstring>
 #include <memory>
 
 #include "identity/certificate.h"
@@ -16,6 +17,7 @@ std::string openssl_reason() {
   unsigned long code = ERR_get_error();
   ERR_clear_error();
   if (code == 0) return "unknown error";
+  if (ERR_SYSTEM_ERROR(code)) return std::strerror(static_cast<int>(ERR_GET_REASON(code)));
   const char* reason = ERR_reason_error_string(code);
   return reason ? reason : "error " + std::to_string(code);
 }
