@@ -240,6 +240,8 @@ int run_serve(const ServeArgs& args) {
   if (args.threads < 1 || args.threads > 4096) return fail("serve", "--threads must be 1..4096", kExitUsage);
   auto tls = tls_options(args, addr.host);
   if (!tls) return fail("serve", tls.status().message(), kExitUsage);
+  // OpenSSL writes to sockets with write(): a client gone mid-reply must not kill the server.
+  ::signal(SIGPIPE, SIG_IGN);
   // Before any thread exists (the ledger starts one), so every thread inherits the mask.
   sigset_t signals = shutdown_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
