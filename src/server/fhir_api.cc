@@ -1,6 +1,7 @@
 #include "server/fhir_api.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <optional>
 
@@ -158,6 +159,28 @@ Routed route_request(std::string_view method, std::string_view path) {
   if (!records::is_valid_id(s[1])) return refuse(error(400, "invalid", "not a valid FHIR id"));
   return route_instance(method, s);
 }
+
+struct RouteEntry {
+  Op op;
+  RouteSpec spec;
+};
+// Every Op once, in the order of routes(); /{type} GET is a search but of AuditEvent the trail.
+constexpr std::array<RouteEntry, 13> kRoutes = {{
+    {Op::kMetadata, {"GET", "/metadata", true}},
+    {Op::kTransaction, {"POST", "", false}},
+    {Op::kSearch, {"GET", "/{type}", false}},
+    {Op::kTrail, {"GET", "/AuditEvent", false}},
+    {Op::kCreate, {"POST", "/{type}", false}},
+    {Op::kTypeHistory, {"GET", "/{type}/_history", false}},
+    {Op::kRead, {"GET", "/{type}/{id}", false}},
+    {Op::kUpdate, {"PUT", "/{type}/{id}", false}},
+    {Op::kDelete, {"DELETE", "/{type}/{id}", false}},
+    {Op::kErase, {"POST", "/{type}/{id}/$erase", false}},
+    {Op::kInstanceHistory, {"GET", "/{type}/{id}/_history", false}},
+    {Op::kVread, {"GET", "/{type}/{id}/_history/{vid}", false}},
+    {Op::kReceipt, {"GET", "/{type}/{id}/_history/{vid}/$receipt", false}},
+}};
+static_assert(static_cast<size_t>(Op::kErase) + 1 == kRoutes.size(), "one route entry per Op");
 
 std::string lower(std::string_view text) {
   std::string out(text);
@@ -537,6 +560,24 @@ struct Api::Impl {
     return receipt_reply(std::move(*receipt));
   }
 };
+
+std::span<const RouteSpec> routes() {
+  static const std::array<RouteSpec, kRoutes.size()> specs = [] {
+    std::array<RouteSpec, kRoutes.size()> out;
+    for (size_t i = 0; i < kRoutes.size(); ++i) out[i] = kRoutes[i].spec;
+    return out;
+  }();
+  return specs;
+}
+
+int route_index(std::string_view method, std::string_view path) {
+  Routed routed = route_request(method, path);
+  if (!routed.route) return -1;
+  for (size_t i = 0; i < kRoutes.size(); ++i) {
+    if (kRoutes[i].op == routed.route->op) return static_cast<int>(i);
+  }
+  return -1;
+}
 
 Api::Api(records::RecordService& records, identity::TokenStore& tokens, std::span<const std::string_view> types,
          const Clock& clock, ApiOptions options)

@@ -91,6 +91,19 @@ struct ApiOptions {
   std::function<bool(std::string_view receipt)> receipt_witnessed;
 };
 
+// One kind of request Api::handle serves: its method, its path after /fhir as a template with
+// {type}, {id} and {vid}, and whether it answers without authentication. HEAD is served wherever
+// GET is. The list sits beside the router in fhir_api.cc, and route_index() says which entry a
+// request is routed as, so a test can hold the two together.
+struct RouteSpec {
+  std::string_view method;
+  std::string_view path;
+  bool anonymous = false;
+};
+std::span<const RouteSpec> routes();
+// The index in routes() of the route `method` and `path` (after /fhir) take; -1 when refused.
+int route_index(std::string_view method, std::string_view path);
+
 class Api {
  public:
   // `types`: the resource types the CapabilityStatement lists. Everything outlives the Api.

@@ -174,6 +174,16 @@ Status HttpServer::run() { return impl_->listener.run(); }
 
 void HttpServer::stop() { impl_->listener.stop(); }
 
+std::vector<ServerRoute> routes() {
+  std::vector<ServerRoute> out = {{"GET", "/healthz", true},
+                                  {"GET", std::string(kLogPrefix) + "{path}", true},
+                                  {"GET", std::string(kReceiptPrefix) + "{index}", false}};
+  for (const fhir::RouteSpec& r : fhir::routes()) {
+    out.push_back({std::string(r.method), std::string(kFhirRoot) + std::string(r.path), r.anonymous});
+  }
+  return out;
+}
+
 bool is_loopback_host(const std::string& host) {
   if (host == "localhost" || host == "::1" || host == "[::1]") return true;
   in_addr addr{};

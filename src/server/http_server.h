@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ledger/ledger.h"
 #include "server/fhir_api.h"
@@ -50,6 +51,16 @@ class HttpServer {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Every route the server answers: /healthz and /log/{path} (the tlog-tiles resources) without
+// authentication, /ledger/receipts/{index}, and /fhir's (fhir::routes(), prefixed). HEAD is served
+// wherever GET is. A test walks this list; route() in http_server.cc dispatches the same prefixes.
+struct ServerRoute {
+  std::string method;
+  std::string path;
+  bool anonymous = false;
+};
+std::vector<ServerRoute> routes();
 
 // True for addresses only this machine can reach: 127.0.0.0/8, ::1 and "localhost".
 bool is_loopback_host(const std::string& host);
