@@ -3,6 +3,7 @@
 // issuers, the admin token written on first start, expiry, and revocation (also by another
 // process, seen by a running store).
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -16,6 +17,8 @@
 #include "identity/identity.h"
 #include "identity/token_store.h"
 #include "support/paths.h"
+#include "support/process.h"
+#include "support/serve_process.h"
 
 namespace medseal::identity {
 namespace {
@@ -417,6 +420,53 @@ TEST_F(TokenStoreTest, RevocationLinesAreStrict) {
   }
   write_file(path_, good + R"({"revoked":")" + hash + R"(","at":1})" "\n");
   EXPECT_TRUE(TokenStore::open(path_).is_ok());
+}
+
+// `medseal token issue --expires-in` and `medseal token revoke` against a running server.
+TEST(TokenCommands, ExpiryAndRevocationTakeEffectInARunningServer) {
+  TempDir tmp;
+  const std::string data = tmp.path() + "/data";
+  testing::Server server(data);
+  ASSERT_TRUE(server.ready()) << server.stderr_text();
+  auto issue = [&](const std::string& name, const std::string& expires_in) {
+    return testing::run_medseal({"token", "issue", "--data", data, "--role", "clinician", "--name", name,
+                                 "--expires-in", expires_in});
+  };
+  auto short_lived = issue("short", "2s");
+  auto kept = issue("kept", "90d");
+  auto revoked = issue("gone", "never");
+  ASSERT_EQ(short_lived.status, 0) << short_lived.err;
+  ASSERT_EQ(kept.status, 0) << kept.err;
+  ASSERT_EQ(revoked.status, 0) << revoked.err;
+  auto token_of = [](const testing::ProgramOutcome& r) { return r.out.substr(0, r.out.find('\n')); };
+  EXPECT_NE(kept.err.find("token id " + token_id(token_of(kept))), std::string::npos) << kept.err;
+  EXPECT_EQ(kept.err.find(token_of(kept)), std::string::npos) << "stderr shows the id, not the token";
+
+  httplib::Client client(server.base());
+  auto status = [&](const std::string& token) {
+    auto res = client.Get("/fhir/Patient", {{"Accept", "application/fhir+json"}, {"Authorization", "Bearer " + token}});
+    return res ? std::to_string(res->status) + (res->status == 401 ? " " + res->body : "") : "no answer";
+  };
+  std::this_thread::sleep_for(kAfterRecheck);
+  EXPECT_EQ(status(token_of(short_lived)), "200");
+  EXPECT_EQ(status(token_of(revoked)), "200");
+
+  auto revoke = testing::run_medseal({"token", "revoke", "--data", data, "gone"});
+  ASSERT_EQ(revoke.status, 0) << revoke.err;
+  EXPECT_EQ(revoke.out, "revoked " + token_id(token_of(revoked)) + "\n");
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_NE(status(token_of(revoked)).find("401 {\"resourceType\":\"OperationOutcome\""), std::string::npos);
+  EXPECT_NE(status(token_of(revoked)).find("token revoked"), std::string::npos);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_NE(status(token_of(short_lived)).find("token expired"), std::string::npos);
+  EXPECT_EQ(status(token_of(kept)), "200");
+
+  auto by_id = testing::run_medseal({"token", "revoke", "--data", data, token_id(token_of(kept)).substr(0, 8)});
+  EXPECT_EQ(by_id.status, 0) << by_id.err;
+  EXPECT_EQ(testing::run_medseal({"token", "revoke", "--data", data, "nobody"}).status, 1);
+  for (const char* bad : {"0d", "5", "1w", "-1d", "d", "999999999d"}) {
+    EXPECT_EQ(issue("x", bad).status, 2) << bad;
+  }
 }
 
 }  // namespace
