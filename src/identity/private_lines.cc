@@ -70,6 +70,18 @@ Status append_private_line(const std::string& path, std::string_view line) {
   return s;
 }
 
+const std::string* json_string(const nlohmann::json& object, const char* key) {
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_string()) return nullptr;
+  return &it->get_ref<const std::string&>();
+}
+
+const nlohmann::json* json_unsigned(const nlohmann::json& object, const char* key) {
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_number_unsigned()) return nullptr;
+  return &*it;
+}
+
 Status fsync_parent_dir(const std::string& path) {
   std::string dir = std::filesystem::path(path).parent_path().string();
   return fsync_dir(dir.empty() ? "." : dir);

@@ -11,8 +11,13 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
+
+#include <nlohmann/json.hpp>
 
 #include "util/status.h"
 
@@ -62,5 +67,74 @@ class RecheckGate {
   const int64_t interval_;
   std::atomic<int64_t> next_{0};
 };
+
+// The state built from a private-lines file by applying its lines in order, shared by readers on
+// many threads and re-read when the file changes. This process's appends and re-reads are ordered
+// by file_mutex(); readers take only the state's own shared lock.
+template <typename State>
+class WatchedLines {
+ public:
+  using ApplyLine = Status (*)(std::string_view line, State& state);
+
+  // Reads the file at `path`, creating it (mode 0600, its directory fsynced) if absent. A line
+  // `apply` refuses makes open fail naming the line: a damaged file is not guessed at.
+  static Result<std::unique_ptr<WatchedLines>> open(std::string path, size_t max_bytes, ApplyLine apply) {
+    const bool absent = stamp_of_path(path).size < 0;
+    std::unique_ptr<WatchedLines> w(new WatchedLines(std::move(path), max_bytes, apply));
+    std::lock_guard lock(w->file_mu_);
+    MEDSEAL_RETURN_IF_ERROR(w->reread(true, true));
+    if (absent) MEDSEAL_RETURN_IF_ERROR(fsync_parent_dir(w->path_));
+    return w;
+  }
+
+  std::mutex& file_mutex() { return file_mu_; }
+  const std::string& path() const { return path_; }
+
+  // With file_mutex() held: re-reads the file if it changed. `strict`: a damaged file is an
+  // error; otherwise what was read before stays in force.
+  Status refresh(bool strict) { return reread(strict, false); }
+
+  // `fn` with the state, under the shared (read) or exclusive (update) lock.
+  template <typename Fn>
+  auto read(Fn fn) const {
+    std::shared_lock lock(state_mu_);
+    return fn(static_cast<const State&>(state_));
+  }
+  template <typename Fn>
+  auto update(Fn fn) {
+    std::unique_lock lock(state_mu_);
+    return fn(state_);
+  }
+
+ private:
+  WatchedLines(std::string path, size_t max_bytes, ApplyLine apply)
+      : path_(std::move(path)), max_bytes_(max_bytes), apply_(apply) {}
+
+  Status reread(bool strict, bool create) {
+    if (!create && stamp_of_path(path_) == stamp_) return Status::ok();
+    FileStamp stamp;
+    State fresh;
+    Result<std::string> text = read_private_lines(path_, create, max_bytes_, &stamp);
+    Status s = text ? for_each_line(*text, path_, [&](std::string_view line) { return apply_(line, fresh); })
+                    : text.status();
+    if (!s) return strict ? s : Status::ok();
+    stamp_ = stamp;
+    update([&](State& state) { state = std::move(fresh); });
+    return Status::ok();
+  }
+
+  const std::string path_;
+  const size_t max_bytes_;
+  const ApplyLine apply_;
+  std::mutex file_mu_;  // orders this process's appends and re-reads; guards stamp_
+  FileStamp stamp_;     // of the content state_ was read from
+  mutable std::shared_mutex state_mu_;
+  State state_;
+};
+
+// Members of a parsed line: the string or unsigned number at `key`, or null if absent or of
+// another type.
+const std::string* json_string(const nlohmann::json& object, const char* key);
+const nlohmann::json* json_unsigned(const nlohmann::json& object, const char* key);
 
 }  // namespace medseal::identity

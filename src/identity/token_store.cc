@@ -1,20 +1,16 @@
 #include "identity/token_store.h"
 
-#include <algorithm>
-
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <filesystem>
 #include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <unordered_map>
 
 #include "crypto/base64.h"
@@ -98,23 +94,11 @@ struct TokenRecord {
   size_t order = 0;  // position in the file
 };
 
-const std::string* string_member(const nlohmann::json& object, const char* key) {
-  auto it = object.find(key);
-  if (it == object.end() || !it->is_string()) return nullptr;
-  return &it->get_ref<const std::string&>();
-}
-
-const nlohmann::json* unsigned_member(const nlohmann::json& object, const char* key) {
-  auto it = object.find(key);
-  if (it == object.end() || !it->is_number_unsigned()) return nullptr;
-  return &*it;
-}
-
 using TokenMap = std::unordered_map<std::string, TokenRecord>;  // by the token's hex SHA-256
 
 Status parse_revocation(const nlohmann::json& j, TokenMap& tokens) {
-  const std::string* hash = string_member(j, "revoked");
-  if (!hash || !unsigned_member(j, "at") || j.size() != 2) {
+  const std::string* hash = json_string(j, "revoked");
+  if (!hash || !json_unsigned(j, "at") || j.size() != 2) {
     return Status::invalid("not exactly {revoked, at} with their types");
   }
   auto it = tokens.find(*hash);
@@ -124,12 +108,12 @@ Status parse_revocation(const nlohmann::json& j, TokenMap& tokens) {
 }
 
 Status parse_token(const nlohmann::json& j, TokenMap& tokens) {
-  const std::string* hash = string_member(j, "sha256");
-  const std::string* name = hash ? string_member(j, "name") : nullptr;
-  const std::string* role = name ? string_member(j, "role") : nullptr;
-  const std::string* patient = role ? string_member(j, "patient") : nullptr;
-  const nlohmann::json* created = unsigned_member(j, "created");
-  const nlohmann::json* expires = unsigned_member(j, "expires");
+  const std::string* hash = json_string(j, "sha256");
+  const std::string* name = hash ? json_string(j, "name") : nullptr;
+  const std::string* role = name ? json_string(j, "role") : nullptr;
+  const std::string* patient = role ? json_string(j, "patient") : nullptr;
+  const nlohmann::json* created = json_unsigned(j, "created");
+  const nlohmann::json* expires = json_unsigned(j, "expires");
   // "expires" is absent from lines written before tokens expired: those never do.
   const size_t members = expires ? 6 : 5;
   if (!patient || !created || j.size() != members) {
@@ -155,40 +139,28 @@ Status parse_line(std::string_view line, TokenMap& tokens) {
   return parse_token(*json, tokens);
 }
 
-struct Snapshot {
-  TokenMap tokens;
-  FileStamp stamp;
-};
-
-Result<Snapshot> read_token_file(const std::string& path, bool create) {
-  Snapshot snapshot;
-  Result<std::string> text = read_private_lines(path, create, kMaxFileBytes, &snapshot.stamp);
-  if (!text) return text.status();
-  MEDSEAL_RETURN_IF_ERROR(
-      for_each_line(*text, path, [&](std::string_view line) { return parse_line(line, snapshot.tokens); }));
-  return snapshot;
-}
-
 bool is_hex_prefix(std::string_view text) {
   if (text.size() < 8 || text.size() > 64) return false;
   return std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
+using TokenFile = WatchedLines<TokenMap>;
+
 class FileTokenStore final : public TokenStore {
  public:
-  FileTokenStore(std::string path, Snapshot snapshot, const Clock& clock)
-      : path_(std::move(path)), clock_(clock), stamp_(snapshot.stamp), tokens_(std::move(snapshot.tokens)) {}
+  FileTokenStore(std::unique_ptr<TokenFile> file, const Clock& clock) : file_(std::move(file)), clock_(clock) {}
 
   Result<std::string> issue(const Identity& who, uint64_t expires_ms) override {
     MEDSEAL_RETURN_IF_ERROR(check_identity(who));
     std::string token = new_token();
     std::string hash = token_hash(token);
     const uint64_t now = clock_.now_ms();
-    std::lock_guard file_lock(file_mu_);
-    MEDSEAL_RETURN_IF_ERROR(append_private_line(path_, format_token_line(hash, who, now, expires_ms)));
-    std::unique_lock lock(map_mu_);
-    const size_t order = tokens_.size();
-    tokens_.emplace(std::move(hash), TokenRecord{who, now, expires_ms, false, order});
+    std::lock_guard file_lock(file_->file_mutex());
+    MEDSEAL_RETURN_IF_ERROR(append_private_line(file_->path(), format_token_line(hash, who, now, expires_ms)));
+    file_->update([&](TokenMap& tokens) {
+      const size_t order = tokens.size();
+      tokens.emplace(std::move(hash), TokenRecord{who, now, expires_ms, false, order});
+    });
     return token;
   }
 
@@ -198,12 +170,19 @@ class FileTokenStore final : public TokenStore {
     // Looked at on hits too, so a revocation written by `medseal token revoke` takes effect.
     if (recheck_.due()) {
       reloading_ = true;
-      reload_if_changed();
+      {
+        std::lock_guard file_lock(file_->file_mutex());
+        (void)file_->refresh(false);  // a damaged file leaves what was read before in force
+      }
       reloading_ = false;
     } else if (reloading_.load()) {
-      std::lock_guard wait_for_reload(file_mu_);  // the re-read may hold this very token
+      std::lock_guard wait_for_reload(file_->file_mutex());  // the re-read may hold this very token
     }
-    std::optional<TokenRecord> record = find(hash);
+    std::optional<TokenRecord> record = file_->read([&](const TokenMap& tokens) -> std::optional<TokenRecord> {
+      auto it = tokens.find(hash);
+      if (it == tokens.end()) return std::nullopt;
+      return it->second;
+    });
     if (!record) return Status::not_found("unknown token");
     if (record->revoked) return Status::not_found("token revoked");
     if (record->expires_ms != kNeverExpires && clock_.now_ms() >= record->expires_ms) {
@@ -213,49 +192,43 @@ class FileTokenStore final : public TokenStore {
   }
 
   Result<std::vector<std::string>> revoke(std::string_view id_or_name) override {
-    std::lock_guard file_lock(file_mu_);
-    MEDSEAL_RETURN_IF_ERROR(reload_locked(true));
-    std::vector<std::string> hashes = matching(id_or_name);
+    std::lock_guard file_lock(file_->file_mutex());
+    MEDSEAL_RETURN_IF_ERROR(file_->refresh(true));
+    std::vector<std::string> hashes = file_->read([&](const TokenMap& tokens) { return matching(tokens, id_or_name); });
     if (hashes.empty()) return Status::not_found("no unrevoked token has that id or name");
     if (is_hex_prefix(id_or_name) && hashes.size() > 1) {
       return Status::invalid("the id prefix matches more than one token; give more digits");
     }
     std::string lines;
     for (const std::string& hash : hashes) lines += format_revocation_line(hash, clock_.now_ms());
-    MEDSEAL_RETURN_IF_ERROR(append_private_line(path_, lines));
+    MEDSEAL_RETURN_IF_ERROR(append_private_line(file_->path(), lines));
     std::vector<std::string> ids;
-    std::unique_lock lock(map_mu_);
-    for (const std::string& hash : hashes) {
-      tokens_[hash].revoked = true;
-      ids.push_back(hash.substr(0, kTokenIdChars));
-    }
+    file_->update([&](TokenMap& tokens) {
+      for (const std::string& hash : hashes) {
+        tokens[hash].revoked = true;
+        ids.push_back(hash.substr(0, kTokenIdChars));
+      }
+    });
     return ids;
   }
 
   Result<std::vector<TokenInfo>> list() override {
-    std::lock_guard file_lock(file_mu_);
-    MEDSEAL_RETURN_IF_ERROR(reload_locked(true));
-    std::shared_lock lock(map_mu_);
-    std::vector<TokenInfo> out(tokens_.size());
-    for (const auto& [hash, r] : tokens_) {
-      out[r.order] = TokenInfo{hash.substr(0, kTokenIdChars), r.who, r.created_ms, r.expires_ms, r.revoked};
-    }
-    return out;
+    std::lock_guard file_lock(file_->file_mutex());
+    MEDSEAL_RETURN_IF_ERROR(file_->refresh(true));
+    return file_->read([](const TokenMap& tokens) {
+      std::vector<TokenInfo> out(tokens.size());
+      for (const auto& [hash, r] : tokens) {
+        out[r.order] = TokenInfo{hash.substr(0, kTokenIdChars), r.who, r.created_ms, r.expires_ms, r.revoked};
+      }
+      return out;
+    });
   }
 
  private:
-  std::optional<TokenRecord> find(const std::string& hash) const {
-    std::shared_lock lock(map_mu_);
-    auto it = tokens_.find(hash);
-    if (it == tokens_.end()) return std::nullopt;
-    return it->second;
-  }
-
-  // The hashes of the unrevoked tokens `id_or_name` names. Call with file_mu_ held.
-  std::vector<std::string> matching(std::string_view id_or_name) const {
-    std::shared_lock lock(map_mu_);
+  // The hashes of the unrevoked tokens `id_or_name` names.
+  static std::vector<std::string> matching(const TokenMap& tokens, std::string_view id_or_name) {
     std::vector<std::string> by_id, by_name;
-    for (const auto& [hash, r] : tokens_) {
+    for (const auto& [hash, r] : tokens) {
       if (r.revoked) continue;
       if (hash.starts_with(id_or_name)) by_id.push_back(hash);
       if (r.who.name == id_or_name) by_name.push_back(hash);
@@ -263,29 +236,8 @@ class FileTokenStore final : public TokenStore {
     return is_hex_prefix(id_or_name) && !by_id.empty() ? by_id : by_name;
   }
 
-  void reload_if_changed() {
-    std::lock_guard file_lock(file_mu_);
-    // A file damaged since it was opened is not guessed at: what was read before stays in force.
-    (void)reload_locked(false);
-  }
-
-  // Re-reads the file if its stamp changed. `strict`: a damaged file is an error.
-  Status reload_locked(bool strict) {
-    if (stamp_of_path(path_) == stamp_) return Status::ok();
-    Result<Snapshot> snapshot = read_token_file(path_, false);
-    if (!snapshot) return strict ? snapshot.status() : Status::ok();
-    stamp_ = snapshot->stamp;
-    std::unique_lock lock(map_mu_);
-    tokens_ = std::move(snapshot->tokens);
-    return Status::ok();
-  }
-
-  const std::string path_;
+  std::unique_ptr<TokenFile> file_;
   const Clock& clock_;
-  std::mutex file_mu_;  // orders this process's appends and re-reads; guards stamp_
-  FileStamp stamp_;     // of the file content tokens_ was read from
-  mutable std::shared_mutex map_mu_;
-  TokenMap tokens_;
   RecheckGate recheck_{kRecheckInterval};
   std::atomic<bool> reloading_{false};  // a lookup waits for a re-read in progress
 };
@@ -326,12 +278,9 @@ Status write_new_private_file(const std::string& path, std::string_view content)
 std::string token_id(std::string_view token) { return token_hash(token).substr(0, kTokenIdChars); }
 
 Result<std::unique_ptr<TokenStore>> TokenStore::open(const std::string& path, const Clock& clock) {
-  struct stat st {};
-  const bool absent = ::stat(path.c_str(), &st) != 0 && errno == ENOENT;
-  Result<Snapshot> snapshot = read_token_file(path, true);
-  if (!snapshot) return snapshot.status();
-  if (absent) MEDSEAL_RETURN_IF_ERROR(fsync_parent_dir(path));
-  return std::unique_ptr<TokenStore>(std::make_unique<FileTokenStore>(path, std::move(*snapshot), clock));
+  auto file = TokenFile::open(path, kMaxFileBytes, parse_line);
+  if (!file) return file.status();
+  return std::unique_ptr<TokenStore>(std::make_unique<FileTokenStore>(std::move(*file), clock));
 }
 
 Result<std::string> ensure_admin_token(TokenStore& tokens, const std::string& token_path) {

@@ -2,8 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <mutex>
-#include <shared_mutex>
+#include <optional>
 #include <unordered_map>
 
 #include "identity/private_lines.h"
@@ -22,20 +21,9 @@ struct Users {
   std::unordered_map<std::string, size_t> active;  // person -> index in `all`
 };
 
-const std::string* string_member(const nlohmann::json& object, const char* key) {
-  auto it = object.find(key);
-  if (it == object.end() || !it->is_string()) return nullptr;
-  return &it->get_ref<const std::string&>();
-}
-
-bool has_unsigned(const nlohmann::json& object, const char* key) {
-  auto it = object.find(key);
-  return it != object.end() && it->is_number_unsigned();
-}
-
 Status apply_revocation(const nlohmann::json& j, Users& users) {
-  const std::string* person = string_member(j, "revoked");
-  if (!person || !has_unsigned(j, "at") || j.size() != 2) return Status::invalid("not exactly {revoked, at} with their types");
+  const std::string* person = json_string(j, "revoked");
+  if (!person || !json_unsigned(j, "at") || j.size() != 2) return Status::invalid("not exactly {revoked, at} with their types");
   auto it = users.active.find(*person);
   if (it == users.active.end()) return Status::invalid("revokes a person who is not active");
   users.all[it->second].revoked = true;
@@ -44,11 +32,11 @@ Status apply_revocation(const nlohmann::json& j, Users& users) {
 }
 
 Status apply_addition(const nlohmann::json& j, Users& users) {
-  const std::string* person = string_member(j, "person");
-  const std::string* name = string_member(j, "name");
-  const std::string* role = string_member(j, "role");
-  const std::string* patient = string_member(j, "patient");
-  if (!person || !name || !role || !patient || !has_unsigned(j, "created") || j.size() != 5) {
+  const std::string* person = json_string(j, "person");
+  const std::string* name = json_string(j, "name");
+  const std::string* role = json_string(j, "role");
+  const std::string* patient = json_string(j, "patient");
+  if (!person || !name || !role || !patient || !json_unsigned(j, "created") || j.size() != 5) {
     return Status::invalid("not exactly {person, name, role, patient, created} with their types");
   }
   MEDSEAL_RETURN_IF_ERROR(check_person(*person));
@@ -69,90 +57,70 @@ Status apply_line(std::string_view line, Users& users) {
   return json->contains("revoked") ? apply_revocation(*json, users) : apply_addition(*json, users);
 }
 
-struct Snapshot {
-  Users users;
-  FileStamp stamp;
-};
-
-Result<Snapshot> read_users(const std::string& path, bool create) {
-  Snapshot s;
-  Result<std::string> text = read_private_lines(path, create, kMaxFileBytes, &s.stamp);
-  if (!text) return text.status();
-  MEDSEAL_RETURN_IF_ERROR(for_each_line(*text, path, [&](std::string_view line) { return apply_line(line, s.users); }));
-  return s;
-}
+using UsersFile = WatchedLines<Users>;
 
 class FileUserRegistry final : public UserRegistry {
  public:
-  FileUserRegistry(std::string path, Snapshot s, const Clock& clock)
-      : path_(std::move(path)), clock_(clock), stamp_(s.stamp), users_(std::move(s.users)) {}
+  FileUserRegistry(std::unique_ptr<UsersFile> file, const Clock& clock) : file_(std::move(file)), clock_(clock) {}
 
   Status add(const std::string& person, const Identity& who) override {
     MEDSEAL_RETURN_IF_ERROR(check_person(person));
     MEDSEAL_RETURN_IF_ERROR(check_identity(who));
-    std::lock_guard file_lock(file_mu_);
-    MEDSEAL_RETURN_IF_ERROR(reload_locked(true));
-    if (users_.active.contains(person)) return Status::conflict("person " + person + " is active already");
+    std::lock_guard file_lock(file_->file_mutex());
+    MEDSEAL_RETURN_IF_ERROR(file_->refresh(true));
+    if (is_active(person)) return Status::conflict("person " + person + " is active already");
     nlohmann::ordered_json line;
     line["person"] = person;
     line["name"] = who.name;
     line["role"] = std::string(role_name(who.role));
     line["patient"] = who.patient;
     line["created"] = clock_.now_ms();
-    return append_and_reload(line.dump() + "\n");
+    return append_and_reread(line.dump() + "\n");
   }
 
   Status revoke(const std::string& person) override {
-    std::lock_guard file_lock(file_mu_);
-    MEDSEAL_RETURN_IF_ERROR(reload_locked(true));
-    if (!users_.active.contains(person)) return Status::not_found("no active person " + person);
+    std::lock_guard file_lock(file_->file_mutex());
+    MEDSEAL_RETURN_IF_ERROR(file_->refresh(true));
+    if (!is_active(person)) return Status::not_found("no active person " + person);
     nlohmann::ordered_json line;
     line["revoked"] = person;
     line["at"] = clock_.now_ms();
-    return append_and_reload(line.dump() + "\n");
+    return append_and_reread(line.dump() + "\n");
   }
 
   Result<Identity> find(std::string_view person) override {
     if (recheck_.due()) {
-      std::lock_guard file_lock(file_mu_);
-      (void)reload_locked(false);  // a damaged file leaves what was read before in force
+      std::lock_guard file_lock(file_->file_mutex());
+      (void)file_->refresh(false);  // a damaged file leaves what was read before in force
     }
-    std::shared_lock lock(map_mu_);
-    auto it = users_.active.find(std::string(person));
-    if (it == users_.active.end()) return Status::not_found("unknown certificate holder");
-    return users_.all[it->second].who;
+    std::optional<Identity> who = file_->read([&](const Users& users) -> std::optional<Identity> {
+      auto it = users.active.find(std::string(person));
+      if (it == users.active.end()) return std::nullopt;
+      return users.all[it->second].who;
+    });
+    if (!who) return Status::not_found("unknown certificate holder");
+    return *who;
   }
 
   Result<std::vector<User>> list() override {
-    std::lock_guard file_lock(file_mu_);
-    MEDSEAL_RETURN_IF_ERROR(reload_locked(true));
-    std::shared_lock lock(map_mu_);
-    return users_.all;
+    std::lock_guard file_lock(file_->file_mutex());
+    MEDSEAL_RETURN_IF_ERROR(file_->refresh(true));
+    return file_->read([](const Users& users) { return users.all; });
   }
 
  private:
-  Status append_and_reload(const std::string& line) {
-    MEDSEAL_RETURN_IF_ERROR(append_private_line(path_, line));
-    return reload_locked(true);
+  bool is_active(const std::string& person) const {
+    return file_->read([&](const Users& users) { return users.active.contains(person); });
   }
 
-  // Call with file_mu_ held. `strict`: a damaged file is an error.
-  Status reload_locked(bool strict) {
-    if (stamp_of_path(path_) == stamp_) return Status::ok();
-    Result<Snapshot> s = read_users(path_, false);
-    if (!s) return strict ? s.status() : Status::ok();
-    stamp_ = s->stamp;
-    std::unique_lock lock(map_mu_);
-    users_ = std::move(s->users);
-    return Status::ok();
+  // With the file mutex held.
+  Status append_and_reread(const std::string& line) {
+    MEDSEAL_RETURN_IF_ERROR(append_private_line(file_->path(), line));
+    return file_->refresh(true);
   }
 
-  const std::string path_;
+  std::unique_ptr<UsersFile> file_;
   const Clock& clock_;
-  std::mutex file_mu_;  // orders appends and re-reads; guards stamp_
-  FileStamp stamp_;
-  mutable std::shared_mutex map_mu_;
-  Users users_;
   RecheckGate recheck_{kRecheckInterval};
 };
 
@@ -171,11 +139,9 @@ Status check_person(std::string_view person) {
 }
 
 Result<std::unique_ptr<UserRegistry>> UserRegistry::open(const std::string& path, const Clock& clock) {
-  const bool absent = stamp_of_path(path).size < 0;
-  Result<Snapshot> s = read_users(path, true);
-  if (!s) return s.status();
-  if (absent) MEDSEAL_RETURN_IF_ERROR(fsync_parent_dir(path));
-  return std::unique_ptr<UserRegistry>(std::make_unique<FileUserRegistry>(path, std::move(*s), clock));
+  auto file = UsersFile::open(path, kMaxFileBytes, apply_line);
+  if (!file) return file.status();
+  return std::unique_ptr<UserRegistry>(std::make_unique<FileUserRegistry>(std::move(*file), clock));
 }
 
 }  // namespace medseal::identity

@@ -28,34 +28,31 @@ Status file_error(const std::string& flag, const std::string& file) {
 
 using Bio = std::unique_ptr<BIO, decltype(&BIO_free)>;
 
-// Adds every certificate of a PEM bundle to `store` (at least one).
-Status load_ca_bundle(X509_STORE* store, const std::string& file) {
+// Adds every object of a PEM file (certificates or CRLs) to `store`; at least one must be there.
+template <typename T>
+struct PemKind {
+  const char* flag;
+  const char* what;
+  T* (*read)(BIO*, T**, pem_password_cb*, void*);
+  int (*add)(X509_STORE*, T*);
+  void (*free)(T*);
+};
+const PemKind<X509> kCaCertificates{"--client-ca", "PEM certificate", PEM_read_bio_X509, X509_STORE_add_cert, X509_free};
+const PemKind<X509_CRL> kCrls{"--crl", "PEM CRL", PEM_read_bio_X509_CRL, X509_STORE_add_crl, X509_CRL_free};
+
+template <typename T>
+Status load_pem_file(X509_STORE* store, const std::string& file, const PemKind<T>& kind) {
   Bio bio(BIO_new_file(file.c_str(), "r"), BIO_free);
-  if (!bio) return file_error("--client-ca", file);
+  if (!bio) return file_error(kind.flag, file);
   int count = 0;
-  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
-    int added = X509_STORE_add_cert(store, cert);
-    X509_free(cert);
-    if (!added) return file_error("--client-ca", file);
+  while (T* object = kind.read(bio.get(), nullptr, nullptr, nullptr)) {
+    int added = kind.add(store, object);
+    kind.free(object);
+    if (!added) return file_error(kind.flag, file);
     ++count;
   }
   ERR_clear_error();  // the end of the file reads as an error
-  if (count == 0) return Status::invalid("--client-ca " + file + ": no PEM certificate in it");
-  return Status::ok();
-}
-
-Status load_crls(X509_STORE* store, const std::string& file) {
-  Bio bio(BIO_new_file(file.c_str(), "r"), BIO_free);
-  if (!bio) return file_error("--crl", file);
-  int count = 0;
-  while (X509_CRL* crl = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)) {
-    int added = X509_STORE_add_crl(store, crl);
-    X509_CRL_free(crl);
-    if (!added) return file_error("--crl", file);
-    ++count;
-  }
-  ERR_clear_error();
-  if (count == 0) return Status::invalid("--crl " + file + ": no PEM CRL in it");
+  if (count == 0) return Status::invalid(std::string(kind.flag) + " " + file + ": no " + kind.what + " in it");
   return Status::ok();
 }
 
@@ -65,9 +62,9 @@ Status configure_client_verification(SSL_CTX& ctx, const TlsOptions& o) {
     return Status::ok();
   }
   X509_STORE* store = SSL_CTX_get_cert_store(&ctx);
-  for (const std::string& file : o.client_ca_files) MEDSEAL_RETURN_IF_ERROR(load_ca_bundle(store, file));
+  for (const std::string& file : o.client_ca_files) MEDSEAL_RETURN_IF_ERROR(load_pem_file(store, file, kCaCertificates));
   if (!o.crl_file.empty()) {
-    MEDSEAL_RETURN_IF_ERROR(load_crls(store, o.crl_file));
+    MEDSEAL_RETURN_IF_ERROR(load_pem_file(store, o.crl_file, kCrls));
     X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
   }
   // A certificate is asked for but not required: token clients connect without one. One that is
