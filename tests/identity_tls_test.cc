@@ -1,9 +1,10 @@
 // `medseal serve` over TLS with client certificates from scripts/test-pki.sh: a valid ID-card-like
 // certificate is the identity of the person the users registry maps its serialNumber to; an
 // expired, a revoked (CRL) and a foreign-CA certificate are refused during the TLS handshake, so
-// the client never gets an HTTP answer; a registered person revoked while the server runs is 401
-// within about a second; bearer tokens still work over TLS without a certificate; TLS 1.1 is
-// refused; bad TLS files and plain HTTP on a reachable address refuse to start with one line.
+// the client never gets an HTTP answer (the server logs each with the person and the reason); a
+// registered person revoked while the server runs is 401 within about a second; bearer tokens
+// still work over TLS without a certificate; TLS 1.1 is refused; bad TLS files and plain HTTP on
+// a reachable address refuse to start with one line.
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <openssl/ssl.h>
@@ -120,6 +121,11 @@ TEST_F(TlsServeTest, ExpiredRevokedAndForeignCertificatesAreRefusedAtTheHandshak
     auto res = get_patients(*c);
     EXPECT_FALSE(res) << cert << " got HTTP " << res->status;
   }
+  // Each refusal is logged with the certificate's person and OpenSSL's reason.
+  for (const char* reason : {"certificate has expired", "certificate revoked", "unable to get local issuer certificate"}) {
+    EXPECT_TRUE(server_->wait_for_stderr(reason, 5)) << reason << "\n" << server_->stderr_text();
+  }
+  EXPECT_NE(server_->stderr_text().find(R"("person":"PNOEE-38001085729")"), std::string::npos);
   // The same client with a good certificate is answered: the refusals above are the certificates'.
   auto res = get_patients(*client("valid"));
   ASSERT_TRUE(res);

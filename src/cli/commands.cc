@@ -267,6 +267,13 @@ int run_serve(const ServeArgs& args) {
   server::fhir::ApiOptions api_options{host_port};
   server::HttpOptions options{addr.host, addr.port, args.threads, args.access_log};
   options.tls = *tls;
+  // A refused card counts as a failed authentication of its source and person, and is logged.
+  options.tls.certificate_refused = [limiter = (*auth)->limiter.get()](const std::string& source,
+                                                                       const std::string& person,
+                                                                       const std::string& reason) {
+    limiter->record_failure(source, person.empty() ? "" : "person:" + person);
+    server::log_json("warning", "client certificate refused", {{"source", source}, {"person", person}, {"reason", reason}});
+  };
   if (witnessing) {
     const witness::Cosigner& cosigner = *witnessing->cosigner;
     api_options.receipt_witnessed = [&cosigner](std::string_view r) {

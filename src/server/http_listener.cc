@@ -20,13 +20,14 @@ constexpr size_t kKeepAliveMaxRequests = 1'000'000;
 std::unique_ptr<httplib::Server> make_server(const TlsOptions& tls) {
   if (!tls.enabled()) return std::make_unique<httplib::Server>();
   return std::make_unique<httplib::SSLServer>(
-      [tls](SSL_CTX& ctx) { return configure_tls_context(ctx, tls).is_ok(); });
+      [&tls](SSL_CTX& ctx) { return configure_tls_context(ctx, tls).is_ok(); });
 }
 
 }  // namespace
 
 struct HttpListener::Impl {
-  explicit Impl(const TlsOptions& tls) : server(make_server(tls)), http(*server) {}
+  explicit Impl(const TlsOptions& options) : tls(options), server(make_server(tls)), http(*server) {}
+  const TlsOptions tls;  // the TLS context points at it
   std::unique_ptr<httplib::Server> server;
   httplib::Server& http;
   int listen_fd = -1;

@@ -2,7 +2,9 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <netdb.h>
 #include <openssl/x509_vfy.h>
+#include <sys/socket.h>
 
 #include <cstring>
 #include <memory>
@@ -56,6 +58,34 @@ Status load_pem_file(X509_STORE* store, const std::string& file, const PemKind<T
   return Status::ok();
 }
 
+// The numeric address of the peer on the socket of `ssl`; "" if unknown.
+std::string peer_address(const SSL* ssl) {
+  sockaddr_storage addr{};
+  socklen_t length = sizeof addr;
+  if (::getpeername(SSL_get_fd(ssl), reinterpret_cast<sockaddr*>(&addr), &length) != 0) return "";
+  char host[NI_MAXHOST];
+  if (::getnameinfo(reinterpret_cast<sockaddr*>(&addr), length, host, sizeof host, nullptr, 0, NI_NUMERICHOST) != 0) {
+    return "";
+  }
+  return host;
+}
+
+// Reports a refused client certificate; OpenSSL stops at the first failure, so once per handshake.
+int verify_client(int preverify_ok, X509_STORE_CTX* store_ctx) {
+  if (preverify_ok) return 1;
+  auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store_ctx, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  const auto* options = ssl ? static_cast<const TlsOptions*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl))) : nullptr;
+  if (!options || !options->certificate_refused) return 0;
+  std::string person;
+  if (X509* cert = X509_STORE_CTX_get0_cert(store_ctx)) {  // the leaf, whatever failed
+    Result<std::string> named = identity::certificate_person(*cert, options->identity_nid);
+    if (named) person = *named;
+  }
+  options->certificate_refused(peer_address(ssl),
+                               person, X509_verify_cert_error_string(X509_STORE_CTX_get_error(store_ctx)));
+  return 0;
+}
+
 Status configure_client_verification(SSL_CTX& ctx, const TlsOptions& o) {
   if (!o.mutual()) {
     if (!o.crl_file.empty()) return Status::invalid("--crl needs --client-ca");
@@ -69,7 +99,8 @@ Status configure_client_verification(SSL_CTX& ctx, const TlsOptions& o) {
   }
   // A certificate is asked for but not required: token clients connect without one. One that is
   // sent must verify, or the handshake fails.
-  SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, nullptr);
+  SSL_CTX_set_app_data(&ctx, const_cast<TlsOptions*>(&o));
+  SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, verify_client);
   // The CA names offered to clients, so a browser or an ID-card middleware picks the right card.
   STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
   for (const std::string& file : o.client_ca_files) SSL_add_file_cert_subjects_to_stack(names, file.c_str());
