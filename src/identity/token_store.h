@@ -67,7 +67,9 @@ class TokenStore {
 };
 
 // On a server's first start: if `token_path` (DATA/admin.token) does not exist, issues an admin
-// identity named "admin" and writes its token there (mode 0600). Returns the token path's
+// identity named "admin" that never expires and writes its token there (mode 0600). Revoke it with
+// `medseal token revoke admin` once other admins exist; it is not issued again while the file is
+// there. Returns the token path's
 // content either way, so the caller can say where the admin token is.
 Result<std::string> ensure_admin_token(TokenStore& tokens, const std::string& token_path);
 
