@@ -44,7 +44,8 @@ class AlertsHttpTest : public ::testing::Test {
     auto p = alerts::Pipeline::start(o);
     ASSERT_TRUE(p) << p.status().to_string();
     pipeline_ = std::move(*p);
-    alerts_http_ = std::make_unique<server::AlertsHttp>(*pipeline_, *tokens_, 300ms);
+    authenticator_ = std::make_unique<identity::Authenticator>(*tokens_);
+    alerts_http_ = std::make_unique<server::AlertsHttp>(*pipeline_, *authenticator_, 300ms);
     server::HttpOptions options{"127.0.0.1", 0, 16};
     options.alerts = alerts_http_.get();
     http_ = std::make_unique<server::HttpServer>(*ledger_, options);
@@ -74,7 +75,7 @@ class AlertsHttpTest : public ::testing::Test {
   }
 
   std::string metrics() {
-    auto r = get("/metrics", "");
+    auto r = get("/metrics", auditor_);
     return r && r->status == 200 ? r->body : "";
   }
 
@@ -86,6 +87,7 @@ class AlertsHttpTest : public ::testing::Test {
   testing::MemoryStore store_;
   std::unique_ptr<ledger::Ledger> ledger_;
   std::unique_ptr<identity::TokenStore> tokens_;
+  std::unique_ptr<identity::Authenticator> authenticator_;
   std::string auditor_, admin_, clinician_;
   std::unique_ptr<alerts::Pipeline> pipeline_;
   std::unique_ptr<server::AlertsHttp> alerts_http_;
@@ -260,9 +262,14 @@ TEST_F(AlertsHttpTest, StoppingTheServerEndsOpenStreams) {
 TEST_F(AlertsHttpTest, MetricsCountAlertsAndTheGaugeFlips) {
   std::string before = metrics();
   EXPECT_NE(before.find("medseal_integrity_ok 1\n"), std::string::npos) << before;
-  auto r = get("/metrics", "");
+  auto r = get("/metrics", admin_);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  for (const std::string& token : {std::string(), clinician_}) {
+    auto refused = get("/metrics", token);
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, token.empty() ? 401 : 403);
+  }
   pipeline_->raise(alerts::make_alert(alerts::Severity::kWarning, "witness-refusal", "w1"));
   pipeline_->raise(alerts::make_alert(alerts::Severity::kCritical, "fork", "f"));
   pipeline_->raise(alerts::make_alert(alerts::Severity::kCritical, "fork", "g"));

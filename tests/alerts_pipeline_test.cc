@@ -329,7 +329,7 @@ TEST(AlertServe, AWitnessRefusalReachesTheWebhookAlertsMetricsAndLedger) {
   ASSERT_EQ(listed->status, 200) << listed->body;
   EXPECT_EQ(nlohmann::json::parse(listed->body)["alerts"][0]["id"], id);
   EXPECT_TRUE(eventually([&] {
-    auto m = c.Get("/metrics");
+    auto m = c.Get("/metrics", {{"Authorization", "Bearer " + admin}});
     return m && m->body.find("medseal_alert_deliveries_total{destination=\"ledger\"} 1\n") != std::string::npos &&
            m->body.find("medseal_alerts_total{kind=\"witness-refusal\",severity=") != std::string::npos;
   }));

@@ -1,7 +1,9 @@
 // Identities and bearer tokens: issuing, finding a token issued by another process without a
 // restart, refusing unknown and malformed tokens, the file's privacy and strictness, concurrent
-// issuers, and the admin token written on first start.
+// issuers, the admin token written on first start, expiry, and revocation (also by another
+// process, seen by a running store).
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -15,6 +17,8 @@
 #include "identity/identity.h"
 #include "identity/token_store.h"
 #include "support/paths.h"
+#include "support/process.h"
+#include "support/serve_process.h"
 
 namespace medseal::identity {
 namespace {
@@ -307,6 +311,162 @@ TEST_F(TokenStoreTest, EnsureAdminTokenWritesOncePrivately) {
   EXPECT_EQ(ensure_admin_token(*store, admin_path).status().code(), Code::kFailedPrecondition);
   write_file(admin_path, "not a token\n");
   EXPECT_EQ(ensure_admin_token(*store, admin_path).status().code(), Code::kInvalidArgument);
+}
+
+class ManualClock : public Clock {
+ public:
+  uint64_t now_ms() const override { return now_.load(); }
+  void set(uint64_t ms) { now_ = ms; }
+
+ private:
+  std::atomic<uint64_t> now_{1'700'000'000'000};
+};
+
+TEST_F(TokenStoreTest, ATokenExpiresAtItsTimeAndSaysSo) {
+  ManualClock clock;
+  auto opened = TokenStore::open(path_, clock);
+  ASSERT_TRUE(opened.is_ok());
+  auto& store = *opened;
+  const uint64_t start = clock.now_ms();
+  auto short_lived = store->issue(kClinician, start + 60'000);
+  auto forever = store->issue(kPatient);
+  ASSERT_TRUE(short_lived.is_ok() && forever.is_ok());
+  EXPECT_TRUE(store->authenticate(*short_lived).is_ok());
+  clock.set(start + 59'999);
+  EXPECT_TRUE(store->authenticate(*short_lived).is_ok());
+  clock.set(start + 60'000);
+  auto expired = store->authenticate(*short_lived);
+  ASSERT_FALSE(expired.is_ok());
+  EXPECT_EQ(expired.status().code(), Code::kNotFound);
+  EXPECT_EQ(expired.status().message(), "token expired");
+  clock.set(start + 100ull * 365 * 86'400'000);
+  EXPECT_TRUE(store->authenticate(*forever).is_ok()) << "kNeverExpires does not expire";
+  EXPECT_NE(read_file(path_).find("\"expires\":" + std::to_string(start + 60'000) + "}"), std::string::npos);
+
+  // Reopened, the expiry is read back from the file.
+  auto reopened = TokenStore::open(path_, clock);
+  ASSERT_TRUE(reopened.is_ok());
+  EXPECT_EQ((*reopened)->authenticate(*short_lived).status().message(), "token expired");
+}
+
+TEST_F(TokenStoreTest, RevokedByIdPrefixOrNameAndListed) {
+  auto store = open_store(path_);
+  ASSERT_TRUE(store);
+  std::string a = *store->issue(kClinician), b = *store->issue(kClinician), c = *store->issue(kPatient);
+  const std::string id_a = token_id(a);
+  ASSERT_EQ(id_a.size(), 12u);
+  auto by_id = store->revoke(id_a.substr(0, 8));
+  ASSERT_TRUE(by_id.is_ok()) << by_id.status().to_string();
+  EXPECT_EQ(*by_id, std::vector<std::string>{id_a});
+  EXPECT_EQ(store->authenticate(a).status().message(), "token revoked");
+  EXPECT_TRUE(store->authenticate(b).is_ok());
+  EXPECT_EQ(store->revoke(id_a).status().code(), Code::kNotFound) << "already revoked";
+
+  auto by_name = store->revoke(kPatient.name);
+  ASSERT_TRUE(by_name.is_ok());
+  EXPECT_EQ(*by_name, std::vector<std::string>{token_id(c)});
+  EXPECT_FALSE(store->authenticate(c).is_ok());
+  EXPECT_TRUE(store->authenticate(b).is_ok());
+  EXPECT_EQ(store->revoke("nobody").status().code(), Code::kNotFound);
+
+  auto listed = store->list();
+  ASSERT_TRUE(listed.is_ok());
+  ASSERT_EQ(listed->size(), 3u);
+  EXPECT_EQ((*listed)[0].id, id_a);
+  EXPECT_TRUE((*listed)[0].revoked);
+  EXPECT_FALSE((*listed)[1].revoked);
+  EXPECT_TRUE((*listed)[2].revoked);
+  EXPECT_EQ((*listed)[2].who.patient, kPatient.patient);
+  std::string text = read_file(path_);
+  EXPECT_EQ(text.find(a.substr(4)), std::string::npos) << "revocations name hashes, not tokens";
+  EXPECT_TRUE(TokenStore::open(path_).is_ok()) << "revocation lines parse";
+}
+
+TEST_F(TokenStoreTest, AnIdPrefixHasAtLeastEightDigits) {
+  auto store = open_store(path_);
+  ASSERT_TRUE(store);
+  // Seven digits are taken as a name, which nobody has.
+  std::string a = *store->issue(kClinician);
+  EXPECT_EQ(store->revoke(token_id(a).substr(0, 7)).status().code(), Code::kNotFound);
+  EXPECT_TRUE(store->authenticate(a).is_ok());
+}
+
+TEST_F(TokenStoreTest, ARevocationByAnotherProcessTakesEffectInARunningStore) {
+  auto server = open_store(path_);
+  auto cli = open_store(path_);
+  ASSERT_TRUE(server && cli);
+  std::string token = *cli->issue(kClinician);
+  std::this_thread::sleep_for(kAfterRecheck);
+  ASSERT_TRUE(server->authenticate(token).is_ok());
+  ASSERT_TRUE(cli->revoke(token_id(token)).is_ok());
+  std::this_thread::sleep_for(kAfterRecheck);
+  EXPECT_EQ(server->authenticate(token).status().message(), "token revoked");
+}
+
+TEST_F(TokenStoreTest, RevocationLinesAreStrict) {
+  auto store = open_store(path_);
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->issue(kClinician).is_ok());
+  const std::string good = read_file(path_);
+  const std::string hash = good.substr(11, 64);
+  for (const std::string& bad : {R"({"revoked":")" + std::string(64, 'a') + R"(","at":1})",  // no such token
+                                 R"({"revoked":")" + hash + R"(","at":"1"})",
+                                 R"({"revoked":")" + hash + R"(","at":1,"x":1})",
+                                 R"({"revoked":")" + hash + R"("})"}) {
+    write_file(path_, good + bad + "\n");
+    auto opened = TokenStore::open(path_);
+    ASSERT_FALSE(opened.is_ok()) << bad;
+    EXPECT_NE(opened.status().message().find("line 2"), std::string::npos) << opened.status().message();
+  }
+  write_file(path_, good + R"({"revoked":")" + hash + R"(","at":1})" "\n");
+  EXPECT_TRUE(TokenStore::open(path_).is_ok());
+}
+
+// `medseal token issue --expires-in` and `medseal token revoke` against a running server.
+TEST(TokenCommands, ExpiryAndRevocationTakeEffectInARunningServer) {
+  TempDir tmp;
+  const std::string data = tmp.path() + "/data";
+  testing::Server server(data);
+  ASSERT_TRUE(server.ready()) << server.stderr_text();
+  auto issue = [&](const std::string& name, const std::string& expires_in) {
+    return testing::run_medseal({"token", "issue", "--data", data, "--role", "clinician", "--name", name,
+                                 "--expires-in", expires_in});
+  };
+  auto short_lived = issue("short", "2s");
+  auto kept = issue("kept", "90d");
+  auto revoked = issue("gone", "never");
+  ASSERT_EQ(short_lived.status, 0) << short_lived.err;
+  ASSERT_EQ(kept.status, 0) << kept.err;
+  ASSERT_EQ(revoked.status, 0) << revoked.err;
+  auto token_of = [](const testing::ProgramOutcome& r) { return r.out.substr(0, r.out.find('\n')); };
+  EXPECT_NE(kept.err.find("token id " + token_id(token_of(kept))), std::string::npos) << kept.err;
+  EXPECT_EQ(kept.err.find(token_of(kept)), std::string::npos) << "stderr shows the id, not the token";
+
+  httplib::Client client(server.base());
+  auto status = [&](const std::string& token) {
+    auto res = client.Get("/fhir/Patient", {{"Accept", "application/fhir+json"}, {"Authorization", "Bearer " + token}});
+    return res ? std::to_string(res->status) + (res->status == 401 ? " " + res->body : "") : "no answer";
+  };
+  std::this_thread::sleep_for(kAfterRecheck);
+  EXPECT_EQ(status(token_of(short_lived)), "200");
+  EXPECT_EQ(status(token_of(revoked)), "200");
+
+  auto revoke = testing::run_medseal({"token", "revoke", "--data", data, "gone"});
+  ASSERT_EQ(revoke.status, 0) << revoke.err;
+  EXPECT_EQ(revoke.out, "revoked " + token_id(token_of(revoked)) + "\n");
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_NE(status(token_of(revoked)).find("401 {\"resourceType\":\"OperationOutcome\""), std::string::npos);
+  EXPECT_NE(status(token_of(revoked)).find("token revoked"), std::string::npos);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_NE(status(token_of(short_lived)).find("token expired"), std::string::npos);
+  EXPECT_EQ(status(token_of(kept)), "200");
+
+  auto by_id = testing::run_medseal({"token", "revoke", "--data", data, token_id(token_of(kept)).substr(0, 8)});
+  EXPECT_EQ(by_id.status, 0) << by_id.err;
+  EXPECT_EQ(testing::run_medseal({"token", "revoke", "--data", data, "nobody"}).status, 1);
+  for (const char* bad : {"0d", "5", "1w", "-1d", "d", "999999999d"}) {
+    EXPECT_EQ(issue("x", bad).status, 2) << bad;
+  }
 }
 
 }  // namespace

@@ -13,7 +13,11 @@
 #include "cli/progress.h"
 #include "alerts/pipeline.h"
 #include "crypto/base64.h"
+#include "identity/auth_limiter.h"
+#include "identity/authenticator.h"
+#include "identity/certificate.h"
 #include "identity/token_store.h"
+#include "identity/user_registry.h"
 #include "ledger/keyfile.h"
 #include "ledger/ledger.h"
 #include "note/keys.h"
@@ -164,6 +168,48 @@ void print_verified(const tlog_client::VerifyReport& r) {
   std::printf("\n");
 }
 
+// The TLS options of serve's flags, checked: files that do not load are refused before anything
+// starts. Plain HTTP is for loopback unless explicitly allowed.
+Result<server::TlsOptions> tls_options(const ServeArgs& args, const std::string& host) {
+  server::TlsOptions tls{args.tls_cert, args.tls_key, args.client_cas, args.crl, 0};
+  if (args.tls_cert.empty() != args.tls_key.empty()) return Status::invalid("--tls-cert and --tls-key go together");
+  if (!tls.enabled()) {
+    if (!args.client_cas.empty() || !args.crl.empty()) return Status::invalid("--client-ca and --crl need --tls-cert");
+    if (!server::is_loopback_host(host) && !args.allow_plain_http) {
+      return Status::invalid("plain HTTP on " + host + " needs --allow-plain-http (or use --tls-cert and --tls-key)");
+    }
+    return tls;
+  }
+  auto nid = identity::parse_identity_field(args.identity_field);
+  if (!nid) return Status::invalid("--identity-field: " + nid.status().message());
+  tls.identity_nid = *nid;
+  MEDSEAL_RETURN_IF_ERROR(server::check_tls_options(tls));
+  return tls;
+}
+
+// How a running server tells who is calling: tokens, the users of client certificates, and the
+// limit on failed attempts (auth-failure-burst alerts on `alerts`).
+struct Authentication {
+  std::unique_ptr<identity::TokenStore> tokens;
+  std::unique_ptr<identity::UserRegistry> users;
+  std::unique_ptr<identity::AuthFailureLimiter> limiter;
+  std::unique_ptr<identity::Authenticator> authenticator;
+};
+
+Result<std::unique_ptr<Authentication>> open_authentication(const ServeArgs& args, const DataDir& dir,
+                                                           alerts::AlertSink& alerts) {
+  auto a = std::make_unique<Authentication>();
+  auto tokens = identity::TokenStore::open(dir.file(kTokensFile));
+  if (!tokens) return tokens.status();
+  a->tokens = std::move(*tokens);
+  auto users = identity::UserRegistry::open(dir.file(kUsersFile));
+  if (!users) return users.status();
+  a->users = std::move(*users);
+  a->limiter = std::make_unique<identity::AuthFailureLimiter>(alerts, identity::AuthLimits{args.auth_failure_limit});
+  a->authenticator = std::make_unique<identity::Authenticator>(*a->tokens, a->users.get(), a->limiter.get());
+  return a;
+}
+
 }  // namespace
 
 bool parse_listen_address(const std::string& text, ListenAddress* out) {
@@ -205,23 +251,28 @@ int run_serve(const ServeArgs& args) {
     return fail("serve", "--listen must be HOST:PORT (IPv6 as [ADDR]:PORT): " + args.listen, kExitUsage);
   }
   if (args.threads < 1 || args.threads > 4096) return fail("serve", "--threads must be 1..4096", kExitUsage);
+  auto tls = tls_options(args, addr.host);
+  if (!tls) return fail("serve", tls.status().message(), kExitUsage);
+  // OpenSSL writes to sockets with write(): a client gone mid-reply must not kill the server.
+  ::signal(SIGPIPE, SIG_IGN);
   // Before any thread exists (the ledger starts one), so every thread inherits the mask.
   sigset_t signals = shutdown_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto log = open_log(args.data_dir, args.origin);
   if (!log) return fail("serve", log.status());
-  auto tokens = identity::TokenStore::open((*log)->dir.file(kTokensFile));
-  if (!tokens) return fail("serve", tokens.status());
-  auto admin = identity::ensure_admin_token(**tokens, (*log)->dir.file(kAdminTokenFile));
-  if (!admin) return fail("serve", admin.status());
   if (args.witnesses.empty() && args.witness_quorum != 0) {
     return fail("serve", "--witness-quorum needs --witness", kExitUsage);
   }
-  // Before the cosigner (and the sentinel), which raise alerts on it, and after the ledger, which
-  // its delivery appends alerts to: destroyed after the first and before the second.
+  // Before everything that raises alerts on it (authentication, the cosigner, the sentinel) and
+  // after the ledger, which its delivery appends alerts to: destroyed after the first and before
+  // the second.
   auto alerts = start_alerts(args, **log);
   if (!alerts) return fail("serve", alerts.status());
+  auto auth = open_authentication(args, (*log)->dir, **alerts);
+  if (!auth) return fail("serve", auth.status());
+  auto admin = identity::ensure_admin_token(*(*auth)->tokens, (*log)->dir.file(kAdminTokenFile));
+  if (!admin) return fail("serve", admin.status());
   std::unique_ptr<Witnessing> witnessing;
   if (!args.witnesses.empty()) {
     auto started = start_witnessing(args, **log, **alerts);
@@ -235,6 +286,14 @@ int run_serve(const ServeArgs& args) {
   std::string host_port = url_host(addr.host) + ":" + std::to_string(addr.port);
   server::fhir::ApiOptions api_options{host_port};
   server::HttpOptions options{addr.host, addr.port, args.threads, args.access_log};
+  options.tls = *tls;
+  // A refused card counts as a failed authentication of its source and person, and is logged.
+  options.tls.certificate_refused = [limiter = (*auth)->limiter.get()](const std::string& source,
+                                                                       const std::string& person,
+                                                                       const std::string& reason) {
+    limiter->record_failure(source, person.empty() ? "" : "person:" + person);
+    server::log_json("warning", "client certificate refused", {{"source", source}, {"person", person}, {"reason", reason}});
+  };
   if (witnessing) {
     const witness::Cosigner& cosigner = *witnessing->cosigner;
     api_options.receipt_witnessed = [&cosigner](std::string_view r) {
@@ -242,14 +301,14 @@ int run_serve(const ServeArgs& args) {
     };
     options.witnessed = [&cosigner] { return cosigner.cosigned(); };
   }
-  server::fhir::Api api(records, **tokens, records::r4_resource_types(), system_clock(), api_options);
-  server::AlertsHttp alerts_http(**alerts, **tokens);
+  server::fhir::Api api(records, *(*auth)->authenticator, records::r4_resource_types(), system_clock(), api_options);
+  server::AlertsHttp alerts_http(**alerts, *(*auth)->authenticator);
   options.alerts = &alerts_http;
   server::HttpServer http(ledger, options, &api);
   auto port = http.bind();
   if (!port) return fail("serve", port.status());
 
-  std::string base = "http://" + url_host(addr.host) + ":" + std::to_string(*port);
+  std::string base = (tls->enabled() ? "https://" : "http://") + url_host(addr.host) + ":" + std::to_string(*port);
   print_usage_hints(args, **log, base, *admin);
   if (witnessing) print_witnesses(*witnessing->cosigner);
   server::log_json("info", "serving", {{"url", base}, {"origin", (*log)->key.name},

@@ -33,6 +33,13 @@ struct ServeArgs {
   // Where alerts go besides stderr, the ledger, DATA/alerts.db and GET /alerts (alerts/pipeline.h).
   std::vector<std::string> alert_webhooks;  // http(s) URLs
   std::vector<std::string> alert_syslogs;   // udp://HOST:PORT or tcp://HOST:PORT
+  // TLS (server/tls.h): both or neither of cert and key; client CAs turn on mutual TLS.
+  std::string tls_cert, tls_key;
+  std::vector<std::string> client_cas;
+  std::string crl;
+  std::string identity_field = "serialNumber";
+  bool allow_plain_http = false;   // plain HTTP on an address other machines can reach
+  uint32_t auth_failure_limit = 20;  // failed authentications per minute per address or identity; 0: off
 };
 int run_serve(const ServeArgs& args);
 
@@ -65,13 +72,38 @@ int run_log_verify(const LogVerifyArgs& args);
 
 // Adds a bearer token to DIR/tokens and prints it (the only line on stdout). Works while a server
 // holds the data directory: it takes no store lock, only the token file's own.
+// The token expires after --expires-in (default 90d; "never" for none); its id goes to stderr.
 struct TokenIssueArgs {
   std::string data_dir;
   std::string role;
   std::string name;
   std::string patient;  // role patient only: "Patient/<id>"
+  std::string expires_in = "90d";  // N followed by s, m, h or d; or "never"
 };
 int run_token_issue(const TokenIssueArgs& args);
+
+// Revokes a token by its id (or an unambiguous prefix of 8+ hex digits) or every token of a name;
+// a running server refuses it within about 100 ms. Prints the ids revoked.
+struct TokenRevokeArgs {
+  std::string data_dir;
+  std::string id_or_name;
+};
+int run_token_revoke(const TokenRevokeArgs& args);
+
+// "90d", "12h", "30m", "45s" -> milliseconds; 0 for "never". False for anything else.
+bool parse_duration_ms(const std::string& text, uint64_t* ms);
+
+// medseal user add|list|revoke: the people who log in with a client certificate (DATA/users).
+struct UserArgs {
+  std::string data_dir;
+  std::string person;  // the certificate's identity field, e.g. PNOEE-38001085718
+  std::string role;
+  std::string name;
+  std::string patient;
+};
+int run_user_add(const UserArgs& args);
+int run_user_list(const UserArgs& args);
+int run_user_revoke(const UserArgs& args);
 
 // medseal verify, in one of four modes (exit kExitOk verified, kExitFailure did not verify, with
 // one line on stderr saying why, kExitUsage for a bad command line or malformed input):

@@ -14,6 +14,7 @@ inline constexpr std::string_view kStoreFile = "medseal.db";
 inline constexpr std::string_view kLockFile = "medseal.lock";
 inline constexpr std::string_view kTokensFile = "tokens";            // identity/token_store.h
 inline constexpr std::string_view kAdminTokenFile = "admin.token";   // written on first start
+inline constexpr std::string_view kUsersFile = "users";              // identity/user_registry.h
 
 class DataDir {
  public:

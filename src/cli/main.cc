@@ -19,6 +19,8 @@ struct Args {
   LogAppendArgs append;
   LogVerifyArgs verify;
   TokenIssueArgs token;
+  TokenRevokeArgs revoke;
+  UserArgs user;
   VerifyArgs receipt;
   PublishArgs publish;
   ExtendArgs extend;
@@ -52,6 +54,19 @@ void add_serve(CLI::App& app, Args& a) {
                   "POST every alert as JSON to this http(s) URL, retried until acknowledged (repeatable)");
   cmd->add_option("--alert-syslog", a.serve.alert_syslogs,
                   "Send every alert as RFC 5424 syslog to udp://HOST:PORT or tcp://HOST:PORT (repeatable)");
+  cmd->add_option("--tls-cert", a.serve.tls_cert, "PEM server certificate (and chain): serve HTTPS, TLS 1.2+");
+  cmd->add_option("--tls-key", a.serve.tls_key, "PEM private key of --tls-cert");
+  cmd->add_option("--client-ca", a.serve.client_cas,
+                  "PEM CA bundle for client certificates (mutual TLS; repeatable)");
+  cmd->add_option("--crl", a.serve.crl, "PEM revocation list(s) of the client CAs");
+  cmd->add_option("--identity-field", a.serve.identity_field,
+                  "Client certificate subject field naming the person (serialNumber, CN, UID, ...)")
+      ->capture_default_str();
+  cmd->add_flag("--allow-plain-http", a.serve.allow_plain_http,
+                "Allow plain HTTP on an address other machines can reach");
+  cmd->add_option("--auth-failure-limit", a.serve.auth_failure_limit,
+                  "Failed authentications per minute per address or identity before 429 (0: no limit)")
+      ->capture_default_str();
 }
 
 void add_witness(CLI::App& app, Args& a) {
@@ -93,11 +108,34 @@ void add_token(CLI::App& app, Args& a) {
   auto* token = app.add_subcommand("token", "Manage bearer tokens");
   token->require_subcommand(1);
   auto* issue = token->add_subcommand(
-      "issue", "Add a bearer token to DIR/tokens and print it; works while a server runs");
+      "issue", "Add a bearer token to DIR/tokens and print it (its id on stderr); works while a server runs");
   issue->add_option("--data", a.token.data_dir, "Data directory")->required();
   issue->add_option("--role", a.token.role, "admin, clinician, auditor or patient")->required();
   issue->add_option("--name", a.token.name, "The identity's name in ledger statements")->required();
   issue->add_option("--patient", a.token.patient, "With --role patient: their compartment, Patient/<id>");
+  issue->add_option("--expires-in", a.token.expires_in, "Lifetime: N followed by s, m, h or d, or never")
+      ->capture_default_str();
+  auto* revoke = token->add_subcommand(
+      "revoke", "Revoke a token by id (or 8+ hex digits of it) or every token of a name; a running server "
+                "refuses it within about 100 ms");
+  revoke->add_option("--data", a.revoke.data_dir, "Data directory")->required();
+  revoke->add_option("id_or_name", a.revoke.id_or_name, "A token id (prefix) or an identity name")->required();
+}
+
+void add_user(CLI::App& app, Args& a) {
+  auto* user = app.add_subcommand("user", "Manage the people who log in with a client certificate (DIR/users)");
+  user->require_subcommand(1);
+  auto* add = user->add_subcommand("add", "Map a certificate's person (e.g. PNOEE-38001085718) to an identity");
+  add->add_option("--data", a.user.data_dir, "Data directory")->required();
+  add->add_option("--person", a.user.person, "The certificate subject's identity field value")->required();
+  add->add_option("--role", a.user.role, "admin, clinician, auditor or patient")->required();
+  add->add_option("--name", a.user.name, "The identity's name in ledger statements")->required();
+  add->add_option("--patient", a.user.patient, "With --role patient: their compartment, Patient/<id>");
+  auto* list = user->add_subcommand("list", "One line per person: PERSON NAME ROLE [PATIENT] active|revoked");
+  list->add_option("--data", a.user.data_dir, "Data directory")->required();
+  auto* revoke = user->add_subcommand("revoke", "End a person's access; a running server refuses them within 100 ms");
+  revoke->add_option("--data", a.user.data_dir, "Data directory")->required();
+  revoke->add_option("--person", a.user.person, "The person to revoke")->required();
 }
 
 void add_witness_policy(CLI::App* cmd, std::vector<std::string>& witnesses, size_t& quorum) {
@@ -169,7 +207,14 @@ void add_mirror(CLI::App& app, Args& a) {
 }
 
 int dispatch(CLI::App& app, Args& a, const char* program) {
-  if (app.got_subcommand("token")) return run_token_issue(a.token);
+  if (CLI::App* token = app.get_subcommand("token"); token->parsed()) {
+    return token->got_subcommand("issue") ? run_token_issue(a.token) : run_token_revoke(a.revoke);
+  }
+  if (CLI::App* user = app.get_subcommand("user"); user->parsed()) {
+    if (user->got_subcommand("add")) return run_user_add(a.user);
+    if (user->got_subcommand("list")) return run_user_list(a.user);
+    return run_user_revoke(a.user);
+  }
   if (app.got_subcommand("verify")) return run_verify(a.receipt);
   if (app.got_subcommand("publish")) return run_publish(a.publish);
   if (app.got_subcommand("extend")) return run_extend(a.extend);
@@ -196,6 +241,7 @@ int main(int argc, char** argv) {
   add_witness(app, args);
   add_log(app, args);
   add_token(app, args);
+  add_user(app, args);
   add_verify(app, args);
   add_publish(app, args);
   add_extend(app, args);

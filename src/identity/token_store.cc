@@ -1,23 +1,22 @@
 #include "identity/token_store.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <filesystem>
 #include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <unordered_map>
 
 #include "crypto/base64.h"
 #include "crypto/random.h"
 #include "crypto/sha256.h"
+#include "identity/private_lines.h"
 #include "util/clock.h"
 #include "util/file_io.h"
 #include "util/strict_json.h"
@@ -68,200 +67,179 @@ std::string new_token() {
 // Tokens are found by their hash, so the lookup's timing says nothing about the token's bytes.
 std::string token_hash(std::string_view token) { return hex_encode(crypto::sha256(token)); }
 
-std::string format_line(const std::string& hash, const Identity& who, uint64_t created_ms) {
+std::string format_token_line(const std::string& hash, const Identity& who, uint64_t created_ms,
+                              uint64_t expires_ms) {
   nlohmann::ordered_json line;
   line["sha256"] = hash;
   line["name"] = who.name;
   line["role"] = std::string(role_name(who.role));
   line["patient"] = who.patient;
   line["created"] = created_ms;
+  line["expires"] = expires_ms;
   return line.dump() + "\n";
 }
 
-struct TokenLine {
-  std::string hash;
-  Identity who;
-};
-
-const std::string* string_member(const nlohmann::json& object, const char* key) {
-  auto it = object.find(key);
-  if (it == object.end() || !it->is_string()) return nullptr;
-  return &it->get_ref<const std::string&>();
+std::string format_revocation_line(const std::string& hash, uint64_t at_ms) {
+  nlohmann::ordered_json line;
+  line["revoked"] = hash;
+  line["at"] = at_ms;
+  return line.dump() + "\n";
 }
 
-Result<TokenLine> parse_line(std::string_view line) {
-  if (line.size() > kMaxLineBytes) return Status::invalid("longer than " + std::to_string(kMaxLineBytes) + " bytes");
-  Result<nlohmann::json> json = parse_strict_json(line, 1);
-  if (!json) return json.status();
-  const nlohmann::json& j = *json;
-  const std::string* hash = j.is_object() ? string_member(j, "sha256") : nullptr;
-  const std::string* name = hash ? string_member(j, "name") : nullptr;
-  const std::string* role = name ? string_member(j, "role") : nullptr;
-  const std::string* patient = role ? string_member(j, "patient") : nullptr;
-  auto created = j.is_object() ? j.find("created") : j.end();
-  if (!patient || created == j.end() || !created->is_number_unsigned() || j.size() != 5) {
-    return Status::invalid("not exactly {sha256, name, role, patient, created} with their types");
+struct TokenRecord {
+  Identity who;
+  uint64_t created_ms = 0;
+  uint64_t expires_ms = kNeverExpires;
+  bool revoked = false;
+  size_t order = 0;  // position in the file
+};
+
+using TokenMap = std::unordered_map<std::string, TokenRecord>;  // by the token's hex SHA-256
+
+Status parse_revocation(const nlohmann::json& j, TokenMap& tokens) {
+  const std::string* hash = json_string(j, "revoked");
+  if (!hash || !json_unsigned(j, "at") || j.size() != 2) {
+    return Status::invalid("not exactly {revoked, at} with their types");
+  }
+  auto it = tokens.find(*hash);
+  if (it == tokens.end()) return Status::invalid("revokes a token not issued before it");
+  it->second.revoked = true;
+  return Status::ok();
+}
+
+Status parse_token(const nlohmann::json& j, TokenMap& tokens) {
+  const std::string* hash = json_string(j, "sha256");
+  const std::string* name = hash ? json_string(j, "name") : nullptr;
+  const std::string* role = name ? json_string(j, "role") : nullptr;
+  const std::string* patient = role ? json_string(j, "patient") : nullptr;
+  const nlohmann::json* created = json_unsigned(j, "created");
+  const nlohmann::json* expires = json_unsigned(j, "expires");
+  // "expires" is absent from lines written before tokens expired: those never do.
+  const size_t members = expires ? 6 : 5;
+  if (!patient || !created || j.size() != members) {
+    return Status::invalid("not exactly {sha256, name, role, patient, created[, expires]} with their types");
   }
   if (!is_sha256_hex(*hash)) return Status::invalid("sha256 is not 64 lower-case hex digits");
   Result<Role> parsed_role = parse_role(*role);
   if (!parsed_role) return parsed_role.status();
   Identity who{*name, *parsed_role, *patient};
   MEDSEAL_RETURN_IF_ERROR(check_identity(who));
-  return TokenLine{*hash, std::move(who)};
+  TokenRecord record{std::move(who), created->get<uint64_t>(), expires ? expires->get<uint64_t>() : kNeverExpires,
+                     false, tokens.size()};
+  if (!tokens.emplace(*hash, std::move(record)).second) return Status::invalid("the same token hash appears twice");
+  return Status::ok();
 }
 
-using TokenMap = std::unordered_map<std::string, Identity>;  // by the token's hex SHA-256
-
-Result<TokenMap> parse_token_file(std::string_view text, const std::string& path) {
-  TokenMap tokens;
-  size_t line_number = 0;
-  for (size_t start = 0; start < text.size();) {
-    ++line_number;
-    const std::string where = path + " line " + std::to_string(line_number) + ": ";
-    size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) return Status::invalid(where + "no newline at its end (a cut-short write?)");
-    Result<TokenLine> line = parse_line(text.substr(start, end - start));
-    if (!line) return Status::invalid(where + line.status().message());
-    if (!tokens.emplace(line->hash, std::move(line->who)).second) {
-      return Status::invalid(where + "the same token hash appears twice");
-    }
-    start = end + 1;
-  }
-  return tokens;
+Status parse_line(std::string_view line, TokenMap& tokens) {
+  if (line.size() > kMaxLineBytes) return Status::invalid("longer than " + std::to_string(kMaxLineBytes) + " bytes");
+  Result<nlohmann::json> json = parse_strict_json(line, 1);
+  if (!json) return json.status();
+  if (!json->is_object()) return Status::invalid("not a JSON object");
+  if (json->contains("revoked")) return parse_revocation(*json, tokens);
+  return parse_token(*json, tokens);
 }
 
-// What identifies one content of the file: it is only appended to, so a new line changes the size.
-struct FileStamp {
-  dev_t device = 0;
-  ino_t inode = 0;
-  off_t size = -1;
-  int64_t mtime_ns = 0;
-  bool operator==(const FileStamp&) const = default;
-};
-
-FileStamp stamp_of(const struct stat& st) {
-  return {st.st_dev, st.st_ino, st.st_size,
-          static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+bool is_hex_prefix(std::string_view text) {
+  if (text.size() < 8 || text.size() > 64) return false;
+  return std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-// The whole of an open file that only its owner may use (others may neither add a token nor learn
-// who holds one), of at most `max_bytes`; `*st` is the file's status as it was read.
-Result<std::string> read_private_file(const Fd& fd, const std::string& path, size_t max_bytes,
-                                      struct stat* st) {
-  if (::fstat(fd.get(), st) != 0) return io_error("cannot stat", path);
-  MEDSEAL_RETURN_IF_ERROR(check_private_file(*st, path));
-  return read_bounded(fd, path, max_bytes);
-}
-
-struct Snapshot {
-  TokenMap tokens;
-  FileStamp stamp;
-};
-
-// Reads and parses the whole file under a shared lock, so a line being appended is never seen
-// half-written.
-Result<Snapshot> read_token_file(const std::string& path, bool create) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | (create ? O_CREAT : 0), 0600));
-  if (!fd.ok()) return io_error("cannot open", path);
-  if (::flock(fd.get(), LOCK_SH) != 0) return io_error("cannot lock", path);
-  struct stat st {};
-  Result<std::string> text = read_private_file(fd, path, kMaxFileBytes, &st);
-  if (!text) return text.status();
-  Result<TokenMap> tokens = parse_token_file(*text, path);
-  if (!tokens) return tokens.status();
-  return Snapshot{std::move(*tokens), stamp_of(st)};
-}
-
-// Appends one line under an exclusive lock and makes it durable. A failed write is cut back off,
-// so the file never keeps half a line.
-Status append_line(const std::string& path, std::string_view line) {
-  Fd fd(::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
-  if (!fd.ok()) return io_error("cannot open", path);
-  if (::flock(fd.get(), LOCK_EX) != 0) return io_error("cannot lock", path);
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return io_error("cannot stat", path);
-  Status s = check_private_file(st, path);
-  if (s) s = write_all(fd.get(), line, path);
-  if (s && ::fsync(fd.get()) != 0) s = io_error("cannot fsync", path);
-  if (!s && ::ftruncate(fd.get(), st.st_size) != 0) s = io_error("cannot cut back", path);
-  ::flock(fd.get(), LOCK_UN);
-  return s;
-}
-
-Status fsync_parent_dir(const std::string& path) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  return fsync_dir(dir.empty() ? "." : dir);
-}
+using TokenFile = WatchedLines<TokenMap>;
 
 class FileTokenStore final : public TokenStore {
  public:
-  FileTokenStore(std::string path, Snapshot snapshot)
-      : path_(std::move(path)), stamp_(snapshot.stamp), tokens_(std::move(snapshot.tokens)) {}
+  FileTokenStore(std::unique_ptr<TokenFile> file, const Clock& clock) : file_(std::move(file)), clock_(clock) {}
 
-  Result<std::string> issue(const Identity& who) override {
+  Result<std::string> issue(const Identity& who, uint64_t expires_ms) override {
     MEDSEAL_RETURN_IF_ERROR(check_identity(who));
     std::string token = new_token();
     std::string hash = token_hash(token);
-    std::lock_guard file_lock(file_mu_);
-    MEDSEAL_RETURN_IF_ERROR(append_line(path_, format_line(hash, who, system_clock().now_ms())));
-    std::unique_lock lock(map_mu_);
-    tokens_.emplace(std::move(hash), who);
+    const uint64_t now = clock_.now_ms();
+    std::lock_guard file_lock(file_->file_mutex());
+    MEDSEAL_RETURN_IF_ERROR(append_private_line(file_->path(), format_token_line(hash, who, now, expires_ms)));
+    file_->update([&](TokenMap& tokens) {
+      const size_t order = tokens.size();
+      tokens.emplace(std::move(hash), TokenRecord{who, now, expires_ms, false, order});
+    });
     return token;
   }
 
   Result<Identity> authenticate(std::string_view token) override {
-    if (!well_formed(token)) return Status::not_found("not a medseal token");
+    if (!well_formed(token)) return Status::not_found("unknown token");
     const std::string hash = token_hash(token);
-    if (std::optional<Identity> who = find(hash)) return *who;
-    if (recheck_due()) {
+    // Looked at on hits too, so a revocation written by `medseal token revoke` takes effect.
+    if (recheck_.due()) {
       reloading_ = true;
-      reload_if_changed();
+      {
+        std::lock_guard file_lock(file_->file_mutex());
+        (void)file_->refresh(false);  // a damaged file leaves what was read before in force
+      }
       reloading_ = false;
     } else if (reloading_.load()) {
-      std::lock_guard wait_for_reload(file_mu_);  // the re-read may hold this very token
-    } else {
-      return Status::not_found("unknown token");
+      std::lock_guard wait_for_reload(file_->file_mutex());  // the re-read may hold this very token
     }
-    if (std::optional<Identity> who = find(hash)) return *who;
-    return Status::not_found("unknown token");
+    std::optional<TokenRecord> record = file_->read([&](const TokenMap& tokens) -> std::optional<TokenRecord> {
+      auto it = tokens.find(hash);
+      if (it == tokens.end()) return std::nullopt;
+      return it->second;
+    });
+    if (!record) return Status::not_found("unknown token");
+    if (record->revoked) return Status::not_found("token revoked");
+    if (record->expires_ms != kNeverExpires && clock_.now_ms() >= record->expires_ms) {
+      return Status::not_found("token expired");
+    }
+    return record->who;
+  }
+
+  Result<std::vector<std::string>> revoke(std::string_view id_or_name) override {
+    std::lock_guard file_lock(file_->file_mutex());
+    MEDSEAL_RETURN_IF_ERROR(file_->refresh(true));
+    std::vector<std::string> hashes = file_->read([&](const TokenMap& tokens) { return matching(tokens, id_or_name); });
+    if (hashes.empty()) return Status::not_found("no unrevoked token has that id or name");
+    if (is_hex_prefix(id_or_name) && hashes.size() > 1) {
+      return Status::invalid("the id prefix matches more than one token; give more digits");
+    }
+    std::string lines;
+    for (const std::string& hash : hashes) lines += format_revocation_line(hash, clock_.now_ms());
+    MEDSEAL_RETURN_IF_ERROR(append_private_line(file_->path(), lines));
+    std::vector<std::string> ids;
+    file_->update([&](TokenMap& tokens) {
+      for (const std::string& hash : hashes) {
+        tokens[hash].revoked = true;
+        ids.push_back(hash.substr(0, kTokenIdChars));
+      }
+    });
+    return ids;
+  }
+
+  Result<std::vector<TokenInfo>> list() override {
+    std::lock_guard file_lock(file_->file_mutex());
+    MEDSEAL_RETURN_IF_ERROR(file_->refresh(true));
+    return file_->read([](const TokenMap& tokens) {
+      std::vector<TokenInfo> out(tokens.size());
+      for (const auto& [hash, r] : tokens) {
+        out[r.order] = TokenInfo{hash.substr(0, kTokenIdChars), r.who, r.created_ms, r.expires_ms, r.revoked};
+      }
+      return out;
+    });
   }
 
  private:
-  std::optional<Identity> find(const std::string& hash) const {
-    std::shared_lock lock(map_mu_);
-    auto it = tokens_.find(hash);
-    if (it == tokens_.end()) return std::nullopt;
-    return it->second;
+  // The hashes of the unrevoked tokens `id_or_name` names.
+  static std::vector<std::string> matching(const TokenMap& tokens, std::string_view id_or_name) {
+    std::vector<std::string> by_id, by_name;
+    for (const auto& [hash, r] : tokens) {
+      if (r.revoked) continue;
+      if (hash.starts_with(id_or_name)) by_id.push_back(hash);
+      if (r.who.name == id_or_name) by_name.push_back(hash);
+    }
+    return is_hex_prefix(id_or_name) && !by_id.empty() ? by_id : by_name;
   }
 
-  // True for one caller per kRecheckInterval.
-  bool recheck_due() {
-    const int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
-    int64_t next = next_recheck_.load(std::memory_order_relaxed);
-    if (now < next) return false;
-    return next_recheck_.compare_exchange_strong(next, now + kRecheckInterval.count());
-  }
-
-  void reload_if_changed() {
-    std::lock_guard file_lock(file_mu_);
-    struct stat st {};
-    if (::stat(path_.c_str(), &st) != 0 || stamp_of(st) == stamp_) return;
-    // A file damaged since it was opened is not guessed at: the tokens read before stay valid
-    // and nothing new is accepted until it parses again.
-    Result<Snapshot> snapshot = read_token_file(path_, false);
-    if (!snapshot) return;
-    stamp_ = snapshot->stamp;
-    std::unique_lock lock(map_mu_);
-    tokens_ = std::move(snapshot->tokens);
-  }
-
-  const std::string path_;
-  std::mutex file_mu_;  // orders this process's appends and re-reads; guards stamp_
-  FileStamp stamp_;     // of the file content tokens_ was read from
-  mutable std::shared_mutex map_mu_;
-  TokenMap tokens_;
-  std::atomic<int64_t> next_recheck_{0};  // steady_clock ticks
-  std::atomic<bool> reloading_{false};     // a miss waits for a re-read in progress
+  std::unique_ptr<TokenFile> file_;
+  const Clock& clock_;
+  RecheckGate recheck_{kRecheckInterval};
+  std::atomic<bool> reloading_{false};  // a lookup waits for a re-read in progress
 };
 
 Result<std::string> read_admin_token(const std::string& path) {
@@ -269,7 +247,9 @@ Result<std::string> read_admin_token(const std::string& path) {
   if (!fd.ok() && errno == ENOENT) return Status::not_found(path + " does not exist");
   if (!fd.ok()) return io_error("cannot open", path);
   struct stat st {};
-  Result<std::string> text = read_private_file(fd, path, kMaxAdminTokenFileBytes, &st);
+  if (::fstat(fd.get(), &st) != 0) return io_error("cannot stat", path);
+  MEDSEAL_RETURN_IF_ERROR(check_private_file(st, path));
+  Result<std::string> text = read_bounded(fd, path, kMaxAdminTokenFileBytes);
   if (!text) return text.status();
   if (!text->empty() && text->back() == '\n') text->pop_back();
   if (!well_formed(*text)) return Status::invalid(path + " does not hold a token");
@@ -295,13 +275,12 @@ Status write_new_private_file(const std::string& path, std::string_view content)
 
 }  // namespace
 
-Result<std::unique_ptr<TokenStore>> TokenStore::open(const std::string& path) {
-  struct stat st {};
-  const bool absent = ::stat(path.c_str(), &st) != 0 && errno == ENOENT;
-  Result<Snapshot> snapshot = read_token_file(path, true);
-  if (!snapshot) return snapshot.status();
-  if (absent) MEDSEAL_RETURN_IF_ERROR(fsync_parent_dir(path));
-  return std::unique_ptr<TokenStore>(std::make_unique<FileTokenStore>(path, std::move(*snapshot)));
+std::string token_id(std::string_view token) { return token_hash(token).substr(0, kTokenIdChars); }
+
+Result<std::unique_ptr<TokenStore>> TokenStore::open(const std::string& path, const Clock& clock) {
+  auto file = TokenFile::open(path, kMaxFileBytes, parse_line);
+  if (!file) return file.status();
+  return std::unique_ptr<TokenStore>(std::make_unique<FileTokenStore>(std::move(*file), clock));
 }
 
 Result<std::string> ensure_admin_token(TokenStore& tokens, const std::string& token_path) {

@@ -67,30 +67,36 @@ bool AlertsHttp::is_alerts_path(std::string_view path) {
   return path == "/alerts" || path == "/alerts/stream" || path == "/metrics";
 }
 
-void AlertsHttp::handle(const httplib::Request& req, httplib::Response& res) {
+void AlertsHttp::handle(const httplib::Request& req, httplib::Response& res,
+                        std::string_view certificate_person) {
   if (req.method != "GET" && req.method != "HEAD") {
     res.set_header("Allow", "GET, HEAD");
     return text(res, 405, "read-only resource");
   }
   std::string_view target = req.target;
   std::string_view path = target.substr(0, target.find('?'));
-  if (path == "/metrics") return metrics(req, res);
-  if (!authorized(req, res)) return;
+  if (path == "/metrics") return metrics(req, res, certificate_person);
+  if (!authorized(req, res, certificate_person)) return;
   if (path == "/alerts") return list(req, res);
   stream(res);
 }
 
-bool AlertsHttp::authorized(const httplib::Request& req, httplib::Response& res) {
+bool AlertsHttp::authorized(const httplib::Request& req, httplib::Response& res,
+                            std::string_view certificate_person) {
   const std::string authorization = req.get_header_value("Authorization");  // the token views it
-  std::string_view token = bearer_token(authorization);
-  Result<identity::Identity> who = Status::not_found("no bearer token");
-  if (!token.empty()) who = tokens_.authenticate(token);
-  if (!who) {
-    res.set_header("WWW-Authenticate", "Bearer");
-    text(res, 401, token.empty() ? "no bearer token" : "unknown token");
+  identity::Authentication auth =
+      authenticator_.authenticate({bearer_token(authorization), certificate_person, req.remote_addr});
+  if (auth.retry_after_s > 0) {
+    res.set_header("Retry-After", std::to_string(auth.retry_after_s));
+    text(res, 429, auth.reason);
     return false;
   }
-  if (who->role != identity::Role::kAuditor && who->role != identity::Role::kAdmin) {
+  if (!auth.who) {
+    res.set_header("WWW-Authenticate", "Bearer");
+    text(res, 401, auth.reason);
+    return false;
+  }
+  if (auth.who->role != identity::Role::kAuditor && auth.who->role != identity::Role::kAdmin) {
     text(res, 403, "alerts are for auditors and admins");
     return false;
   }
@@ -148,8 +154,11 @@ void AlertsHttp::stream(httplib::Response& res) {
   });
 }
 
-void AlertsHttp::metrics(const httplib::Request& req, httplib::Response& res) {
-  if (!is_loopback_host(req.remote_addr) && !authorized(req, res)) return;
+void AlertsHttp::metrics(const httplib::Request& req, httplib::Response& res,
+                         std::string_view certificate_person) {
+  // Counters say when integrity broke and how often people are refused: auditors' business, and
+  // Prometheus scrapes with a bearer token (authorization.credentials_file) as easily as without.
+  if (!authorized(req, res, certificate_person)) return;
   res.set_header("Cache-Control", "no-store");
   res.set_content(pipeline_.metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
 }

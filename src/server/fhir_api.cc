@@ -1,6 +1,7 @@
 #include "server/fhir_api.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <optional>
 
@@ -159,6 +160,28 @@ Routed route_request(std::string_view method, std::string_view path) {
   return route_instance(method, s);
 }
 
+struct RouteEntry {
+  Op op;
+  RouteSpec spec;
+};
+// Every Op once, in the order of routes(); /{type} GET is a search but of AuditEvent the trail.
+constexpr std::array<RouteEntry, 13> kRoutes = {{
+    {Op::kMetadata, {"GET", "/metadata", true}},
+    {Op::kTransaction, {"POST", "", false}},
+    {Op::kSearch, {"GET", "/{type}", false}},
+    {Op::kTrail, {"GET", "/AuditEvent", false}},
+    {Op::kCreate, {"POST", "/{type}", false}},
+    {Op::kTypeHistory, {"GET", "/{type}/_history", false}},
+    {Op::kRead, {"GET", "/{type}/{id}", false}},
+    {Op::kUpdate, {"PUT", "/{type}/{id}", false}},
+    {Op::kDelete, {"DELETE", "/{type}/{id}", false}},
+    {Op::kErase, {"POST", "/{type}/{id}/$erase", false}},
+    {Op::kInstanceHistory, {"GET", "/{type}/{id}/_history", false}},
+    {Op::kVread, {"GET", "/{type}/{id}/_history/{vid}", false}},
+    {Op::kReceipt, {"GET", "/{type}/{id}/_history/{vid}/$receipt", false}},
+}};
+static_assert(static_cast<size_t>(Op::kErase) + 1 == kRoutes.size(), "one route entry per Op");
+
 std::string lower(std::string_view text) {
   std::string out(text);
   std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -287,10 +310,11 @@ std::vector<BundleLink> page_links(const std::string& url, const ParsedQuery& q,
 
 struct Api::Impl {
   records::RecordService& records;
-  identity::TokenStore& tokens;
+  identity::Authenticator& authenticator;
   std::vector<std::string_view> types;
   const Clock& clock;
   ApiOptions options;
+  std::unique_ptr<identity::Authenticator> owned_authenticator;  // made for a bare TokenStore
 
   // The state of one request.
   struct Call {
@@ -346,18 +370,22 @@ struct Api::Impl {
 
   // Sets call.caller, or returns the refusal (recorded in the ledger when it is a 401).
   std::optional<Response> authenticate(Call& call, std::string_view op, std::string_view target) {
-    std::string_view token = bearer_token(call.request.authorization);
-    Result<identity::Identity> who = Status::not_found("no bearer token");
-    if (!token.empty()) who = tokens.authenticate(token);
-    if (!who) {
-      if (who.status().code() != Code::kNotFound) return service_error(who.status());
-      std::string reason = token.empty() ? "no bearer token" : "unknown token";
-      Status recorded = records.record_refusal("anonymous", op, target, reason, &call.index);
+    const Request& req = call.request;
+    identity::Authentication auth =
+        authenticator.authenticate({bearer_token(req.authorization), req.certificate_person, req.source});
+    if (auth.retry_after_s > 0) {
+      Response r = error(429, "throttled", auth.reason);
+      r.headers.emplace_back("Retry-After", std::to_string(auth.retry_after_s));
+      return r;
+    }
+    if (!auth.who) {
+      Status recorded = records.record_refusal("anonymous", op, target, auth.reason, &call.index);
       if (!recorded) return service_error(recorded);
-      Response r = error(401, "login", reason);
+      Response r = error(401, "login", auth.reason);
       r.headers.emplace_back("WWW-Authenticate", "Bearer");
       return r;
     }
+    std::optional<identity::Identity> who = std::move(auth.who);
     auto purpose = parse_printable(call.request.purpose, kMaxPurposeBytes, "TREAT");
     if (!purpose) {
       return error(400, "invalid", std::string(kPurposeHeader) + " must be 1.." +
@@ -539,9 +567,33 @@ struct Api::Impl {
   }
 };
 
+std::span<const RouteSpec> routes() {
+  static const std::array<RouteSpec, kRoutes.size()> specs = [] {
+    std::array<RouteSpec, kRoutes.size()> out;
+    for (size_t i = 0; i < kRoutes.size(); ++i) out[i] = kRoutes[i].spec;
+    return out;
+  }();
+  return specs;
+}
+
+int route_index(std::string_view method, std::string_view path) {
+  Routed routed = route_request(method, path);
+  if (!routed.route) return -1;
+  for (size_t i = 0; i < kRoutes.size(); ++i) {
+    if (kRoutes[i].op == routed.route->op) return static_cast<int>(i);
+  }
+  return -1;
+}
+
 Api::Api(records::RecordService& records, identity::TokenStore& tokens, std::span<const std::string_view> types,
          const Clock& clock, ApiOptions options)
-    : impl_(new Impl{records, tokens, {types.begin(), types.end()}, clock, std::move(options)}) {}
+    : Api(records, *new identity::Authenticator(tokens), types, clock, std::move(options)) {
+  impl_->owned_authenticator.reset(&impl_->authenticator);
+}
+
+Api::Api(records::RecordService& records, identity::Authenticator& authenticator,
+         std::span<const std::string_view> types, const Clock& clock, ApiOptions options)
+    : impl_(new Impl{records, authenticator, {types.begin(), types.end()}, clock, std::move(options), {}}) {}
 
 Api::~Api() = default;
 

@@ -20,8 +20,9 @@
 // Status decisions:
 //   - A type that is not an R4 resource type is 404 (FHIR: "resource type not supported"),
 //     checked before authentication as it involves no data. A bad id or version is 400.
-//   - Then Accept (406, not checked for the text/plain receipts), then authentication: no or
-//     unknown token is 401 (WWW-Authenticate: Bearer) and is recorded in the ledger
+//   - Then Accept (406, not checked for the text/plain receipts), then authentication: no
+//     credentials, or an unknown, expired or revoked token, or a client certificate of nobody in
+//     the users registry, is 401 (WWW-Authenticate: Bearer) and is recorded in the ledger
 //     (RecordService::record_refusal); a bad X-Medseal-Purpose (1..64 printable ASCII, default
 //     TREAT) or X-Medseal-Break-Glass (1..200 printable ASCII: the break-glass reason, see
 //     records/policy.h) is 400. Then query parameters (400; _format other than JSON is 406), Content-Type
@@ -48,6 +49,7 @@
 #include <utility>
 #include <vector>
 
+#include "identity/authenticator.h"
 #include "identity/token_store.h"
 #include "records/service.h"
 #include "util/clock.h"
@@ -76,6 +78,8 @@ struct Request {
   std::string if_match;
   std::string purpose;  // X-Medseal-Purpose
   std::string break_glass;  // X-Medseal-Break-Glass
+  std::string certificate_person;  // of a client certificate the TLS layer verified; "" when none
+  std::string source;              // the peer's address, for limiting failed authentications
 };
 
 struct Response {
@@ -92,10 +96,27 @@ struct ApiOptions {
   std::function<bool(std::string_view receipt)> receipt_witnessed;
 };
 
+// One kind of request Api::handle serves: its method, its path after /fhir as a template with
+// {type}, {id} and {vid}, and whether it answers without authentication. HEAD is served wherever
+// GET is. The list sits beside the router in fhir_api.cc, and route_index() says which entry a
+// request is routed as, so a test can hold the two together.
+struct RouteSpec {
+  std::string_view method;
+  std::string_view path;
+  bool anonymous = false;
+};
+std::span<const RouteSpec> routes();
+// The index in routes() of the route `method` and `path` (after /fhir) take; -1 when refused.
+int route_index(std::string_view method, std::string_view path);
+
 class Api {
  public:
   // `types`: the resource types the CapabilityStatement lists. Everything outlives the Api.
   Api(records::RecordService& records, identity::TokenStore& tokens,
+      std::span<const std::string_view> types, const Clock& clock, ApiOptions options = {});
+  // Authenticated by `authenticator` (tokens, client certificates, failure limits): a refusal
+  // for too many failures is 429 with Retry-After, not recorded in the ledger.
+  Api(records::RecordService& records, identity::Authenticator& authenticator,
       std::span<const std::string_view> types, const Clock& clock, ApiOptions options = {});
   ~Api();
   Api(const Api&) = delete;

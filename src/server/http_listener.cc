@@ -17,10 +17,19 @@ namespace {
 // clients reconnect constantly, which costs more than the requests themselves.
 constexpr size_t kKeepAliveMaxRequests = 1'000'000;
 
+std::unique_ptr<httplib::Server> make_server(const TlsOptions& tls) {
+  if (!tls.enabled()) return std::make_unique<httplib::Server>();
+  return std::make_unique<httplib::SSLServer>(
+      [&tls](SSL_CTX& ctx) { return configure_tls_context(ctx, tls).is_ok(); });
+}
+
 }  // namespace
 
 struct HttpListener::Impl {
-  httplib::Server http;
+  explicit Impl(const TlsOptions& options) : tls(options), server(make_server(tls)), http(*server) {}
+  const TlsOptions tls;  // the TLS context points at it
+  std::unique_ptr<httplib::Server> server;
+  httplib::Server& http;
   int listen_fd = -1;
   std::mutex state_mu;
   bool stop_requested = false;  // guarded by state_mu
@@ -28,7 +37,7 @@ struct HttpListener::Impl {
   std::atomic<bool> finished{false};
 };
 
-HttpListener::HttpListener(size_t threads) : impl_(std::make_unique<Impl>()) {
+HttpListener::HttpListener(size_t threads, const TlsOptions& tls) : impl_(std::make_unique<Impl>(tls)) {
   httplib::Server& http = impl_->http;
   http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   // Without TCP_NODELAY small responses wait for delayed ACKs: ~40 ms per request.
@@ -48,6 +57,7 @@ HttpListener::~HttpListener() = default;
 httplib::Server& HttpListener::http() { return impl_->http; }
 
 Result<int> HttpListener::bind(const std::string& host, int port) {
+  if (!impl_->http.is_valid()) return Status::invalid("the TLS configuration was refused");
   if (port == 0) {
     port = impl_->http.bind_to_any_port(host);
     if (port < 0) return Status::io("cannot listen on " + host + ": " + std::strerror(errno));

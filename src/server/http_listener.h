@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "server/tls.h"
 #include "util/status.h"
 
 namespace httplib {
@@ -20,7 +21,9 @@ namespace medseal::server {
 
 class HttpListener {
  public:
-  explicit HttpListener(size_t threads);
+  // With `tls` enabled, an HTTPS server (tls.h); check_tls_options first, as a context that fails
+  // to configure here makes bind() fail without saying why.
+  explicit HttpListener(size_t threads, const TlsOptions& tls = {});
   ~HttpListener();
   HttpListener(const HttpListener&) = delete;
   HttpListener& operator=(const HttpListener&) = delete;

@@ -39,7 +39,7 @@ bool reads_body(const std::string& method) {
   return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
 }
 
-fhir::Request fhir_request(const httplib::Request& req, std::string_view path) {
+fhir::Request fhir_request(const httplib::Request& req, std::string_view path, const TlsOptions& tls) {
   std::string_view target = req.target;
   size_t question = target.find('?');
   fhir::Request r;
@@ -54,6 +54,8 @@ fhir::Request fhir_request(const httplib::Request& req, std::string_view path) {
   r.if_match = req.get_header_value("If-Match");
   r.purpose = req.get_header_value(std::string(fhir::kPurposeHeader).c_str());
   r.break_glass = req.get_header_value(std::string(fhir::kBreakGlassHeader).c_str());
+  r.certificate_person = client_certificate_person(req.ssl, tls);
+  r.source = req.remote_addr;
   return r;
 }
 
@@ -73,7 +75,7 @@ struct HttpServer::Impl {
   PublicLog public_log;
   HttpOptions options;
   fhir::Api* fhir;  // null: no /fhir and no receipts
-  HttpListener listener{options.threads};
+  HttpListener listener{options.threads, options.tls};
   httplib::Server& http = listener.http();
 
   void configure() {
@@ -126,7 +128,7 @@ struct HttpServer::Impl {
       return true;
     }
     if (options.alerts && AlertsHttp::is_alerts_path(path)) {
-      options.alerts->handle(req, res);
+      options.alerts->handle(req, res, client_certificate_person(req.ssl, options.tls));
       return true;
     }
     bool ours = path == "/healthz" || path.starts_with(kLogPrefix);
@@ -149,13 +151,13 @@ struct HttpServer::Impl {
 
   fhir::Response answer_fhir(const httplib::Request& req, std::string_view path) {
     if (!fhir) return fhir::Api::outcome(404, "not-supported", "this server has no FHIR API");
-    return fhir->handle(fhir_request(req, path));
+    return fhir->handle(fhir_request(req, path, options.tls));
   }
 
   // Receipts name who accessed whose record: authenticated like /fhir.
   fhir::Response answer_receipt(const httplib::Request& req, std::string_view index_text) {
     if (!fhir) return fhir::Api::outcome(404, "not-supported", "this server serves no receipts");
-    return fhir->ledger_receipt(fhir_request(req, ""), index_text);
+    return fhir->ledger_receipt(fhir_request(req, "", options.tls), index_text);
   }
 
   // cpp-httplib's own refusals of /fhir requests (a body over the limit, a bad request line).
@@ -177,6 +179,19 @@ Result<int> HttpServer::bind() { return impl_->listener.bind(impl_->options.host
 Status HttpServer::run() { return impl_->listener.run(); }
 
 void HttpServer::stop() { impl_->listener.stop(); }
+
+std::vector<ServerRoute> routes() {
+  std::vector<ServerRoute> out = {{"GET", "/healthz", true},
+                                  {"GET", std::string(kLogPrefix) + "{path}", true},
+                                  {"GET", std::string(kReceiptPrefix) + "{index}", false},
+                                  {"GET", "/alerts", false},
+                                  {"GET", "/alerts/stream", false},
+                                  {"GET", "/metrics", false}};
+  for (const fhir::RouteSpec& r : fhir::routes()) {
+    out.push_back({std::string(r.method), std::string(kFhirRoot) + std::string(r.path), r.anonymous});
+  }
+  return out;
+}
 
 bool is_loopback_host(const std::string& host) {
   if (host == "localhost" || host == "::1" || host == "[::1]") return true;

@@ -13,10 +13,12 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ledger/ledger.h"
 #include "server/fhir_api.h"
 #include "server/public_log.h"
+#include "server/tls.h"
 #include "util/status.h"
 
 namespace medseal::server {
@@ -30,6 +32,7 @@ struct HttpOptions {
   bool access_log = false;       // a JSON line per request (errors are always logged)
   CheckpointSource witnessed;    // with witnesses: what /log/checkpoint serves (public_log.h)
   AlertsHttp* alerts = nullptr;  // null: /alerts, /alerts/stream and /metrics are 404
+  TlsOptions tls;                // enabled: HTTPS only, and mutual TLS with client CAs (tls.h)
 };
 
 class HttpServer {
@@ -52,6 +55,16 @@ class HttpServer {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Every route the server answers: /healthz and /log/{path} (the tlog-tiles resources) without
+// authentication, /ledger/receipts/{index}, and /fhir's (fhir::routes(), prefixed). HEAD is served
+// wherever GET is. A test walks this list; route() in http_server.cc dispatches the same prefixes.
+struct ServerRoute {
+  std::string method;
+  std::string path;
+  bool anonymous = false;
+};
+std::vector<ServerRoute> routes();
 
 // True for addresses only this machine can reach: 127.0.0.0/8, ::1 and "localhost".
 bool is_loopback_host(const std::string& host);
