@@ -20,6 +20,7 @@
 #include "records/resource.h"
 #include "records/service.h"
 #include "server/http_server.h"
+#include "sentinel/sentinel.h"
 #include "server/json_log.h"
 #include "storage/sqlite/sqlite_store.h"
 #include "tlog_client/tile_source.h"
@@ -34,6 +35,7 @@ namespace {
 
 // Entries per append_all call: one full sequencer batch, so each call commits at once.
 constexpr size_t kAppendChunk = 4096;
+constexpr std::string_view kSentinelStateFile = "sentinel.state";  // sentinel/sentinel.h
 
 // The store and the ledger over it, opened in a locked data directory.
 struct OpenLog {
@@ -186,6 +188,17 @@ int run_keygen(const KeygenArgs& args) {
   return kExitOk;
 }
 
+// The tamper sentinel over the server's store (sentinel/sentinel.h), unless --no-sentinel.
+Result<std::unique_ptr<sentinel::Sentinel>> start_sentinel(const ServeArgs& args, const OpenLog& log,
+                                                           alerts::AlertSink& sink) {
+  if (!args.sentinel) return std::unique_ptr<sentinel::Sentinel>();
+  sentinel::SentinelOptions options;
+  options.db_path = log.dir.file(kStoreFile);
+  options.state_path = log.dir.file(kSentinelStateFile);
+  options.vkey = note::verifier_of(log.key);
+  return sentinel::Sentinel::start(options, sink);
+}
+
 int run_serve(const ServeArgs& args) {
   ListenAddress addr;
   if (!parse_listen_address(args.listen, &addr)) {
@@ -227,6 +240,9 @@ int run_serve(const ServeArgs& args) {
   server::HttpServer http(ledger, options, &api);
   auto port = http.bind();
   if (!port) return fail("serve", port.status());
+  alerts::StderrSink sentinel_sink;
+  auto sentinel = start_sentinel(args, **log, sentinel_sink);
+  if (!sentinel) return fail("serve", sentinel.status());
 
   std::string base = "http://" + url_host(addr.host) + ":" + std::to_string(*port);
   print_usage_hints(args, **log, base, *admin);

@@ -30,6 +30,7 @@ struct ServeArgs {
   // "URL=VKEY" per witness (split at the first '='; VKEY a cosignature key or a file holding one).
   std::vector<std::string> witnesses;
   size_t witness_quorum = 0;  // 1..witnesses; 0: all of them
+  bool sentinel = true;       // --no-sentinel turns the tamper sentinel off
 };
 int run_serve(const ServeArgs& args);
 
@@ -132,6 +133,18 @@ struct MirrorArgs {
   bool once = false;
 };
 int run_mirror(const MirrorArgs& args);
+
+// medseal monitor --data DIR: the sentinel (sentinel/sentinel.h) beside a running server, alerts
+// as JSON lines on stderr (and --alerts FILE); with --full, one whole pass with progress and its
+// MB/s, exit 0 if it raised no alert, 1 otherwise.
+struct MonitorArgs {
+  std::string data_dir;
+  std::string vkey;         // default DIR/log.vkey
+  std::string alerts_file;  // also append alerts here
+  uint64_t poll_ms = 50;
+  bool full = false;
+};
+int run_monitor(const MonitorArgs& args);
 
 // "HOST:PORT" or "[IPV6]:PORT" with a port of 0..65535 (0: any free port).
 struct ListenAddress {
