@@ -141,6 +141,7 @@ struct MonitorArgs {
   std::string data_dir;
   std::string vkey;         // default DIR/log.vkey
   std::string alerts_file;  // also append alerts here
+  std::string state_file;   // default DIR/monitor.state (another user: a file of its own)
   uint64_t poll_ms = 50;
   bool full = false;
 };

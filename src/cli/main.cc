@@ -61,6 +61,8 @@ void add_monitor(CLI::App& app, Args& a) {
   cmd->add_option("--data", a.monitor.data_dir, "The server's data directory")->required();
   cmd->add_option("--vkey", a.monitor.vkey, "The log's verifier key (default DIR/log.vkey)");
   cmd->add_option("--alerts", a.monitor.alerts_file, "Also append alerts to this JSON-lines file");
+  cmd->add_option("--state", a.monitor.state_file,
+                  "Where to keep the newest verified checkpoint (default DIR/monitor.state)");
   cmd->add_option("--poll-ms", a.monitor.poll_ms, "How often to look for changes")->capture_default_str();
   cmd->add_flag("--full", a.monitor.full, "One whole pass with progress, then exit 0 (clean) or 1");
 }

@@ -1,6 +1,8 @@
 // medseal monitor --data DIR: the sentinel (sentinel/sentinel.h) in a process of its own beside a
 // running `medseal serve` on the same host, possibly as another user with read access to the data
-// directory. It takes no store lock and never writes the store; its state is DIR/monitor.state.
+// directory. It takes no store lock and never writes the store; its state is DIR/monitor.state
+// (or --state FILE). SQLite in WAL mode needs the reader to open DIR/medseal.db-shm for writing:
+// another user needs read access to DIR and the store files and write access to that one.
 #include <pthread.h>
 #include <signal.h>
 
@@ -28,7 +30,8 @@ Result<sentinel::SentinelOptions> monitor_options(const MonitorArgs& args) {
   if (!vkey) return vkey.status();
   sentinel::SentinelOptions o;
   o.db_path = dir + "/" + std::string(kStoreFile);
-  o.state_path = dir + "/" + std::string(kMonitorStateFile);
+  o.state_path =
+      args.state_file.empty() ? dir + "/" + std::string(kMonitorStateFile) : args.state_file;
   o.vkey = *vkey;
   o.poll = std::chrono::milliseconds(args.poll_ms);
   return o;
@@ -46,9 +49,11 @@ int run_full_pass(const sentinel::SentinelOptions& options, alerts::AlertSink& s
   }
   if (!report) return fail("monitor", report.status());
   const double mb = static_cast<double>(report->bytes) / 1e6;
-  std::printf("verified %llu entries, %.1f MB read in %.3f s (%.0f MB/s); %zu alerts\n",
+  std::printf("verified %llu entries, %.1f MB read in %.3f s (%.0f MB/s; %.0f MB/s of CPU time); "
+              "%zu alerts\n",
               static_cast<unsigned long long>(report->entries), mb, report->seconds,
-              report->seconds > 0 ? mb / report->seconds : 0.0, report->findings);
+              report->seconds > 0 ? mb / report->seconds : 0.0,
+              report->cpu_seconds > 0 ? mb / report->cpu_seconds : 0.0, report->findings);
   return report->findings == 0 ? kExitOk : kExitFailure;
 }
 

@@ -4,7 +4,6 @@
 #include <map>
 #include <utility>
 
-#include "crypto/sha256.h"
 #include "ledger/entry.h"
 #include "ledger/store_tiles.h"
 #include "merkle/hash.h"
@@ -229,11 +228,11 @@ void EntryChecker::check_record(uint64_t index, uint64_t time_ms, const std::str
                     {"deleted", row.deleted}}}});
     return;
   }
-  const std::string bytes_hash = hex_encode(crypto::sha256(row.bytes));
+  const std::string bytes_hash = hex_encode(row.bytes_sha256);
   if (!deleted && bytes_hash != sha256) {
     add("content-mismatch", "a record version's bytes changed", {resource}, {index},
         {{"expected", sha256}, {"found", bytes_hash}});
-  } else if (deleted && !row.bytes.empty()) {
+  } else if (deleted && row.bytes_size != 0) {
     add("content-mismatch", "a deleted record version has bytes", {resource}, {index},
         {{"found", bytes_hash}});
   }

@@ -1,5 +1,7 @@
 #include "sentinel/sentinel.h"
 
+#include <time.h>
+
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
@@ -23,6 +25,12 @@ namespace {
 
 using alerts::Alert;
 using Clock = std::chrono::steady_clock;
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
 
 constexpr size_t kMaxStateBytes = 1 << 20;
 constexpr size_t kMaxListedIndexes = 1000;  // an alert lists at most this many indexes
@@ -242,6 +250,7 @@ Result<FullPassReport> Sentinel::Impl::initial_pass(
   if (*saved) good_note_ = (*saved)->checkpoint;
 
   const Clock::time_point start = Clock::now();
+  const double cpu_start = thread_cpu_seconds();
   const uint64_t bytes_before = view_.bytes_read();
   FullPassReport report;
   Result<Pass> pass = begin_pass(*saved);
@@ -274,6 +283,7 @@ Result<FullPassReport> Sentinel::Impl::initial_pass(
   report.entries = pass->checkpoint.size;
   report.bytes = view_.bytes_read() - bytes_before;
   report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  report.cpu_seconds = thread_cpu_seconds() - cpu_start;
   return report;
 }
 

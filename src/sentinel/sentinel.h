@@ -59,7 +59,8 @@ struct SentinelOptions {
 struct FullPassReport {
   uint64_t entries = 0;
   uint64_t bytes = 0;      // bytes read from the store
-  double seconds = 0;
+  double seconds = 0;      // wall time
+  double cpu_seconds = 0;  // this thread's CPU time (the machine may be shared)
   size_t findings = 0;     // alerts raised (new ones)
 };
 

@@ -15,6 +15,7 @@
 
 #include "storage/sqlite/sqlite_db.h"
 #include "storage/store.h"
+#include "util/bytes.h"
 #include "util/status.h"
 
 namespace medseal::sentinel {
@@ -26,7 +27,9 @@ struct RecordRow {
   uint64_t updated_ms = 0;
   bool deleted = false;
   std::string compartment;
-  std::string bytes;
+  // The bytes are hashed as they are read rather than copied: the sentinel only compares hashes.
+  size_t bytes_size = 0;
+  Hash bytes_sha256{};
 };
 
 struct KeyRow {
