@@ -108,7 +108,9 @@ class Sentinel::Impl {
   void raise(Alert alert);
   size_t raise_all(std::vector<Alert>& found);
   Result<Pass> begin_pass(std::optional<SavedState> pin);
-  Status step_pass(Pass& pass, uint64_t max_entries);
+  // With `guard`, does nothing (returns false) when the snapshot holds a commit the live checks
+  // have not seen yet, so an erasure is known before the gaps it explains are judged.
+  Result<bool> step_pass(Pass& pass, uint64_t max_entries, bool guard = false);
   std::vector<Alert> finish_pass(Pass& pass);
   void adopt(const storage::LogHead& head, const note::Checkpoint& checkpoint,
              merkle::CompactRange range, bool good);
@@ -190,10 +192,19 @@ Result<Pass> Sentinel::Impl::begin_pass(std::optional<SavedState> pin) {
   return pass;
 }
 
-Status Sentinel::Impl::step_pass(Pass& pass, uint64_t max_entries) {
+Result<bool> Sentinel::Impl::step_pass(Pass& pass, uint64_t max_entries, bool guard) {
   uint64_t to = std::min(pass.checkpoint.size, pass.cursor + max_entries);
   if (pass.pin && pass.pin->size > pass.cursor && pass.pin->size < to) to = pass.pin->size;
   MEDSEAL_RETURN_IF_ERROR(view_.begin_snapshot());
+  if (guard) {
+    Result<storage::LogHead> head = view_.head();  // starts the read transaction
+    Result<int64_t> version = head ? view_.data_version() : head.status();
+    if (!version || *version != data_version_) {
+      view_.end_snapshot();
+      if (!version) return version.status();
+      return false;
+    }
+  }
   Status s = pass.checker->check(pass.cursor, to, pass.checkpoint.size, &pass.range);
   view_.end_snapshot();
   MEDSEAL_RETURN_IF_ERROR(s);
@@ -207,7 +218,7 @@ Status Sentinel::Impl::step_pass(Pass& pass, uint64_t max_entries) {
                    {"verified_size", pass.pin->size},
                    {"saved_checkpoint", pass.pin->checkpoint}}));
   }
-  return Status::ok();
+  return true;
 }
 
 std::vector<Alert> Sentinel::Impl::finish_pass(Pass& pass) {
@@ -264,7 +275,8 @@ Result<FullPassReport> Sentinel::Impl::initial_pass(
                   {{"verified_size", (*saved)->size}, {"found_size", pass->checkpoint.size}}));
   }
   while (!pass->done()) {
-    MEDSEAL_RETURN_IF_ERROR(step_pass(*pass, 65536));
+    Result<bool> stepped = step_pass(*pass, 65536);
+    if (!stepped) return stepped.status();
     if (progress) progress(pass->cursor, pass->checkpoint.size);
   }
   std::vector<Alert> found = finish_pass(*pass);
@@ -387,7 +399,10 @@ Status Sentinel::Impl::on_change() {
 Status Sentinel::Impl::sweep_foreign_write(int64_t version) {
   Result<Pass> pass = begin_pass(std::nullopt);
   if (!pass) return Status::ok();  // bad-signature raised
-  while (!pass->done()) MEDSEAL_RETURN_IF_ERROR(step_pass(*pass, 65536));
+  while (!pass->done()) {
+    Result<bool> stepped = step_pass(*pass, 65536);
+    if (!stepped) return stepped.status();
+  }
   std::vector<Alert> found = finish_pass(*pass);
   std::vector<std::string> resources;
   std::vector<uint64_t> indexes;
@@ -418,8 +433,9 @@ Status Sentinel::Impl::rolling_step() {
     rolling_ = std::move(*pass);
   }
   if (now < next_chunk_) return Status::ok();
-  MEDSEAL_RETURN_IF_ERROR(step_pass(*rolling_, options_.full_chunk_entries));
-  if (rolling_->done()) {
+  Result<bool> stepped = step_pass(*rolling_, options_.full_chunk_entries, true);
+  if (!stepped) return stepped.status();
+  if (*stepped && rolling_->done()) {
     std::vector<Alert> found = finish_pass(*rolling_);
     raise_all(found);
     rolling_.reset();
