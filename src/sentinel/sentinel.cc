@@ -421,6 +421,9 @@ Status Sentinel::Impl::sweep_foreign_write(int64_t version) {
   a.evidence["verified_checkpoint"] = good_note_;
   sink_.raise(a);
   ++alerts_raised;
+  // And a fresh rolling pass at once: a second look at whatever the foreign connection does next.
+  rolling_.reset();
+  next_pass_ = Clock::now();
   return Status::ok();
 }
 
