@@ -85,11 +85,19 @@ class Monitor {
     }
   }
   std::string stderr_text() const { return slurp(err_); }
+  pid_t pid() const { return pid_; }
 
  private:
   std::string err_;
   pid_t pid_ = -1;
 };
+
+// The state letter of /proc/PID/stat (R, S, Z for a dead child not yet reaped, ...).
+std::string process_state(pid_t pid) {
+  const std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+  const size_t paren = stat.rfind(')');
+  return paren == std::string::npos || paren + 2 >= stat.size() ? "gone" : stat.substr(paren + 2, 1);
+}
 
 // Alert lines that carry `kind` and every one of `ids`, in `text` after `from`.
 bool has_alert(const std::string& text, size_t from, const std::string& kind,
@@ -180,9 +188,11 @@ class TamperSuite : public ::testing::Test {
     const double monitor_ms = ms();
     std::printf("[ tamper ] %-28s %-17s serve %7.1f ms  monitor %7.1f ms\n", what.c_str(),
                 kind.c_str(), server_ms, monitor_ms);
-    EXPECT_TRUE(in_server) << what << ": no " << kind << " alert from serve:\n"
+    EXPECT_TRUE(in_server) << what << ": no " << kind << " alert from serve (state "
+                           << process_state(server_->pid()) << "):\n"
                            << server_->stderr_text().substr(server_from);
-    EXPECT_TRUE(in_monitor) << what << ": no " << kind << " alert from monitor:\n"
+    EXPECT_TRUE(in_monitor) << what << ": no " << kind << " alert from monitor (state "
+                            << process_state(monitor_->pid()) << "):\n"
                             << monitor_->stderr_text().substr(monitor_from);
     if (in_server) server_ms_.push_back(server_ms);
     if (in_monitor) monitor_ms_.push_back(monitor_ms);
@@ -219,6 +229,11 @@ TEST_F(TamperSuite, EveryAttackIsNamedAndSteadyLoadRaisesNothing) {
   std::printf("[ soak ] %d requests in 4 s\n", requests);
   EXPECT_EQ(alert_count(server_->stderr_text()), 0u) << server_->stderr_text();
   EXPECT_EQ(alert_count(monitor_->stderr_text()), 0u) << monitor_->stderr_text();
+  const std::string full_state = dir_.path() + "/full.state";
+  ProgramOutcome clean = run_medseal({"monitor", "--data", data_, "--full", "--state", full_state});
+  EXPECT_EQ(clean.status, 0) << clean.err;
+  EXPECT_NE(clean.out.find("MB/s"), std::string::npos) << clean.out;
+  std::printf("[ full pass ] %s", clean.out.c_str());
 
   const std::vector<Row> obs = record_rows(db_, "type = 'Observation'");
   ASSERT_GE(obs.size(), 4u);
@@ -273,6 +288,10 @@ TEST_F(TamperSuite, EveryAttackIsNamedAndSteadyLoadRaisesNothing) {
          "old.record_versions; DELETE FROM main.entry_keys; INSERT INTO main.entry_keys SELECT * "
          "FROM old.entry_keys; COMMIT;",
          "log-rollback", {"log_head"});
+
+  ProgramOutcome dirty = run_medseal({"monitor", "--data", data_, "--full", "--state", full_state});
+  EXPECT_EQ(dirty.status, 1) << dirty.out;
+  EXPECT_TRUE(has_alert(dirty.err, 0, "log-rollback", {})) << dirty.err;
 
   std::printf("[ tamper ] serve   p50 %.1f ms  p99 %.1f ms over %zu attacks\n",
               percentile(server_ms_, 0.5), percentile(server_ms_, 0.99), server_ms_.size());

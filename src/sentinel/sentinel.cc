@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
@@ -120,6 +121,7 @@ class Sentinel::Impl {
   Status check_growth(const storage::LogHead& head, const note::Checkpoint& checkpoint);
   Status check_beyond(uint64_t size);
   Status sweep_foreign_write(int64_t version);
+  Result<bool> foreign_commit_landed();
   Status rolling_step();
 
   SentinelOptions options_;
@@ -393,7 +395,24 @@ Status Sentinel::Impl::on_change() {
   if (s) s = check_beyond(std::max(head->size, verified_size_));
   view_.end_snapshot();
   MEDSEAL_RETURN_IF_ERROR(s);
-  return foreign ? sweep_foreign_write(data_version_) : Status::ok();
+  if (!foreign) return Status::ok();
+  Result<bool> committed = foreign_commit_landed();
+  if (!committed) return committed.status();
+  return *committed ? sweep_foreign_write(data_version_) : Status::ok();
+}
+
+// Called when data_version changed but the head did not. Not foreign: a WAL restart at the start
+// of a write transaction (nothing committed yet), or the server's commit landing just after the
+// head was read. The WAL index is read before the head is read again, so a commit the index
+// shows is visible to that read.
+Result<bool> Sentinel::Impl::foreign_commit_landed() {
+  Result<uint32_t> frames = view_.wal_frames();
+  if (frames && *frames == 0) return false;
+  MEDSEAL_RETURN_IF_ERROR(view_.begin_snapshot());
+  Result<storage::LogHead> head = view_.head();
+  view_.end_snapshot();
+  if (!head) return head.status();
+  return head->size == verified_size_ && head->checkpoint == verified_note_;
 }
 
 Status Sentinel::Impl::sweep_foreign_write(int64_t version) {
@@ -413,7 +432,12 @@ Status Sentinel::Impl::sweep_foreign_write(int64_t version) {
     kinds.push_back(a.kind);
   }
   raise_all(found);
+  std::sort(resources.begin(), resources.end());
+  resources.erase(std::unique(resources.begin(), resources.end()), resources.end());
+  std::sort(indexes.begin(), indexes.end());
+  indexes.erase(std::unique(indexes.begin(), indexes.end()), indexes.end());
   if (indexes.size() > kMaxListedIndexes) indexes.resize(kMaxListedIndexes);
+  if (resources.size() > kMaxListedIndexes) resources.resize(kMaxListedIndexes);
   // Raised every time: each foreign commit is an event of its own, even one that verifies.
   Alert a = finding("foreign-write",
                     "a connection other than the server's writer committed to the store", resources,

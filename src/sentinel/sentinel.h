@@ -13,7 +13,9 @@
 //    fork; a checkpoint that does not verify under the log key is bad-signature;
 //  - a change with the head unchanged was not made by the server's writer: foreign-write, followed
 //    at once by a sweep (a whole pass, below) that names what the write changed. This holds for a
-//    monitor in another process as well, with no cooperation from the server.
+//    monitor in another process as well, with no cooperation from the server. (A WAL restart at
+//    the start of a write transaction also changes data_version before anything is committed;
+//    the WAL index, DATA/medseal.db-shm, tells it apart: no frames yet.)
 //  - a rolling full pass re-verifies the whole store in chunks between polls, using at most
 //    `full_duty` of one core, so old rows changed in the same poll interval as a server commit
 //    (which the head rule cannot tell apart) are still found within one pass.

@@ -52,6 +52,11 @@ class StoreView {
   Result<int64_t> data_version();
   // The file's inode: a different one means the file was replaced (a copy moved over it).
   Result<ino_t> inode() const;
+  // mxFrame of the WAL index (DATA/medseal.db-shm): the frames of committed transactions in the
+  // WAL. A writer that finds every frame copied into the database restarts the WAL at the start
+  // of its transaction, which resets the index (mxFrame 0, new salts) before it commits anything:
+  // readers see data_version change although no commit happened. 0 means exactly that.
+  Result<uint32_t> wal_frames() const;
   // Closes and reopens the connection (after the file was replaced).
   Status reopen();
 
