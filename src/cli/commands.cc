@@ -25,6 +25,7 @@
 #include "records/service.h"
 #include "server/alerts_http.h"
 #include "server/http_server.h"
+#include "sentinel/sentinel.h"
 #include "server/json_log.h"
 #include "storage/sqlite/sqlite_store.h"
 #include "tlog_client/tile_source.h"
@@ -39,6 +40,7 @@ namespace {
 
 // Entries per append_all call: one full sequencer batch, so each call commits at once.
 constexpr size_t kAppendChunk = 4096;
+constexpr std::string_view kSentinelStateFile = "sentinel.state";  // sentinel/sentinel.h
 
 // The store and the ledger over it, opened in a locked data directory.
 struct OpenLog {
@@ -245,6 +247,20 @@ int run_keygen(const KeygenArgs& args) {
   return kExitOk;
 }
 
+// The tamper sentinel over the server's store (sentinel/sentinel.h), unless --no-sentinel.
+Result<std::unique_ptr<sentinel::Sentinel>> start_sentinel(const ServeArgs& args, const OpenLog& log,
+                                                           alerts::AlertSink& sink) {
+  if (!args.sentinel) return std::unique_ptr<sentinel::Sentinel>();
+  sentinel::SentinelOptions options;
+  options.db_path = log.dir.file(kStoreFile);
+  options.state_path = log.dir.file(kSentinelStateFile);
+  options.vkey = note::verifier_of(log.key);
+  if (auto* sqlite = dynamic_cast<storage::SqliteStore*>(log.store.get())) {
+    options.foreign_commits = [sqlite] { return sqlite->foreign_commits(); };
+  }
+  return sentinel::Sentinel::start(options, sink);
+}
+
 int run_serve(const ServeArgs& args) {
   ListenAddress addr;
   if (!parse_listen_address(args.listen, &addr)) {
@@ -307,6 +323,8 @@ int run_serve(const ServeArgs& args) {
   server::HttpServer http(ledger, options, &api);
   auto port = http.bind();
   if (!port) return fail("serve", port.status());
+  auto sentinel = start_sentinel(args, **log, **alerts);
+  if (!sentinel) return fail("serve", sentinel.status());
 
   std::string base = (tls->enabled() ? "https://" : "http://") + url_host(addr.host) + ":" + std::to_string(*port);
   print_usage_hints(args, **log, base, *admin);

@@ -40,6 +40,7 @@ struct ServeArgs {
   std::string identity_field = "serialNumber";
   bool allow_plain_http = false;   // plain HTTP on an address other machines can reach
   uint32_t auth_failure_limit = 20;  // failed authentications per minute per address or identity; 0: off
+  bool sentinel = true;       // --no-sentinel turns the tamper sentinel off
 };
 int run_serve(const ServeArgs& args);
 
@@ -167,6 +168,19 @@ struct MirrorArgs {
   bool once = false;
 };
 int run_mirror(const MirrorArgs& args);
+
+// medseal monitor --data DIR: the sentinel (sentinel/sentinel.h) beside a running server, alerts
+// as JSON lines on stderr (and --alerts FILE); with --full, one whole pass with progress and its
+// MB/s, exit 0 if it raised no alert, 1 otherwise.
+struct MonitorArgs {
+  std::string data_dir;
+  std::string vkey;         // default DIR/log.vkey
+  std::string alerts_file;  // also append alerts here
+  std::string state_file;   // default DIR/monitor.state (another user: a file of its own)
+  uint64_t poll_ms = 50;
+  bool full = false;
+};
+int run_monitor(const MonitorArgs& args);
 
 // "HOST:PORT" or "[IPV6]:PORT" with a port of 0..65535 (0: any free port).
 struct ListenAddress {

@@ -25,6 +25,8 @@ struct Args {
   PublishArgs publish;
   ExtendArgs extend;
   MirrorArgs mirror;
+  MonitorArgs monitor;
+  bool no_sentinel = false;
 };
 
 constexpr const char* kExitCodes =
@@ -67,6 +69,21 @@ void add_serve(CLI::App& app, Args& a) {
   cmd->add_option("--auth-failure-limit", a.serve.auth_failure_limit,
                   "Failed authentications per minute per address or identity before 429 (0: no limit)")
       ->capture_default_str();
+  cmd->add_flag("--no-sentinel", a.no_sentinel,
+                "Do not run the tamper sentinel (on by default; alerts as JSON lines on stderr)");
+}
+
+void add_monitor(CLI::App& app, Args& a) {
+  auto* cmd = app.add_subcommand(
+      "monitor", "Watch a running server's store for tampering (same host, read-only), alerting "
+                 "within a second; --full verifies the whole store once and reports MB/s");
+  cmd->add_option("--data", a.monitor.data_dir, "The server's data directory")->required();
+  cmd->add_option("--vkey", a.monitor.vkey, "The log's verifier key (default DIR/log.vkey)");
+  cmd->add_option("--alerts", a.monitor.alerts_file, "Also append alerts to this JSON-lines file");
+  cmd->add_option("--state", a.monitor.state_file,
+                  "Where to keep the newest verified checkpoint (default DIR/monitor.state)");
+  cmd->add_option("--poll-ms", a.monitor.poll_ms, "How often to look for changes")->capture_default_str();
+  cmd->add_flag("--full", a.monitor.full, "One whole pass with progress, then exit 0 (clean) or 1");
 }
 
 void add_witness(CLI::App& app, Args& a) {
@@ -220,9 +237,11 @@ int dispatch(CLI::App& app, Args& a, const char* program) {
   if (app.got_subcommand("extend")) return run_extend(a.extend);
   if (app.got_subcommand("keygen")) return run_keygen(a.keygen);
   if (app.got_subcommand("mirror")) return run_mirror(a.mirror);
+  if (app.got_subcommand("monitor")) return run_monitor(a.monitor);
   if (app.got_subcommand("witness")) return run_witness(a.witness);
   if (app.got_subcommand("serve")) {
     a.serve.program = program;
+    a.serve.sentinel = !a.no_sentinel;
     return run_serve(a.serve);
   }
   CLI::App* log = app.get_subcommand("log");
@@ -246,6 +265,7 @@ int main(int argc, char** argv) {
   add_publish(app, args);
   add_extend(app, args);
   add_mirror(app, args);
+  add_monitor(app, args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

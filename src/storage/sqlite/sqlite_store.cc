@@ -319,6 +319,15 @@ class SqliteStoreImpl final : public SqliteStore {
     return writer_.query_text(pragma.c_str(), "set page limit").status();
   }
 
+  Result<bool> foreign_commits() override {
+    std::lock_guard lock(writer_mu_);
+    Result<std::string> version = writer_.query_text("PRAGMA data_version", "read data_version");
+    if (!version) return version.status();
+    const bool changed = !writer_data_version_.empty() && *version != writer_data_version_;
+    writer_data_version_ = std::move(*version);
+    return changed;
+  }
+
  private:
   Status prepare_writer() {
     const std::pair<Stmt*, const char*> all[] = {
@@ -432,6 +441,7 @@ class SqliteStoreImpl final : public SqliteStore {
 
   std::mutex writer_mu_;  // the writer connection and its statements
   Db writer_;
+  std::string writer_data_version_;  // as foreign_commits() last read it; "" before
   Stmt begin_, commit_, rollback_, head_, upsert_tile_, insert_extras_, upsert_head_;
   Stmt select_extras_, update_extras_;
   sqlite::RecordWriter records_;

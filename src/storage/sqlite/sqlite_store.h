@@ -54,6 +54,13 @@ class SqliteStore : public Store {
   // Test hook: while `full` is true the file may not grow (SQLite's max_page_count is pinned at
   // its current size), so commits fail with SQLITE_FULL exactly as on a full disk.
   virtual Status set_full_for_test(bool full) = 0;
+
+  // True if a connection other than this store's writer committed to the file since the previous
+  // call (the first call only starts counting). Exact: SQLite's data_version on the writer's own
+  // connection changes with every commit of another connection and never with its own. The
+  // tamper sentinel asks this, so a foreign write is called one even when it lands next to a
+  // commit of the server.
+  virtual Result<bool> foreign_commits() = 0;
 };
 
 // Opens or creates the database at `path` and creates or migrates its schema. A file written by a

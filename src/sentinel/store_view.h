@@ -1,0 +1,89 @@
+// The sentinel's own view of the embedded store: a separate SQLite connection to DATA/medseal.db
+// that only reads, row by row, what the Store interface hides (every record row, every key row,
+// the raw extras runs). It never writes, so every change it sees was made by someone else: the
+// server's writer or a foreign connection.
+//
+// One thread at a time. Reads between begin_snapshot() and end_snapshot() see one snapshot.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/sqlite/sqlite_db.h"
+#include "storage/store.h"
+#include "util/bytes.h"
+#include "util/status.h"
+
+namespace medseal::sentinel {
+
+struct RecordRow {
+  uint64_t ledger_index = 0;
+  std::string type, id;
+  uint64_t version = 0;
+  uint64_t updated_ms = 0;
+  bool deleted = false;
+  std::string compartment;
+  // The bytes are hashed as they are read rather than copied: the sentinel only compares hashes.
+  size_t bytes_size = 0;
+  Hash bytes_sha256{};
+};
+
+struct KeyRow {
+  std::string key;
+  uint64_t index = 0;
+};
+
+struct ExtrasRow {
+  uint64_t first_index = 0;
+  uint64_t count = 0;
+  std::string data;  // storage/extras_codec.h
+};
+
+class StoreView {
+ public:
+  // Opens the SQLite file at `path`, which must exist and hold the store's schema.
+  static Result<StoreView> open(const std::string& path);
+
+  // PRAGMA data_version: changes whenever another connection committed (never for our reads).
+  Result<int64_t> data_version();
+  // The file's inode: a different one means the file was replaced (a copy moved over it).
+  Result<ino_t> inode() const;
+  // mxFrame of the WAL index (DATA/medseal.db-shm): the frames of committed transactions in the
+  // WAL. A writer that finds every frame copied into the database restarts the WAL at the start
+  // of its transaction, which resets the index (mxFrame 0, new salts) before it commits anything:
+  // readers see data_version change although no commit happened. 0 means exactly that.
+  Result<uint32_t> wal_frames() const;
+  // Closes and reopens the connection (after the file was replaced).
+  Status reopen();
+
+  Status begin_snapshot();
+  void end_snapshot();
+
+  Result<storage::LogHead> head();
+  // A tile or bundle as stored (any width); nullopt when there is no such row.
+  Result<std::optional<storage::StoredTile>> tile(bool entries, uint8_t level, uint64_t index);
+  // Every extras row whose run may hold an index in [from, to).
+  Result<std::vector<ExtrasRow>> extras(uint64_t from, uint64_t to);
+  // Record rows with ledger_idx in [from, to), by ledger index.
+  Result<std::vector<RecordRow>> records(uint64_t from, uint64_t to);
+  // Key rows with idx in [from, to), by index.
+  Result<std::vector<KeyRow>> keys(uint64_t from, uint64_t to);
+  // Number of tile rows at `level` (hash tiles), to walk the upper levels in a full pass.
+  Result<std::vector<uint64_t>> tile_indexes(uint8_t level);
+
+  // Bytes read through this view since it was opened (blobs and text), for throughput figures.
+  uint64_t bytes_read() const { return bytes_read_; }
+
+ private:
+  Status prepare();
+  std::string path_;
+  storage::sqlite::Db db_;
+  storage::sqlite::Stmt version_, head_, tile_, extras_, records_, keys_, levels_;
+  uint64_t bytes_read_ = 0;
+};
+
+}  // namespace medseal::sentinel
