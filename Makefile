@@ -27,7 +27,9 @@ test-sanitized: deps
 	cd $(BUILD)-sanitized && UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS)
 
+# Demo identities (scripts/demo-identities.sh) are issued once, before the first start.
 run: build
+	@sh scripts/demo-identities.sh $(BUILD)/medseal $(DATA)
 	$(BUILD)/medseal serve --data $(DATA) --listen $(LISTEN)
 
 bench: build

@@ -14,6 +14,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev   # tests and benchmarks
   golang-go golang-golang-x-mod-dev            # interop tests with Go's sumdb/note and sumdb/tlog
   curl sqlite3 procps
+  openssl               # the command line scripts/test-pki.sh makes the test CA and certificates with
   rsyslog               # the syslog daemon the alert tests send RFC 5424 messages to
 )
 

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -87,9 +88,16 @@ void print_usage_hints(const ServeArgs& args, const OpenLog& log, const std::str
   std::printf("  FHIR API:      %s/fhir (CapabilityStatement: curl %s/fhir/metadata)\n", base.c_str(), base.c_str());
   std::printf("  admin token:   %s (also in %s, mode 0600)\n", admin_token.c_str(), admin.c_str());
   // Admins see no clinical content (records/policy.h): the first thing to try is a clinician.
-  std::printf("  a clinician:   C=$(%s token issue --data %s --role clinician --name dr.kask@hospital)\n",
-              args.program.c_str(), log.dir.path().c_str());
-  std::printf("  try:           curl -H \"Authorization: Bearer $C\" %s/fhir/Patient\n", base.c_str());
+  const std::string demo = log.dir.file("demo");
+  if (std::filesystem::exists(demo + "/clinician.token")) {  // made by scripts/demo-identities.sh
+    std::printf("  demo:          clinician, patient and auditor tokens in %s/ (see README)\n", demo.c_str());
+    std::printf("  try:           curl -H \"Authorization: Bearer $(cat %s/clinician.token)\" %s/fhir/Patient\n",
+                demo.c_str(), base.c_str());
+  } else {
+    std::printf("  a clinician:   C=$(%s token issue --data %s --role clinician --name dr.kask@hospital)\n",
+                args.program.c_str(), log.dir.path().c_str());
+    std::printf("  try:           curl -H \"Authorization: Bearer $C\" %s/fhir/Patient\n", base.c_str());
+  }
   std::printf("  stop:          Ctrl-C (or SIGTERM)\n");
   std::fflush(stdout);
 }
