@@ -229,8 +229,11 @@ TEST_F(CliTokenTest, PrintsATokenTheStoreAcceptsWhileTheDataDirectoryIsInUse) {
   ProgramOutcome r = issue({"--role", "clinician", "--name", "dr.house"});
   ASSERT_EQ(r.status, 0) << r.err;
   ASSERT_TRUE(one_line(r.out)) << r.out;
-  EXPECT_EQ(r.err, "");
+  // The token alone on stdout (for $(...)); its id, for `token revoke`, on stderr.
+  EXPECT_TRUE(one_line(r.err)) << r.err;
+  EXPECT_EQ(r.err.rfind("token id ", 0), 0u) << r.err;
   std::string token = r.out.substr(0, r.out.size() - 1);
+  EXPECT_EQ(r.err.find(token), std::string::npos) << "the secret stays off stderr";
   auto who = (*store)->authenticate(token);
   ASSERT_TRUE(who.is_ok()) << who.status().to_string();
   EXPECT_EQ(who->name, "dr.house");
