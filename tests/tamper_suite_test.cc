@@ -100,6 +100,10 @@ std::string process_state(pid_t pid) {
 }
 
 // Alert lines that carry `kind` and every one of `ids`, in `text` after `from`.
+// How long a test waits for an alert: generous, for sanitizer builds on a shared 2-core machine.
+// The latencies are printed and reported, not asserted.
+constexpr double kBound = 15;
+
 bool has_alert(const std::string& text, size_t from, const std::string& kind,
                const std::vector<std::string>& ids) {
   std::istringstream lines(text.substr(std::min(from, text.size())));
@@ -171,8 +175,9 @@ class TamperSuite : public ::testing::Test {
 
   // Runs `sql` and waits for an alert of `kind` naming `ids` on the server's and the monitor's
   // stderr; records both latencies. With `overwritten`, the attack hits the log head, which the
-  // server's next commit replaces — and the server's own alert is such a commit (every alert is
-  // appended to the ledger) — so a separate monitor that polls after it finds nothing left to see.
+  // server's next commit replaces — and the server's own alerts are such commits (every alert is
+  // appended to the ledger) — so a sentinel that polls after it finds only a foreign write (serve)
+  // or nothing left to see (a separate monitor).
   void attack(const std::string& what, const std::string& sql, const std::string& kind,
               const std::vector<std::string>& ids, bool overwritten = false) {
     const size_t server_from = server_->stderr_text().size();
@@ -182,11 +187,16 @@ class TamperSuite : public ::testing::Test {
     auto ms = [&] {
       return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     };
-    const bool in_server =
-        wait_for([&] { return has_alert(server_->stderr_text(), server_from, kind, ids); }, 5);
+    // A head the server replaced before its own sentinel polled leaves only the fact that another
+    // connection wrote: inside serve that is a foreign-write alert (the writer tells exactly).
+    const bool in_server = wait_for([&] {
+      const std::string text = server_->stderr_text();
+      return has_alert(text, server_from, kind, ids) ||
+             (overwritten && has_alert(text, server_from, "foreign-write", {}));
+    }, kBound);
     const double server_ms = ms();
     const bool in_monitor =
-        wait_for([&] { return has_alert(monitor_->stderr_text(), monitor_from, kind, ids); }, 5);
+        wait_for([&] { return has_alert(monitor_->stderr_text(), monitor_from, kind, ids); }, kBound);
     const double monitor_ms = ms();
     std::printf("[ tamper ] %-28s %-17s serve %7.1f ms  monitor %7.1f ms\n", what.c_str(),
                 kind.c_str(), server_ms, monitor_ms);
