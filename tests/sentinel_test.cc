@@ -221,14 +221,16 @@ TEST_F(SentinelTest, RowInsertedWithoutEntry) {
 }
 
 TEST_F(SentinelTest, BundleChanged) {
-  raw_exec(db_, "UPDATE tiles SET bytes = substr(bytes, 1, 10) || X'FF' || substr(bytes, 12) "
+  raw_exec(db_, "UPDATE tiles SET bytes = substr(bytes, 1, 10) || "
+         "CASE WHEN substr(bytes, 11, 1) = X'FF' THEN X'FE' ELSE X'FF' END || substr(bytes, 12) "
                 "WHERE entries = 1 AND level = 0 AND idx = 0");
   await("content-mismatch",
         [&](const alerts::Alert& a) { return names(a, "tile/entries/000") && has_index(a, 0); });
 }
 
 TEST_F(SentinelTest, HashTileChanged) {
-  raw_exec(db_, "UPDATE tiles SET bytes = X'00' || substr(bytes, 2) "
+  raw_exec(db_, "UPDATE tiles SET bytes = CASE WHEN substr(bytes, 1, 1) = X'00' THEN X'01' ELSE X'00' END || "
+         "substr(bytes, 2) "
                 "WHERE entries = 0 AND level = 0 AND idx = 0");
   await("content-mismatch", [&](const alerts::Alert& a) { return names(a, "tile/0/000"); });
 }
@@ -362,7 +364,8 @@ TEST_F(SentinelTest, AttacksInSequenceAreEachSeen) {
   EXPECT_GE(await("unexpected-row", [](const alerts::Alert& a) { return has_index(a, 1000000000); }), 0);
   raw_exec(db_, "DELETE FROM entry_keys WHERE idx = " + std::to_string(read_index_));
   EXPECT_GE(await("missing-row", [&](const alerts::Alert& a) { return has_index(a, read_index_); }), 0);
-  raw_exec(db_, "UPDATE tiles SET bytes = X'00' || substr(bytes, 2) "
+  raw_exec(db_, "UPDATE tiles SET bytes = CASE WHEN substr(bytes, 1, 1) = X'00' THEN X'01' ELSE X'00' END || "
+         "substr(bytes, 2) "
                 "WHERE entries = 0 AND level = 0 AND idx = 0");
   EXPECT_GE(await("content-mismatch", [&](const alerts::Alert& a) { return names(a, "tile/0/000"); }), 0);
   raw_exec(db_, "UPDATE log_head SET checkpoint = CAST(substr(CAST(checkpoint AS TEXT), 1, "

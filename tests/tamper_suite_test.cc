@@ -274,10 +274,12 @@ TEST_F(TamperSuite, EveryAttackIsNamedAndSteadyLoadRaisesNothing) {
          "UPDATE entry_extras SET data = X'00' || randomblob(32) || substr(data, 34) WHERE first_idx = 0",
          "content-mismatch", {"\"indexes\":[0]"});
   attack("hash tile changed",
-         "UPDATE tiles SET bytes = X'00' || substr(bytes, 2) WHERE entries = 0 AND level = 0 AND idx = 0",
+         "UPDATE tiles SET bytes = CASE WHEN substr(bytes, 1, 1) = X'00' THEN X'01' ELSE X'00' END || "
+         "substr(bytes, 2) WHERE entries = 0 AND level = 0 AND idx = 0",
          "content-mismatch", {"tile/0/000"});
   attack("bundle changed",
-         "UPDATE tiles SET bytes = substr(bytes, 1, 10) || X'FF' || substr(bytes, 12) "
+         "UPDATE tiles SET bytes = substr(bytes, 1, 10) || "
+         "CASE WHEN substr(bytes, 11, 1) = X'FF' THEN X'FE' ELSE X'FF' END || substr(bytes, 12) "
          "WHERE entries = 1 AND level = 0 AND idx = 0",
          "content-mismatch", {"tile/entries/000"});
   attack("checkpoint signature broken",
