@@ -30,18 +30,10 @@ Result<Severity> parse_severity(std::string_view name) {
   return Status::invalid("unknown alert severity");
 }
 
+// Durable WAL: a commit is fsynced before add() returns, so an acknowledged alert survives a crash.
 Status prepare_schema(Db& db) {
-  Result<std::string> mode = db.query_text("PRAGMA journal_mode = WAL", "set WAL mode");
-  if (!mode) return mode.status();
-  if (*mode != "wal") return Status::io("sqlite: cannot switch the alert outbox to WAL mode");
-  // FULL: a commit is fsynced before add() returns, so an acknowledged alert survives a crash.
-  MEDSEAL_RETURN_IF_ERROR(db.exec("PRAGMA synchronous = FULL", "set synchronous"));
-  Result<std::string> version = db.query_text("PRAGMA user_version", "read outbox schema version");
-  if (!version) return version.status();
-  if (*version != "0" && *version != std::to_string(kSchemaVersion)) {
-    return Status::precondition("alert outbox schema version " + *version + " is not this program's");
-  }
-  return db.exec(kCreateSchema, "create outbox schema");
+  MEDSEAL_RETURN_IF_ERROR(storage::sqlite::use_durable_wal(db));
+  return storage::sqlite::create_small_schema(db, kSchemaVersion, kCreateSchema, "alert outbox");
 }
 
 class SqliteOutbox final : public Outbox {

@@ -26,21 +26,8 @@ constexpr const char* kUpsert =
     "ON CONFLICT (origin) DO UPDATE SET size = ?2, root = ?3, checkpoint = ?4";
 
 Status prepare_schema(Db& db) {
-  Result<std::string> mode = db.query_text("PRAGMA journal_mode = WAL", "set WAL mode");
-  if (!mode) return mode.status();
-  if (*mode != "wal") return Status::io("sqlite: cannot switch the witness store to WAL mode");
-  MEDSEAL_RETURN_IF_ERROR(db.exec("PRAGMA synchronous = FULL", "set synchronous"));
-  auto version = Stmt::prepare(db, "PRAGMA user_version");
-  if (!version) return version.status();
-  auto row = version->start().step("read schema version");
-  if (!row) return row.status();
-  const int64_t found = *row ? version->column_int(0) : 0;
-  version->start();  // end the statement before the schema is written
-  if (found > kSchemaVersion) {
-    return Status::precondition("witness store schema version " + std::to_string(found) +
-                                " is newer than this program's");
-  }
-  return db.exec(kCreateSchema, "create witness schema");
+  MEDSEAL_RETURN_IF_ERROR(storage::sqlite::use_durable_wal(db));
+  return storage::sqlite::create_small_schema(db, kSchemaVersion, kCreateSchema, "witness store");
 }
 
 class SqliteWitnessStore final : public WitnessStore {

@@ -172,4 +172,23 @@ std::string_view Stmt::column_blob(int i) const {
                       : std::string_view(static_cast<const char*>(p), static_cast<size_t>(n));
 }
 
+Status use_durable_wal(Db& db) {
+  Result<std::string> mode = db.query_text("PRAGMA journal_mode = WAL", "set WAL mode");
+  if (!mode) return mode.status();
+  if (*mode != "wal") {
+    return Status::io("sqlite: cannot switch to WAL mode (journal mode " + *mode + ")");
+  }
+  return db.exec("PRAGMA synchronous = FULL", "set synchronous");
+}
+
+Status create_small_schema(Db& db, int64_t version, const char* schema, std::string_view what) {
+  Result<std::string> found = db.query_text("PRAGMA user_version", "read schema version");
+  if (!found) return found.status();
+  if (std::stoll(*found) > version) {
+    return Status::precondition(std::string(what) + " schema version " + *found +
+                                " is newer than this program's");
+  }
+  return db.exec(schema, "create schema");
+}
+
 }  // namespace medseal::storage::sqlite

@@ -75,4 +75,13 @@ class Stmt {
   sqlite3* db_ = nullptr;
 };
 
+// WAL mode with synchronous=FULL: the WAL is fsynced at every commit, so a commit that returned
+// is on disk. kIoError if the file cannot be switched to WAL.
+Status use_durable_wal(Db& db);
+
+// For small single-file stores of their own (the witness's, the alert outbox): refuses a file
+// whose PRAGMA user_version is newer than `version` (kFailedPrecondition naming `what`), then runs
+// `schema`, which must be idempotent (CREATE ... IF NOT EXISTS) and set user_version.
+Status create_small_schema(Db& db, int64_t version, const char* schema, std::string_view what);
+
 }  // namespace medseal::storage::sqlite

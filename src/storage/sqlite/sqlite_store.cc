@@ -160,13 +160,7 @@ Status configure_writer(Db& db, uint32_t page_size) {
   // page_size only takes effect on a file that has no tables yet, and must precede WAL mode.
   const std::string pragma = "PRAGMA page_size = " + std::to_string(page_size);
   MEDSEAL_RETURN_IF_ERROR(db.exec(pragma.c_str(), "set page size"));
-  Result<std::string> mode = db.query_text("PRAGMA journal_mode = WAL", "set WAL mode");
-  if (!mode) return mode.status();
-  if (*mode != "wal") {
-    return Status::io("sqlite: cannot switch to WAL mode (journal mode " + *mode + ")");
-  }
-  // FULL: the WAL is fsynced at every commit, so a commit that returned is on disk.
-  return db.exec("PRAGMA synchronous = FULL", "set synchronous");
+  return sqlite::use_durable_wal(db);
 }
 
 // One tile by key, on a reader's statement.
