@@ -182,6 +182,24 @@ TEST(FhirRender, AuditEventCodesForEveryOperation) {
   }
 }
 
+TEST(FhirRender, AuditEventNamesTheRuleAndABreakGlassReason) {
+  records::TrailEntry e = trail_entry("read");
+  EXPECT_EQ(parse(audit_event(e))["extension"].size(), 1u);  // no rule recorded: none shown
+  e.statement.rule = "break-glass";
+  e.statement.reason = "unconscious in the ER";
+  Json j = parse(audit_event(e));
+  ASSERT_EQ(j["extension"].size(), 3u);
+  EXPECT_EQ(j["extension"][1]["url"], "urn:medseal:rule");
+  EXPECT_EQ(j["extension"][1]["valueCode"], "break-glass");
+  EXPECT_EQ(j["extension"][2]["url"], "urn:medseal:break-glass-reason");
+  EXPECT_EQ(j["extension"][2]["valueString"], "unconscious in the ER");
+  EXPECT_FALSE(j.contains("outcomeDesc"));  // allowed: the reason is no refusal
+  e.statement.rule = "care-relation";
+  j = parse(audit_event(e));
+  ASSERT_EQ(j["extension"].size(), 2u);
+  EXPECT_EQ(j["extension"][1]["valueCode"], "care-relation");
+}
+
 TEST(FhirRender, AuditEventOfARefusal) {
   records::TrailEntry e = trail_entry("search", true);
   e.statement.reason = "not allowed to read this compartment";

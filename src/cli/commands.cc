@@ -26,6 +26,7 @@
 #include "records/service.h"
 #include "server/alerts_http.h"
 #include "server/http_server.h"
+#include "server/portal_http.h"
 #include "sentinel/sentinel.h"
 #include "server/json_log.h"
 #include "storage/sqlite/sqlite_store.h"
@@ -70,6 +71,17 @@ Result<std::unique_ptr<OpenLog>> open_log(const std::string& data_dir, const std
   return log;
 }
 
+// The portal's address and the demo tokens to sign in with: they are test identities on a
+// developer's machine, printed so that `make run` is one step from a working page.
+void print_demo_sign_ins(const std::string& base, const std::string& demo) {
+  std::printf("  portal:        %s/ (sign in with one of these demo tokens)\n", base.c_str());
+  for (const char* role : {"patient", "clinician", "auditor"}) {
+    std::ifstream in(demo + "/" + role + ".token");
+    std::string token;
+    if (std::getline(in, token)) std::printf("    %-12s %s\n", (std::string(role) + ":").c_str(), token.c_str());
+  }
+}
+
 // What `make run` shows: where the server is and how to look at and check the log.
 // The admin token is printed because this is what a developer running `make run` needs first; it is
 // also in DATA/admin.token, readable only by the owner.
@@ -91,6 +103,7 @@ void print_usage_hints(const ServeArgs& args, const OpenLog& log, const std::str
   const std::string demo = log.dir.file("demo");
   if (std::filesystem::exists(demo + "/clinician.token")) {  // made by scripts/demo-identities.sh
     std::printf("  demo:          clinician, patient and auditor tokens in %s/ (see README)\n", demo.c_str());
+    print_demo_sign_ins(base, demo);
     std::printf("  try:           curl -H \"Authorization: Bearer $(cat %s/clinician.token)\" %s/fhir/Patient\n",
                 demo.c_str(), base.c_str());
   } else {
@@ -134,6 +147,15 @@ struct Witnessing {
   std::unique_ptr<witness::Cosigner> cosigner;
   std::unique_ptr<witness::WitnessedLedger> ledger;
 };
+
+// What the portal gives browsers to verify receipts against: the log's key and the witnesses'.
+server::PortalKeys portal_keys(const ServeArgs& args, const OpenLog& log, size_t quorum) {
+  server::PortalKeys keys{note::format_verifier_key(note::verifier_of(log.key)), {}, quorum};
+  if (auto configs = parse_witness_flags(args.witnesses)) {
+    for (const witness::WitnessConfig& w : *configs) keys.witness_vkeys.push_back(note::format_verifier_key(w.key));
+  }
+  return keys;
+}
 
 Result<std::unique_ptr<Witnessing>> start_witnessing(const ServeArgs& args, OpenLog& log,
                                                      alerts::AlertSink& alerts) {
@@ -328,6 +350,9 @@ int run_serve(const ServeArgs& args) {
   server::fhir::Api api(records, *(*auth)->authenticator, records::r4_resource_types(), system_clock(), api_options);
   server::AlertsHttp alerts_http(**alerts, *(*auth)->authenticator);
   options.alerts = &alerts_http;
+  server::PortalHttp portal(*(*auth)->authenticator,
+                            portal_keys(args, **log, witnessing ? witnessing->cosigner->quorum() : 0));
+  options.portal = &portal;
   server::HttpServer http(ledger, options, &api);
   auto port = http.bind();
   if (!port) return fail("serve", port.status());

@@ -219,6 +219,10 @@ std::string audit_event(const records::TrailEntry& e) {
       {"action", i.action},
       {"recorded", format_instant(s.time_ms != 0 ? s.time_ms : e.entry.time_ms)},
       {"outcome", s.denied ? "4" : "0"}};
+  if (!s.rule.empty()) event["extension"].push_back(Json{{"url", "urn:medseal:rule"}, {"valueCode", s.rule}});
+  if (s.rule == "break-glass" && !s.reason.empty()) {
+    event["extension"].push_back(Json{{"url", "urn:medseal:break-glass-reason"}, {"valueString", s.reason}});
+  }
   if (s.denied && !s.reason.empty()) event["outcomeDesc"] = s.reason;
   event["agent"] = Json::array({audit_agent(s)});
   event["source"] = Json{{"observer", Json{{"display", "medseal"}}},

@@ -12,7 +12,9 @@
 //   action    C create, R read/vread/history/receipt, U update, D delete/erase, E search, other
 //   outcome   "0" ok, "4" denied (the request was refused: a minor failure, nothing happened)
 //   id        "ledger-<index>", the index also as extension urn:medseal:ledger-index
-//             (valueIdentifier with the same system and the index as value)
+//             (valueIdentifier with the same system and the index as value); the rule that
+//             decided as extension urn:medseal:rule (valueCode, policy.h), and for break-glass
+//             the clinician's reason as urn:medseal:break-glass-reason (valueString)
 //   agent     one: who.display = who, requestor true, role [{text: role}], purposeOfUse
 //             (v3-ActReason coding for known codes such as TREAT and BTG, text otherwise)
 //   source    observer.display "medseal", type 4 (application server)

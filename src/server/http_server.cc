@@ -6,6 +6,7 @@
 #include "server/alerts_http.h"
 #include "server/http_listener.h"
 #include "server/json_log.h"
+#include "server/portal_http.h"
 #include "server/public_log.h"
 
 namespace medseal::server {
@@ -131,6 +132,10 @@ struct HttpServer::Impl {
       options.alerts->handle(req, res, client_certificate_person(req.ssl, options.tls));
       return true;
     }
+    if (options.portal && PortalHttp::is_portal_path(path)) {
+      options.portal->handle(req, res, client_certificate_person(req.ssl, options.tls));
+      return true;
+    }
     bool ours = path == "/healthz" || path.starts_with(kLogPrefix);
     if (!ours) return false;
     // Every resource here is read-only; other methods are refused before any lookup.
@@ -190,6 +195,8 @@ std::vector<ServerRoute> routes() {
   for (const fhir::RouteSpec& r : fhir::routes()) {
     out.push_back({std::string(r.method), std::string(kFhirRoot) + std::string(r.path), r.anonymous});
   }
+  for (std::string& path : PortalHttp::anonymous_paths()) out.push_back({"GET", std::move(path), true});
+  out.push_back({"GET", std::string(kPortalWhoami), false});
   return out;
 }
 

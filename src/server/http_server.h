@@ -24,6 +24,7 @@
 namespace medseal::server {
 
 class AlertsHttp;
+class PortalHttp;
 
 struct HttpOptions {
   std::string host = "127.0.0.1";
@@ -32,6 +33,7 @@ struct HttpOptions {
   bool access_log = false;       // a JSON line per request (errors are always logged)
   CheckpointSource witnessed;    // with witnesses: what /log/checkpoint serves (public_log.h)
   AlertsHttp* alerts = nullptr;  // null: /alerts, /alerts/stream and /metrics are 404
+  PortalHttp* portal = nullptr;  // null: / and /portal/ are 404 (portal_http.h)
   TlsOptions tls;                // enabled: HTTPS only, and mutual TLS with client CAs (tls.h)
 };
 
@@ -57,7 +59,8 @@ class HttpServer {
 };
 
 // Every route the server answers: /healthz and /log/{path} (the tlog-tiles resources) without
-// authentication, /ledger/receipts/{index}, and /fhir's (fhir::routes(), prefixed). HEAD is served
+// authentication, /ledger/receipts/{index}, and /fhir's (fhir::routes(), prefixed); the portal's
+// page and assets (anonymous) and /portal/whoami. HEAD is served
 // wherever GET is. A test walks this list; route() in http_server.cc dispatches the same prefixes.
 struct ServerRoute {
   std::string method;
