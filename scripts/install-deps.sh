@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages medseal builds, tests and runs with, only those missing, and
-# the npm packages of the JavaScript FHIR tests (tests/fhir_js).
+# the npm packages of the JavaScript tests (tests/fhir_js, tests/portal).
 # Run as root (CI, fresh machines) or with sudo available. Safe to run again.
 set -euo pipefail
 
@@ -16,6 +16,7 @@ packages=(
   curl sqlite3 procps
   openssl               # the command line scripts/test-pki.sh makes the test CA and certificates with
   rsyslog               # the syslog daemon the alert tests send RFC 5424 messages to
+  chromium              # the browser the portal tests drive (tests/portal, playwright-core)
 )
 
 missing=()
@@ -36,11 +37,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The npm packages of tests/fhir_js, exactly as its package-lock.json pins them; again only
-# when node_modules is missing or older than the lock file.
-fhir_js="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/fhir_js"
-if [ ! -f "$fhir_js/node_modules/.package-lock.json" ] ||
-   [ "$fhir_js/package-lock.json" -nt "$fhir_js/node_modules/.package-lock.json" ]; then
-  echo "npm ci in tests/fhir_js"
-  (cd "$fhir_js" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-fi
+# The npm packages of tests/fhir_js and tests/portal, exactly as their package-lock.json files pin
+# them; again only when node_modules is missing or older than the lock file.
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+for dir in "$root/tests/fhir_js" "$root/tests/portal"; do
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
+     [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    echo "npm ci in ${dir#"$root"/}"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+done
