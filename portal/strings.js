@@ -36,6 +36,7 @@ const en = {
   trailIntro: 'Every read, change and refused attempt on your records, newest first. Break-glass accesses and refused attempts are highlighted.',
   filterLabel: 'Filter',
   onlyFlagged: 'Only break-glass and refused',
+  hideOwn: 'Hide my own visits to this page',
   colWhen: 'When',
   colWho: 'Who',
   colRole: 'Role',

@@ -34,7 +34,7 @@ export async function showPatient(main, me) {
     section('records', t('myRecords'),
       recordGroup({ key: 'kindPatient', records: [self] }, writes),
       KINDS.map((_, i) => recordGroup(kinds[i], writes))),
-    trailSection(trail),
+    trailSection(trail, me),
     blockSection(patient, consents, () => showPatient(main, me)));
 }
 
@@ -68,46 +68,56 @@ function versionItem(type, id, version, write) {
     out);
 }
 
-function trailSection(rows) {
+function trailSection(rows, me) {
   const body = h('tbody');
   const count = h('p', { class: 'muted', 'aria-live': 'polite' });
   const filter = h('input', { type: 'search', id: 'trail-filter' });
   const flagged = h('input', { type: 'checkbox', id: 'trail-flagged' });
+  const hideOwn = h('input', { type: 'checkbox', id: 'trail-hide-own', checked: true });
   const render = () => {
-    const shown = rows.filter((r) => matches(r, filter.value) && (!flagged.checked || r.breakGlass || r.refused));
-    replace(body, shown.length ? shown.map(trailLine) : h('tr', {}, h('td', { colspan: 8 }, t('trailEmpty'))));
+    const shown = rows.filter((r) => matches(r, filter.value) && (!flagged.checked || r.breakGlass || r.refused)
+      && !(hideOwn.checked && r.who === me.name));
+    replace(body, shown.length ? shown.map(trailLine) : h('tr', {}, h('td', { colspan: 7 }, t('trailEmpty'))));
     count.textContent = t('trailCount', { shown: shown.length, total: rows.length });
   };
-  filter.addEventListener('input', render);
-  flagged.addEventListener('change', render);
+  for (const input of [filter, flagged, hideOwn]) input.addEventListener(input === filter ? 'input' : 'change', render);
   render();
   return section('trail', t('trailTitle'),
     h('p', {}, t('trailIntro')),
     h('div', { class: 'filters' },
       h('label', { class: 'field', for: 'trail-filter' }, h('span', {}, t('filterLabel')), filter),
-      h('label', { class: 'check', for: 'trail-flagged' }, flagged, ' ', t('onlyFlagged'))),
+      h('label', { class: 'check', for: 'trail-flagged' }, flagged, ' ', t('onlyFlagged')),
+      h('label', { class: 'check', for: 'trail-hide-own' }, hideOwn, ' ', t('hideOwn'))),
     count,
     h('div', { class: 'table-wrap' }, h('table', { class: 'trail' },
       h('caption', { class: 'sr-only' }, t('trailTitle')),
-      h('thead', {}, h('tr', {}, ['colWhen', 'colWho', 'colRole', 'colWhat', 'colAction', 'colPurpose', 'colOutcome', 'colProof']
+      h('thead', {}, h('tr', {}, ['colWhen', 'colWho', 'colRole', 'colWhat', 'colAction', 'colPurpose', 'colOutcome']
         .map((c) => h('th', { scope: 'col' }, t(c))))),
       body)));
 }
 
+// "Observation/demo-bp/_history/1" -> "Observation/demo-bp v1".
+const shortRef = (ref) => ref.replace(/\/_history\/(\d+)$/, ' v$1');
+
+// A row of the trail, and below it a full-width row for its proof.
 function trailLine(r) {
-  const out = h('div', { class: 'proof', hidden: true, 'aria-live': 'polite' });
+  const out = h('div', { class: 'proof', id: `proof-${r.index}`, hidden: true, 'aria-live': 'polite' });
+  const proofRow = h('tr', { class: 'proof-row', hidden: true }, h('td', { colspan: 7 }, out));
   const flags = [r.breakGlass ? 'break-glass' : '', r.refused ? 'refused' : ''].filter(Boolean).join(' ');
-  return h('tr', { class: flags || null, dataset: { index: r.index } },
+  const verify = h('button', { type: 'button', class: 'verify', 'aria-controls': `proof-${r.index}`, onclick: () => {
+    proofRow.hidden = false;
+    verifyInto(out, { receiptPath: `/ledger/receipts/${r.index}` });
+  } }, t('verify'));
+  return [h('tr', { class: flags || null, dataset: { index: r.index } },
     h('td', { 'data-label': t('colWhen') }, formatTime(r.time)),
     h('td', { 'data-label': t('colWho') }, r.who),
     h('td', { 'data-label': t('colRole') }, r.role),
-    h('td', { 'data-label': t('colWhat'), class: 'what' }, r.what.join(', ')),
+    h('td', { 'data-label': t('colWhat'), class: 'what' }, r.what.map(shortRef).join(', ')),
     h('td', { 'data-label': t('colAction') }, opWord(r.op)),
     h('td', { 'data-label': t('colPurpose') }, r.breakGlass ? t('breakGlass', { reason: r.reason || r.purpose }) : r.purpose),
-    h('td', { 'data-label': t('colOutcome') }, r.refused ? `${t('outcomeRefused')}${r.refusal ? `: ${r.refusal}` : ''}` : t('outcomeOk')),
-    h('td', { 'data-label': t('colProof') },
-      h('button', { type: 'button', class: 'verify', onclick: () => verifyInto(out, { receiptPath: `/ledger/receipts/${r.index}` }) }, t('verify')),
-      out));
+    h('td', { 'data-label': t('colOutcome') },
+      h('span', {}, r.refused ? `${t('outcomeRefused')}${r.refusal ? `: ${r.refusal}` : ''}` : t('outcomeOk')), ' ', verify)),
+    proofRow];
 }
 
 // Blocks are active deny Consents in the patient's compartment; unblocking makes one inactive.

@@ -92,7 +92,7 @@ test('a patient sees her records, a clinician\'s read of moments before, and ver
   assert.match(await breakGlass.innerText(), /dr\.other@elsewhere[\s\S]*unconscious/);
   assert.equal(await page.locator('#trail tr.refused').count(), 1);
   await page.fill('#trail-filter', 'dr.other');
-  assert.equal(await page.locator('#trail tbody tr').count(), 2);
+  assert.equal(await page.locator('#trail tbody tr[data-index]').count(), 2);
   await page.fill('#trail-filter', '');
 
   // Verify the corrected observation's version 2, with the keyboard.
@@ -107,12 +107,15 @@ test('a patient sees her records, a clinician\'s read of moments before, and ver
   assert.match(await proof.innerText(), /signed by localhost\/medseal/);
   // And an access entry: the clinician's read.
   await readRow.locator('button.verify').click();
-  await readRow.locator('.proof.verified').waitFor();
-  assert.match(await readRow.locator('.proof').innerText(), new RegExp(`this access is entry ${readIndex} of the ledger: dr\\.kask@demo-hospital \\(clinician\\) read`));
+  const accessProof = page.locator(`#proof-${readIndex}`);
+  await accessProof.locator('text=Proven').waitFor();
+  assert.equal(await accessProof.getAttribute('class'), 'proof verified');
+  assert.match(await accessProof.innerText(), new RegExp(`this access is entry ${readIndex} of the ledger: dr\\.kask@demo-hospital \\(clinician\\) read`));
   await shot(page, 'patient');
   const phone = await newPage({ width: 390, height: 844 });
   await signIn(phone, server.token('patient'));
   await phone.locator('#trail tbody tr').first().waitFor();
+  await phone.locator('#trail tr.break-glass').scrollIntoViewIfNeeded();
   await shot(phone, 'patient-phone', false);
   assert.deepEqual([...page.errors, ...phone.errors], []);
 });
@@ -194,4 +197,19 @@ test('a clinician without a care relation is asked for a reason, and one with a 
   await own.locator('#observations', { hasText: 'Heart rate' }).waitFor();
   await shot(own, 'clinician');
   assert.deepEqual([...page.errors, ...own.errors], []);
+});
+
+test('a patient blocks a clinician and unblocks him', async () => {
+  const page = await newPage();
+  await signIn(page, server.token('patient'));
+  await page.locator('#block-who').waitFor();
+  await page.fill('#block-who', 'dr.kask@demo-hospital');
+  await page.keyboard.press('Enter');
+  await page.locator('#blocks li', { hasText: 'Blocked: Practitioner/dr.kask' }).waitFor();
+  const base = `${server.url}/fhir`;
+  assert.equal((await api(base, server.token('clinician'), '/Patient/demo-mari')).status, 403);
+  await page.locator('#blocks li button', { hasText: 'Unblock' }).click();
+  await page.locator('#blocks', { hasText: 'You have blocked nobody.' }).waitFor();
+  assert.equal((await api(base, server.token('clinician'), '/Patient/demo-mari')).status, 200);
+  assert.deepEqual(page.errors, []);
 });
