@@ -15,12 +15,10 @@ demo="$data/demo"
 [ -d "$demo" ] && exit 0
 mkdir -p "$demo"
 chmod 700 "$data" "$demo"
-issue() {  # role name [patient] -> the token on stdout
-  if [ $# -eq 3 ]; then
-    "$medseal" token issue --data "$data" --role "$1" --name "$2" --patient "$3" 2>/dev/null
-  else
-    "$medseal" token issue --data "$data" --role "$1" --name "$2" 2>/dev/null
-  fi
+issue() {  # role name [patient] -> the token on stdout; medseal's note on stderr only on failure
+  set -- --role "$1" --name "$2" ${3:+--patient "$3"}
+  "$medseal" token issue --data "$data" "$@" 2>"$demo/.issue.err" || { cat "$demo/.issue.err" >&2; exit 1; }
+  rm -f "$demo/.issue.err"
 }
 umask 077
 issue clinician dr.kask@demo-hospital > "$demo/clinician.token"
@@ -61,6 +59,6 @@ curl -s -o /dev/null "$base/fhir/Patient/demo-mari" -H "Authorization: Bearer $o
 curl -sf -o /dev/null "$base/fhir/Patient/demo-mari" -H "Authorization: Bearer $other" \
      -H 'X-Medseal-Break-Glass: patient unconscious in the emergency department' || { echo "demo: break-glass read failed" >&2; exit 1; }
 
-kill "$pid"
+kill "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
 echo "demo identities in $demo: clinician.token (dr.kask@demo-hospital), patient.token (Patient/demo-mari), auditor.token; demo records for Patient/demo-mari"

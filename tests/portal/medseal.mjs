@@ -17,7 +17,10 @@ function start(binary, args, label) {
     const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    const timer = setTimeout(() => reject(new Error(`${label} did not start: ${err}`)), 20000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${label} did not start: ${err}`));
+    }, 20000);
     child.stdout.on('data', (d) => {
       out += d;
       const m = /listening on (\S+)/.exec(out);
@@ -31,16 +34,38 @@ function start(binary, args, label) {
   });
 }
 
+// Ends a started process and waits for it (at once if it has already exited).
+async function end(p) {
+  p.child.removeAllListeners('exit');
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+  const exited = new Promise((r) => p.child.once('exit', r));
+  p.child.kill('SIGTERM');
+  await exited;
+}
+
 // A serving medseal with one witness (quorum 1) and demo identities (scripts/demo-identities.sh).
+// On failure nothing is left running.
 export async function startMedseal({ binary, source }) {
   const dir = mkdtempSync(join(tmpdir(), 'medseal-portal-'));
   const data = join(dir, 'data');
-  execFileSync(binary, ['keygen', '--out', data], { stdio: 'ignore' });
-  const witness = await start(binary, ['witness', '--data', join(dir, 'w1'), '--name', 'witness1.example',
-    '--log', join(data, 'log.vkey'), '--listen', '127.0.0.1:0'], 'witness');
-  execFileSync('sh', [join(source, 'scripts/demo-identities.sh'), binary, data], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const serve = await start(binary, ['serve', '--data', data, '--listen', '127.0.0.1:0',
-    '--witness', `${witness.url}=${join(dir, 'w1', 'witness.vkey')}`, '--witness-quorum', '1'], 'serve');
+  const started = [];
+  try {
+    execFileSync(binary, ['keygen', '--out', data], { stdio: 'ignore' });
+    try {
+      execFileSync('sh', [join(source, 'scripts/demo-identities.sh'), binary, data], { stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch (e) {
+      throw new Error(`demo-identities.sh failed (${e.status}): ${e.stderr}`);
+    }
+    started.push(await start(binary, ['witness', '--data', join(dir, 'w1'), '--name', 'witness1.example',
+      '--log', join(data, 'log.vkey'), '--listen', '127.0.0.1:0'], 'witness'));
+    started.push(await start(binary, ['serve', '--data', data, '--listen', '127.0.0.1:0',
+      '--witness', `${started[0].url}=${join(dir, 'w1', 'witness.vkey')}`, '--witness-quorum', '1'], 'serve'));
+  } catch (e) {
+    for (const p of started.reverse()) await end(p);
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  const [witness, serve] = started;
   const token = (role) => readFileSync(join(data, 'demo', `${role}.token`), 'utf8').trim();
   return {
     url: serve.url,
@@ -53,11 +78,8 @@ export async function startMedseal({ binary, source }) {
         { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
     },
     async stop() {
-      for (const p of [serve, witness]) {
-        p.child.removeAllListeners('exit');
-        p.child.kill('SIGTERM');
-        await new Promise((r) => p.child.once('exit', r));
-      }
+      await end(serve);
+      await end(witness);
       rmSync(dir, { recursive: true, force: true });
     },
   };
