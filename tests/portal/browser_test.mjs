@@ -166,7 +166,6 @@ test('an auditor sees a tamper alert within 2 s of an edit behind the server\'s 
   await page.fill('#f-patient', 'Patient/demo-mari');
   await page.locator('#forensics button[type=submit]').click();
   await page.locator('#forensics-report :is(p.warn, h3)').first().waitFor();
-  await shot(page, 'auditor-forensics');
   assert.deepEqual(page.errors, []);
 });
 
@@ -211,5 +210,38 @@ test('a patient blocks a clinician and unblocks him', async () => {
   await page.locator('#blocks li button', { hasText: 'Unblock' }).click();
   await page.locator('#blocks', { hasText: 'You have blocked nobody.' }).waitFor();
   assert.equal((await api(base, server.token('clinician'), '/Patient/demo-mari')).status, 200);
+  assert.deepEqual(page.errors, []);
+});
+
+test('the forensics panel shows a report of the fixed shape, break-glass and refusals highlighted', async () => {
+  const page = await newPage();
+  const report = {
+    generated: Date.parse('2026-11-27T14:05:00Z'), since: Date.parse('2026-11-27T00:00:00Z'), until: Date.parse('2026-11-27T14:05:00Z'),
+    filter: { patient: 'Patient/demo-mari' },
+    altered: [{ index: 3, kind: 'content-mismatch', resource: 'Condition/demo-asthma/_history/1', committed: 'aa', found: 'bb', summary: 'a record version\'s bytes changed' }],
+    accesses: [
+      { index: 10, time: Date.parse('2026-11-27T14:01:00Z'), who: 'dr.other@elsewhere', role: 'clinician', op: 'read', outcome: 'ok', rule: 'break-glass', purpose: 'TREAT', resources: ['Patient/demo-mari/_history/1'], patients: ['Patient/demo-mari'] },
+      { index: 9, time: Date.parse('2026-11-27T14:00:00Z'), who: 'dr.other@elsewhere', role: 'clinician', op: 'read', outcome: 'denied', rule: 'no-relation', purpose: 'TREAT', resources: ['Patient/demo-mari'], patients: ['Patient/demo-mari'] },
+    ],
+    patients: [{ patient: 'Patient/demo-mari', accesses: 2, first: Date.parse('2026-11-27T14:00:00Z'), last: Date.parse('2026-11-27T14:01:00Z') }],
+    identities: [{ who: 'dr.other@elsewhere', role: 'clinician', accesses: 2, first: Date.parse('2026-11-27T14:00:00Z'), last: Date.parse('2026-11-27T14:01:00Z') }],
+  };
+  let asked = null;
+  await page.route('**/forensics?*', (route) => {
+    asked = new URL(route.request().url());
+    route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(report) });
+  });
+  await signIn(page, server.token('auditor'));
+  await page.fill('#f-patient', 'Patient/demo-mari');
+  await page.fill('#f-since', '2026-11-27T00:00');
+  await page.locator('#forensics button[type=submit]').click();
+  await page.locator('#forensics-report h3', { hasText: 'Altered records (1)' }).waitFor();
+  assert.equal(asked.searchParams.get('patient'), 'Patient/demo-mari');
+  assert.equal(asked.searchParams.get('since'), String(new Date('2026-11-27T00:00').getTime()));
+  assert.match(await page.locator('#forensics-report').innerText(), /Condition\/demo-asthma\/_history\/1[\s\S]*Accesses \(2\)[\s\S]*Patients \(1\)[\s\S]*Identities \(1\)/);
+  assert.equal(await page.locator('#forensics-report tr.break-glass').count(), 1);
+  assert.equal(await page.locator('#forensics-report tr.refused').count(), 1);
+  await page.locator('#forensics').scrollIntoViewIfNeeded();
+  await shot(page, 'auditor-forensics');
   assert.deepEqual(page.errors, []);
 });
