@@ -5,7 +5,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { arg, startMedseal, api } from './medseal.mjs';
@@ -244,4 +245,26 @@ test('the forensics panel shows a report of the fixed shape, break-glass and ref
   await page.locator('#forensics').scrollIntoViewIfNeeded();
   await shot(page, 'auditor-forensics');
   assert.deepEqual(page.errors, []);
+});
+
+test('behind mutual TLS the ID card is the sign-in: no token', async (t) => {
+  const pki = mkdtempSync(join(tmpdir(), 'medseal-pki-'));
+  execFileSync('sh', [join(source, 'scripts/test-pki.sh'), pki], { stdio: 'ignore' });
+  const tlsServer = await startMedseal({ binary: medseal, source, pki });
+  t.after(async () => {
+    await tlsServer.stop();
+    rmSync(pki, { recursive: true, force: true });
+  });
+  assert.match(tlsServer.url, /^https:/);
+  const context = await browser.newContext({
+    ignoreHTTPSErrors: true,  // the test CA's server certificate; what is tested is the client's
+    clientCertificates: [{ origin: tlsServer.url, certPath: join(pki, 'patient.pem'), keyPath: join(pki, 'patient.key') }],
+  });
+  const page = await context.newPage();
+  await page.goto(tlsServer.url + '/');
+  await page.locator('#who', { hasText: 'mari.card (patient)' }).waitFor();
+  await page.locator('#records h3', { hasText: 'Observations (2)' }).waitFor();
+  assert.equal(await page.locator('#token').count(), 0);
+  assert.equal(await page.locator('#sign-out').isHidden(), true);
+  await context.close();
 });

@@ -44,8 +44,10 @@ async function end(p) {
 }
 
 // A serving medseal with one witness (quorum 1) and demo identities (scripts/demo-identities.sh).
+// With `pki` (a directory made by scripts/test-pki.sh) it serves HTTPS and accepts client
+// certificates of that CA; the person of patient.pem is the demo patient, mari.card.
 // On failure nothing is left running.
-export async function startMedseal({ binary, source }) {
+export async function startMedseal({ binary, source, pki = null }) {
   const dir = mkdtempSync(join(tmpdir(), 'medseal-portal-'));
   const data = join(dir, 'data');
   const started = [];
@@ -58,7 +60,14 @@ export async function startMedseal({ binary, source }) {
     }
     started.push(await start(binary, ['witness', '--data', join(dir, 'w1'), '--name', 'witness1.example',
       '--log', join(data, 'log.vkey'), '--listen', '127.0.0.1:0'], 'witness'));
-    started.push(await start(binary, ['serve', '--data', data, '--listen', '127.0.0.1:0',
+    const tls = [];
+    if (pki) {
+      execFileSync(binary, ['user', 'add', '--data', data, '--person', 'PNOEE-49002124277', '--role', 'patient',
+        '--name', 'mari.card', '--patient', 'Patient/demo-mari'], { stdio: 'ignore' });
+      tls.push('--tls-cert', join(pki, 'server.pem'), '--tls-key', join(pki, 'server.key'),
+        '--client-ca', join(pki, 'ca.pem'), '--crl', join(pki, 'crl.pem'));
+    }
+    started.push(await start(binary, ['serve', '--data', data, '--listen', '127.0.0.1:0', ...tls,
       '--witness', `${started[0].url}=${join(dir, 'w1', 'witness.vkey')}`, '--witness-quorum', '1'], 'serve'));
   } catch (e) {
     for (const p of started.reverse()) await end(p);
