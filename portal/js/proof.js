@@ -57,7 +57,9 @@ export async function verifyInto(out, { receiptPath, recordPath = null, ref = nu
     return !pinned.changed;
   } catch (e) {
     const reason = e instanceof VerifyError || e instanceof api.ApiError ? e.message : String(e.message ?? e);
-    replace(out, h('p', { role: 'alert' }, t('verifyFailed', { reason })));
+    const text = e instanceof VerifyError ? t('verifyFailedCheck', { plain: t(`check_${e.check}`), reason })
+      : t('verifyFailed', { reason });
+    replace(out, h('p', { role: 'alert' }, text));
     out.className = 'proof failed';
     return false;
   }
