@@ -23,7 +23,8 @@ void pg_exec(const std::string& url, const std::string& sql) {
 
 std::string with_search_path(const std::string& url, const std::string& schema) {
   const char sep = url.find('?') == std::string::npos ? '?' : '&';
-  return url + sep + "options=-csearch_path%3D" + schema;
+  // The application name lets a test find (and kill) this store's sessions and no others.
+  return url + sep + "options=-csearch_path%3D" + schema + "&application_name=" + schema;
 }
 
 }  // namespace

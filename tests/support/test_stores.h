@@ -47,7 +47,7 @@ class StoreSpace {
   StoreKind kind() const { return kind_; }
   // A file path or a postgresql:// URL, as `medseal serve --store` takes it.
   const std::string& location() const { return location_; }
-  // The schema's name (PostgreSQL only).
+  // The schema's name (PostgreSQL only), also the application_name of the store's sessions.
   const std::string& schema() const { return schema_; }
   Result<std::unique_ptr<storage::Store>> open() const;
   // Runs SQL on the store's tables behind the store's back (schema surgery, tampering); fails

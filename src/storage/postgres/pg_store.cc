@@ -104,8 +104,12 @@ Result<LogHead> query_head(Conn& c) {
 
 // 0 for a database without the schema_version table (new, or not ours yet).
 Result<int64_t> schema_version(Conn& c) {
-  Result<Rows> exists = c.query("SELECT (to_regclass('schema_version') IS NOT NULL)::int",
-                                Params{}, "read schema");
+  // A scan of the catalog, not to_regclass(): its cache is not refreshed by taking an advisory
+  // lock, so under the migration lock it could still miss a table another node just created.
+  Result<Rows> exists = c.query(
+      "SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() "
+      "AND tablename = 'schema_version'",
+      Params{}, "read schema");
   if (!exists) return exists.status();
   if (exists->integer(0, 0) == 0) return 0;
   Result<Rows> v = c.query("SELECT version FROM schema_version", Params{}, "read schema");
