@@ -3,8 +3,8 @@
 # two stores"). Debian's postgresql-15 binaries; the cluster lives in a temporary directory owned
 # by an unprivileged user (PostgreSQL refuses to run as root: the "postgres" user when this runs as
 # root, else the caller), listens on 127.0.0.1 on a free port with trust authentication, and runs
-# with fsync off: it holds only test data and is deleted afterwards, and the stores' own durability
-# setting (synchronous_commit) is unchanged.
+# with fsync off unless PG_TEST_FSYNC=on (benchmarks): it holds only test data and is deleted
+# afterwards, and the stores' own durability setting (synchronous_commit) is unchanged.
 #
 #   pg-test-cluster.sh start DIR     starts a cluster in DIR (new or empty); prints its URL
 #   pg-test-cluster.sh stop DIR      stops it and deletes DIR
@@ -38,7 +38,7 @@ start() {
     port=$(shuf -i 20000-59999 -n 1)
     port_is_free "$port" || continue
     if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 start -o \
-      "-h 127.0.0.1 -p $port -k $dir -c fsync=off -c full_page_writes=off -c max_connections=400" \
+      "-h 127.0.0.1 -p $port -k $dir -c fsync=${PG_TEST_FSYNC:-off} -c full_page_writes=${PG_TEST_FSYNC:-off} -c max_connections=400" \
       >/dev/null; then
       local url="postgresql://medseal@127.0.0.1:$port/postgres"
       echo "$url" >"$dir/url"
