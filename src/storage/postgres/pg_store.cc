@@ -8,6 +8,8 @@
 #include "storage/postgres/pg_conn.h"
 #include "storage/postgres/pg_records.h"
 #include "storage/record_rows.h"
+#include "storage/schema.h"
+#include "storage/session_pool.h"
 #include "storage/sqlite/sqlite_store.h"
 
 namespace medseal::storage {
@@ -17,61 +19,20 @@ using postgres::Conn;
 using postgres::Params;
 using postgres::Rows;
 
-// migrations[i] brings the schema from version i to i + 1, exactly as the SQLite store's
-// (storage/sqlite/sqlite_store.cc) with BLOB spelled BYTEA and record_versions keyed by a BIGINT.
-// A released migration is never edited.
-constexpr const char* kMigrations[] = {
-    R"sql(
-CREATE TABLE schema_version (version BIGINT NOT NULL);
-INSERT INTO schema_version (version) VALUES (0);
-CREATE TABLE log_head (
-  id BIGINT NOT NULL PRIMARY KEY,
-  size BIGINT NOT NULL,
-  checkpoint BYTEA NOT NULL
-);
-CREATE TABLE tiles (
-  entries SMALLINT NOT NULL,
-  level SMALLINT NOT NULL,
-  idx BIGINT NOT NULL,
-  width INTEGER NOT NULL,
-  bytes BYTEA NOT NULL,
-  nodes BYTEA,
-  PRIMARY KEY (entries, level, idx)
-);
-CREATE TABLE entry_extras (
-  first_idx BIGINT NOT NULL PRIMARY KEY,
-  count INTEGER NOT NULL,
-  data BYTEA NOT NULL
-);
-)sql",
-    R"sql(
-CREATE TABLE record_versions (
-  ledger_idx BIGINT PRIMARY KEY NOT NULL,
-  type TEXT NOT NULL,
-  id TEXT NOT NULL,
-  version BIGINT NOT NULL,
-  updated_ms BIGINT NOT NULL,
-  deleted SMALLINT NOT NULL,
-  compartment TEXT NOT NULL,
-  latest SMALLINT NOT NULL,
-  bytes BYTEA NOT NULL
-);
-CREATE UNIQUE INDEX record_versions_by_record ON record_versions (type, id, version);
-CREATE INDEX record_versions_by_type ON record_versions (type, ledger_idx, latest, deleted);
-CREATE INDEX record_latest_by_compartment
-  ON record_versions (compartment, type, ledger_idx, deleted, latest) WHERE latest = 1;
-CREATE INDEX record_latest_by_updated
-  ON record_versions (type, updated_ms, deleted, latest) WHERE latest = 1;
-CREATE TABLE entry_keys (
-  key TEXT NOT NULL,
-  idx BIGINT NOT NULL,
-  PRIMARY KEY (key, idx)
-);
-CREATE INDEX entry_keys_by_entry ON entry_keys (idx);
-)sql",
-};
-constexpr int64_t kSchemaVersion = std::size(kMigrations);
-// Serializes schema changes of every medseal process on one database ("medseal" in ASCII).
+// A migration of storage/schema.h in PostgreSQL's spelling: BLOB is BYTEA, and the rowid key
+// "INTEGER PRIMARY KEY" a BIGINT key.
+std::string postgres_dialect(std::string sql) {
+  const std::pair<std::string_view, std::string_view> spellings[] = {
+      {" BLOB", " BYTEA"}, {"INTEGER PRIMARY KEY", "BIGINT PRIMARY KEY"}};
+  for (auto [from, to] : spellings) {
+    for (size_t at = sql.find(from); at != std::string::npos; at = sql.find(from, at + to.size())) {
+      sql.replace(at, from.size(), to);
+    }
+  }
+  return sql;
+}
+
+// Serializes schema changes of every medseal process on one database ("meds" in ASCII).
 constexpr char kLockMigrations[] = "SELECT pg_advisory_xact_lock(1835361395)";
 
 constexpr char kSelectHead[] = "SELECT size, checkpoint FROM log_head WHERE id = 0";
@@ -130,7 +91,7 @@ Status apply_migrations(Conn& c) {
   if (!version) return version.status();
   MEDSEAL_RETURN_IF_ERROR(check_not_newer(*version));
   for (int64_t v = *version; v < kSchemaVersion; ++v) {
-    MEDSEAL_RETURN_IF_ERROR(c.exec(kMigrations[v], "migrate schema"));
+    MEDSEAL_RETURN_IF_ERROR(c.exec(postgres_dialect(kMigrations[v]).c_str(), "migrate schema"));
     Params p;
     MEDSEAL_RETURN_IF_ERROR(
         c.run("UPDATE schema_version SET version = $1", p.i64(v + 1), "migrate schema"));
@@ -179,10 +140,7 @@ Result<ExtrasRow> query_extras_row(Conn& c, uint64_t index) {
 }
 
 Status write_tile(Conn& c, const TileBlob& t) {
-  if (t.id.width == 0 || t.id.width > merkle::kTileWidth ||
-      (!t.id.entries && t.bytes.size() != size_t{t.id.width} * 32)) {
-    return Status::invalid("a tile's width does not match its bytes");
-  }
+  MEDSEAL_RETURN_IF_ERROR(check_tile(t));
   Params p;
   p.i64(t.id.entries ? 1 : 0).i64(t.id.level).i64(static_cast<int64_t>(t.id.index));
   p.i64(t.id.width).bytea(t.bytes);
@@ -250,11 +208,7 @@ class PostgresStore final : public Store {
   }
 
   Status commit(const Batch& batch) override {
-    if (batch.new_size != batch.old_size + batch.extras.size()) {
-      return Status::invalid("batch sizes do not match its extras");
-    }
-    MEDSEAL_RETURN_IF_ERROR(check_record_rows(batch));
-    Result<std::vector<ExtrasRun>> runs = encode_extras_runs(batch.old_size, batch.extras);
+    Result<std::vector<ExtrasRun>> runs = check_batch(batch);
     if (!runs) return runs.status();
     std::lock_guard lock(writer_mu_);
     Status s = write_batch(*writer_, batch, *runs);
@@ -329,34 +283,16 @@ class PostgresStore final : public Store {
     });
   }
 
-  // Runs fn on an idle reader session (connecting one if none is idle) and returns it to the pool.
   template <typename Fn>
   auto with_reader(Fn&& fn) -> decltype(fn(std::declval<Conn&>())) {
-    std::unique_ptr<Conn> c;
-    {
-      std::lock_guard lock(pool_mu_);
-      if (!idle_.empty()) {
-        c = std::move(idle_.back());
-        idle_.pop_back();
-      }
-    }
-    if (!c) {
-      Result<std::unique_ptr<Conn>> opened = Conn::connect(url_);
-      if (!opened) return opened.status();
-      c = std::move(*opened);
-    }
-    auto result = fn(*c);
-    std::lock_guard lock(pool_mu_);
-    if (idle_.size() < options_.idle_readers) idle_.push_back(std::move(c));
-    return result;
+    return readers_.with(std::forward<Fn>(fn));
   }
 
   const std::string url_;
   const PostgresStoreOptions options_;
   std::mutex writer_mu_;  // the writer session
   std::unique_ptr<Conn> writer_;
-  std::mutex pool_mu_;
-  std::vector<std::unique_ptr<Conn>> idle_;
+  SessionPool<Conn> readers_{options_.idle_readers, [this] { return Conn::connect(url_); }};
 };
 
 }  // namespace
