@@ -76,6 +76,7 @@ class Conn {
   bool in_transaction() const;
   // The server's backend process id of this session (tests use it to kill the session).
   int backend_pid() const { return PQbackendPID(conn_); }
+  PGconn* raw() const { return conn_; }
 
  private:
   explicit Conn(PGconn* conn) : conn_(conn) {}

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "storage/extras_codec.h"
+#include "storage/postgres/leadership.h"
 #include "storage/postgres/pg_conn.h"
 #include "storage/postgres/pg_records.h"
 #include "storage/record_rows.h"
@@ -166,11 +167,26 @@ Status erase_extra(Conn& c, uint64_t index) {
                "erase extras");
 }
 
-// The batch's writes in one transaction; the caller rolls back on error.
-Status write_batch(Conn& c, const Batch& batch, const std::vector<ExtrasRun>& runs) {
+// kFailedPrecondition unless session `pid` holds the leadership lock (postgres/leadership.h).
+Status check_fence(Conn& c, int pid) {
+  Params p;
+  Result<Rows> held = c.query(
+      "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = $1 "
+      "AND objid = $2",
+      p.i64(pid).i64(postgres::kLeaderLockKey), "check leadership");
+  if (!held) return held.status();
+  if (held->integer(0, 0) == 0) return Status::precondition("this node no longer leads the log");
+  return Status::ok();
+}
+
+// The batch's writes in one transaction; the caller rolls back on error. With a leader session
+// (PostgresStoreOptions), only while that session holds the leadership.
+Status write_batch(Conn& c, const Batch& batch, const std::vector<ExtrasRun>& runs,
+                   int leader_session) {
   MEDSEAL_RETURN_IF_ERROR(c.exec("BEGIN", "begin"));
   // Taken before the size is read, so no other writer can slip in between; readers do not wait.
   MEDSEAL_RETURN_IF_ERROR(c.exec("LOCK TABLE log_head IN SHARE ROW EXCLUSIVE MODE", "lock head"));
+  if (leader_session != 0) MEDSEAL_RETURN_IF_ERROR(check_fence(c, leader_session));
   Result<LogHead> stored = query_head(c);
   if (!stored) return stored.status();
   if (stored->size != batch.old_size) {
@@ -211,7 +227,7 @@ class PostgresStore final : public Store {
     Result<std::vector<ExtrasRun>> runs = check_batch(batch);
     if (!runs) return runs.status();
     std::lock_guard lock(writer_mu_);
-    Status s = write_batch(*writer_, batch, *runs);
+    Status s = write_batch(*writer_, batch, *runs, options_.leader_session);
     if (!s && writer_->in_transaction()) (void)writer_->exec("ROLLBACK", "rollback");
     return s;
   }

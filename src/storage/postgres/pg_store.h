@@ -28,6 +28,11 @@ bool is_postgres_url(const std::string& s);
 struct PostgresStoreOptions {
   // Reader sessions kept open between reads; more are opened when more threads read at once.
   size_t idle_readers = 16;
+  // Several nodes (postgres/leadership.h): the backend pid of the session holding this node's
+  // leadership lock. When not 0, every commit first checks, in its transaction and under the
+  // log_head lock, that this session still holds the lock, and is refused with
+  // kFailedPrecondition otherwise.
+  int leader_session = 0;
 };
 
 // Connects to `url`, creates or migrates the schema. kIoError if the server cannot be reached;
