@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "storage/postgres/pg_store.h"
+#include "support/store_batches.h"
 #include "support/test_stores.h"
 
 namespace medseal::storage {
@@ -16,26 +17,9 @@ namespace {
 using testing::StoreKind;
 using testing::StoreSpace;
 
-std::string hashes(uint32_t width, char fill) { return std::string(size_t{width} * 32, fill); }
-
-EntryExtra extra_for(uint64_t index) {
-  return {std::string(32, static_cast<char>(index)), "statement " + std::to_string(index)};
-}
-
-// A batch from `old_size` adding `n` entries with every level-0 tile and bundle it touches.
-Batch make_batch(uint64_t old_size, uint64_t n) {
-  Batch b;
-  b.old_size = old_size;
-  b.new_size = old_size + n;
-  for (uint64_t t = old_size / 256; t * 256 < b.new_size; ++t) {
-    const auto width = static_cast<uint32_t>(std::min<uint64_t>(256, b.new_size - t * 256));
-    b.tiles.push_back({{false, 0, t, width}, hashes(width, 'h'), std::string(960, 'n')});
-    b.tiles.push_back({{true, 0, t, width}, "bundle@" + std::to_string(b.new_size), {}});
-  }
-  for (uint64_t i = old_size; i < b.new_size; ++i) b.extras.push_back(extra_for(i));
-  b.checkpoint = "checkpoint@" + std::to_string(b.new_size);
-  return b;
-}
+using testing::extra_for;
+using testing::hashes;
+using testing::make_batch;
 
 class StoreContract : public ::testing::TestWithParam<StoreKind> {
  protected:
@@ -85,7 +69,7 @@ TEST_P(StoreContract, CommitRoundTripsTilesExtrasAndHead) {
   const TileRef refs[] = {{false, 0, 1}, {true, 0, 0}, {false, 0, 0}};
   Result<std::vector<StoredTile>> tiles = store_->read_tiles(refs);
   ASSERT_TRUE(tiles.is_ok()) << tiles.status().to_string();
-  EXPECT_EQ((*tiles)[1].bytes, "bundle@310");
+  EXPECT_EQ((*tiles)[1].bytes, "bundle@256");
   EXPECT_EQ((*tiles)[2].width, 256u);
   const TileRef missing[] = {{false, 0, 0}, {false, 0, 9}};
   EXPECT_EQ(store_->read_tiles(missing).status().code(), Code::kNotFound);
