@@ -15,8 +15,10 @@ $(BUILD)/build.ninja: CMakeLists.txt
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The PostgreSQL runs of the suite use a throwaway cluster started for the run and removed after
+# it, also when a test fails (scripts/pg-test-cluster.sh).
 test: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	bash scripts/pg-test-cluster.sh run sh -c 'cd $(BUILD) && ctest --output-on-failure -j $(JOBS)'
 
 # The whole suite again under AddressSanitizer and UBSan (DESIGN.md section 9), in its own build dir.
 SANITIZE_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -O1
@@ -24,8 +26,8 @@ test-sanitized: deps
 	cmake -S . -B $(BUILD)-sanitized -G Ninja -DCMAKE_BUILD_TYPE=Debug \
 	  -DCMAKE_CXX_FLAGS="$(SANITIZE_FLAGS)" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined"
 	cmake --build $(BUILD)-sanitized -j $(JOBS)
-	cd $(BUILD)-sanitized && UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j $(JOBS)
+	bash scripts/pg-test-cluster.sh run sh -c 'cd $(BUILD)-sanitized && \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)'
 
 # Demo identities (scripts/demo-identities.sh) are issued once, before the first start.
 run: build

@@ -8,6 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libssl-dev            # SHA-256, Ed25519, TLS
   libsqlite3-dev        # the embedded store
+  libpq-dev postgresql-15   # the PostgreSQL store; make test runs a throwaway cluster
   nlohmann-json3-dev    # JSON
   libcpp-httplib-dev    # HTTP server and client
   libcli11-dev          # command-line parsing

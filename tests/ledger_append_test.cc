@@ -1,7 +1,7 @@
-// The ledger over the SQLite store: dense indexes from concurrent appends, group commit, receipts,
-// tiles, reopening, and storage faults (injected through a Store wrapper and real SQLite ones).
+// The ledger over each store (SQLite and PostgreSQL): dense indexes from concurrent appends, group
+// commit, receipts, tiles, reopening, and storage faults (injected through a Store wrapper and real
+// SQLite ones).
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <atomic>
@@ -17,9 +17,11 @@
 #include "note/checkpoint.h"
 #include "note/note.h"
 #include "storage/sqlite/sqlite_store.h"
+#include "support/test_stores.h"
 #include "support/fault_store.h"
 #include "support/ledger_check.h"
 #include "support/paths.h"
+#include "support/test_stores.h"
 
 namespace medseal::ledger {
 namespace {
@@ -51,17 +53,31 @@ LedgerOptions window(milliseconds w, size_t max_entries = 4096) {
   return o;
 }
 
-class LedgerAppendTest : public ::testing::Test {
+class LedgerAppendTest : public ::testing::TestWithParam<testing::StoreKind> {
  protected:
-  void SetUp() override { reopen_store(); }
+  void SetUp() override {
+    if (GetParam() == testing::StoreKind::kPostgres && testing::test_pg_url().empty()) {
+      GTEST_SKIP() << testing::kNoTestPg;
+    }
+    space_ = std::make_unique<testing::StoreSpace>(GetParam());
+    reopen_store();
+  }
+  void TearDown() override {
+    close_store();
+    space_.reset();
+  }
+
+  void close_store() {
+    faults_.reset();
+    store_.reset();
+  }
 
   void reopen_store() {
-    faults_.reset();
-    sqlite_.reset();
-    auto s = storage::open_sqlite_store(path_, storage::SqliteStoreOptions{});
+    close_store();
+    auto s = space_->open();
     ASSERT_TRUE(s.is_ok()) << s.status().to_string();
-    sqlite_ = std::move(*s);
-    faults_ = std::make_unique<FaultStore>(*sqlite_);
+    store_ = std::move(*s);
+    faults_ = std::make_unique<FaultStore>(*store_);
   }
 
   std::unique_ptr<Ledger> open_ledger(LedgerOptions options = window(milliseconds(1))) {
@@ -82,15 +98,14 @@ class LedgerAppendTest : public ::testing::Test {
     return ::testing::AssertionSuccess();
   }
 
-  testing::TempDir dir_;
-  std::string path_ = dir_.path() + "/ledger.db";
-  std::unique_ptr<storage::SqliteStore> sqlite_;
+  std::unique_ptr<testing::StoreSpace> space_;
+  std::unique_ptr<storage::Store> store_;
   std::unique_ptr<FaultStore> faults_;
   note::SignerKey key_ = testing::test_log_key();
   note::VerifierKey verifier_ = note::verifier_of(key_);
 };
 
-TEST_F(LedgerAppendTest, FreshLogServesASignedEmptyCheckpoint) {
+TEST_P(LedgerAppendTest, FreshLogServesASignedEmptyCheckpoint) {
   auto ledger = open_ledger();
   storage::LogHead head = ledger->head();
   EXPECT_EQ(head.size, 0u);
@@ -102,7 +117,7 @@ TEST_F(LedgerAppendTest, FreshLogServesASignedEmptyCheckpoint) {
   EXPECT_EQ(faults_->commits(), 0u) << "an empty log commits nothing";
 }
 
-TEST_F(LedgerAppendTest, AppendsGetDenseIndexesAndVerifiableReceipts) {
+TEST_P(LedgerAppendTest, AppendsGetDenseIndexesAndVerifiableReceipts) {
   FixedClock clock;
   LedgerOptions o = window(milliseconds(0));
   o.clock = &clock;
@@ -122,7 +137,7 @@ TEST_F(LedgerAppendTest, AppendsGetDenseIndexesAndVerifiableReceipts) {
   EXPECT_TRUE(testing::whole_log_verifies(*ledger, verifier_));
 }
 
-TEST_F(LedgerAppendTest, GivenTimeIsKept) {
+TEST_P(LedgerAppendTest, GivenTimeIsKept) {
   auto ledger = open_ledger();
   AppendRequest r = request("{}", EntryKind::kRecordVersion);
   r.time_ms = 42;
@@ -134,7 +149,7 @@ TEST_F(LedgerAppendTest, GivenTimeIsKept) {
   EXPECT_EQ(v->entry.kind, EntryKind::kRecordVersion);
 }
 
-TEST_F(LedgerAppendTest, RejectsBadRequests) {
+TEST_P(LedgerAppendTest, RejectsBadRequests) {
   auto ledger = open_ledger();
   EXPECT_EQ(ledger->append_all({}).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(ledger->append(request("{}", static_cast<EntryKind>(9))).status().code(),
@@ -144,7 +159,7 @@ TEST_F(LedgerAppendTest, RejectsBadRequests) {
 
 // 8 threads, single appends and append_all mixed: every acknowledged index is unique, the indexes
 // are dense, every receipt verifies, and the tiles rebuild the checkpoint's root.
-TEST_F(LedgerAppendTest, ConcurrentAppendsFromEightThreads) {
+TEST_P(LedgerAppendTest, ConcurrentAppendsFromEightThreads) {
   auto ledger = open_ledger(window(milliseconds(2)));
   constexpr int kThreads = 8, kRounds = 60;
   std::mutex mu;
@@ -175,7 +190,7 @@ TEST_F(LedgerAppendTest, ConcurrentAppendsFromEightThreads) {
   EXPECT_LT(faults_->commits(), total) << "some appends shared a commit";
 }
 
-TEST_F(LedgerAppendTest, OneWindowGroupsConcurrentAppendsIntoFewCommits) {
+TEST_P(LedgerAppendTest, OneWindowGroupsConcurrentAppendsIntoFewCommits) {
   auto ledger = open_ledger(window(milliseconds(50)));
   constexpr int kThreads = 100;
   std::barrier start(kThreads);
@@ -193,7 +208,7 @@ TEST_F(LedgerAppendTest, OneWindowGroupsConcurrentAppendsIntoFewCommits) {
   EXPECT_EQ(ledger->head().size, uint64_t{kThreads});
 }
 
-TEST_F(LedgerAppendTest, AFullBatchDoesNotWaitForTheWindow) {
+TEST_P(LedgerAppendTest, AFullBatchDoesNotWaitForTheWindow) {
   auto ledger = open_ledger(window(milliseconds(20'000), 10));
   constexpr int kThreads = 30;
   std::barrier start(kThreads);
@@ -211,7 +226,7 @@ TEST_F(LedgerAppendTest, AFullBatchDoesNotWaitForTheWindow) {
   EXPECT_EQ(faults_->commits(), 3u);
 }
 
-TEST_F(LedgerAppendTest, ClosedLoopCallersDoNotWaitOutTheWindow) {
+TEST_P(LedgerAppendTest, ClosedLoopCallersDoNotWaitOutTheWindow) {
   // 8 callers each appending 20 times in a row, with a 1 s window: waiting out the window for
   // every batch would take 20 s; once the previous batch's callers are all back, a batch closes.
   auto ledger = open_ledger(window(milliseconds(1'000)));
@@ -228,7 +243,7 @@ TEST_F(LedgerAppendTest, ClosedLoopCallersDoNotWaitOutTheWindow) {
   EXPECT_EQ(ledger->head().size, uint64_t{kThreads * kEach});
 }
 
-TEST_F(LedgerAppendTest, AppendAllIsConsecutiveAndNeverSplit) {
+TEST_P(LedgerAppendTest, AppendAllIsConsecutiveAndNeverSplit) {
   auto ledger = open_ledger(window(milliseconds(1), 16));
   std::vector<AppendRequest> group;
   for (int i = 0; i < 100; ++i) group.push_back(request(statement(0, i)));
@@ -239,7 +254,7 @@ TEST_F(LedgerAppendTest, AppendAllIsConsecutiveAndNeverSplit) {
   for (int i = 0; i < 100; i += 9) ASSERT_TRUE(receipt_ok(*ledger, uint64_t(i), statement(0, i)));
 }
 
-TEST_F(LedgerAppendTest, ReadTileServesExactlyTheTreesWidths) {
+TEST_P(LedgerAppendTest, ReadTileServesExactlyTheTreesWidths) {
   auto ledger = open_ledger();
   std::vector<AppendRequest> group;
   for (int i = 0; i < 300; ++i) group.push_back(request(statement(0, i)));
@@ -266,7 +281,7 @@ TEST_F(LedgerAppendTest, ReadTileServesExactlyTheTreesWidths) {
   EXPECT_EQ(ledger->receipt(300).status().code(), Code::kNotFound);
 }
 
-TEST_F(LedgerAppendTest, ReopenResumesAndContinues) {
+TEST_P(LedgerAppendTest, ReopenResumesAndContinues) {
   uint64_t size = 0;
   {
     auto ledger = open_ledger();
@@ -288,30 +303,27 @@ TEST_F(LedgerAppendTest, ReopenResumesAndContinues) {
   EXPECT_TRUE(testing::whole_log_verifies(*ledger, verifier_));
 }
 
-TEST_F(LedgerAppendTest, OpenRefusesAnotherLogKey) {
+TEST_P(LedgerAppendTest, OpenRefusesAnotherLogKey) {
   { ASSERT_TRUE(open_ledger()->append(request("{}"))); }
   auto other = Ledger::open(*faults_, note::generate_signer_key("localhost/medseal"));
   EXPECT_EQ(other.status().code(), Code::kVerificationFailed) << other.status().to_string();
 }
 
 // An insider edits the partial level-0 tile: the ledger refuses to resume on top of it.
-TEST_F(LedgerAppendTest, OpenRefusesTilesThatDoNotMatchTheCheckpoint) {
+TEST_P(LedgerAppendTest, OpenRefusesTilesThatDoNotMatchTheCheckpoint) {
   {
     auto ledger = open_ledger();
     std::vector<AppendRequest> group;
     for (int i = 0; i < 300; ++i) group.push_back(request(statement(0, i)));
     ASSERT_TRUE(ledger->append_all(std::move(group)));
   }
-  faults_.reset();
-  sqlite_.reset();
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-  const char* sql =
-      "UPDATE tiles SET bytes = zeroblob(44 * 32) WHERE entries = 0 AND level = 0 AND idx = 1";
-  ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK);
-  ASSERT_EQ(sqlite3_changes(db), 1);
-  sqlite3_close(db);
+  close_store();
+  const bool sqlite = GetParam() == testing::StoreKind::kSqlite;
+  space_->raw_exec(std::string("UPDATE tiles SET bytes = ") +
+                   (sqlite ? "zeroblob(44 * 32)" : "decode(repeat('00', 44 * 32), 'hex')") +
+                   " WHERE entries = 0 AND level = 0 AND idx = 1");
   reopen_store();
+  ASSERT_EQ(store_->read_tile(false, 0, 1)->bytes, std::string(44 * 32, '\0'));
   auto ledger = Ledger::open(*faults_, key_);
   EXPECT_EQ(ledger.status().code(), Code::kVerificationFailed) << ledger.status().to_string();
 }
@@ -333,7 +345,7 @@ int append_concurrently(Ledger& ledger, int n, int tag, std::vector<Status>* err
   return ok;
 }
 
-TEST_F(LedgerAppendTest, AFailedCommitFailsEveryCallerAndTheLogContinues) {
+TEST_P(LedgerAppendTest, AFailedCommitFailsEveryCallerAndTheLogContinues) {
   auto ledger = open_ledger(window(milliseconds(20)));
   ASSERT_EQ(append_concurrently(*ledger, 10, 1), 10);
   const storage::LogHead before = ledger->head();
@@ -368,7 +380,7 @@ TEST_F(LedgerAppendTest, AFailedCommitFailsEveryCallerAndTheLogContinues) {
 
 // The store committed but the reply was lost: the callers hear an error (never a false success),
 // and the ledger resumes from what the store holds.
-TEST_F(LedgerAppendTest, ALostCommitReplyIsNotAcknowledgedAndTheLogResumes) {
+TEST_P(LedgerAppendTest, ALostCommitReplyIsNotAcknowledgedAndTheLogResumes) {
   auto ledger = open_ledger();
   ASSERT_TRUE(ledger->append(request(statement(0, 0))));
   faults_->fail_after_commits(Status::io("injected: connection dropped"));
@@ -381,7 +393,7 @@ TEST_F(LedgerAppendTest, ALostCommitReplyIsNotAcknowledgedAndTheLogResumes) {
   EXPECT_TRUE(testing::whole_log_verifies(*ledger, verifier_));
 }
 
-TEST_F(LedgerAppendTest, AStoreThatCannotBeReadFailsBatchesUntilItRecovers) {
+TEST_P(LedgerAppendTest, AStoreThatCannotBeReadFailsBatchesUntilItRecovers) {
   auto ledger = open_ledger();
   ASSERT_TRUE(ledger->append(request(statement(0, 0))));
   faults_->fail_commits(Status::io("injected: commit"));
@@ -396,7 +408,9 @@ TEST_F(LedgerAppendTest, AStoreThatCannotBeReadFailsBatchesUntilItRecovers) {
   EXPECT_TRUE(testing::whole_log_verifies(*ledger, verifier_));
 }
 
-TEST_F(LedgerAppendTest, AFullDiskFailsTheBatchAndLosesNothingAcknowledged) {
+TEST_P(LedgerAppendTest, AFullDiskFailsTheBatchAndLosesNothingAcknowledged) {
+  auto* sqlite_ = dynamic_cast<storage::SqliteStore*>(store_.get());
+  if (sqlite_ == nullptr) GTEST_SKIP() << "SQLite only: a full disk of PostgreSQL is the server's";
   auto ledger = open_ledger();
   ASSERT_EQ(append_concurrently(*ledger, 16, 0), 16);
   const uint64_t size = ledger->head().size;
@@ -414,7 +428,7 @@ TEST_F(LedgerAppendTest, AFullDiskFailsTheBatchAndLosesNothingAcknowledged) {
   EXPECT_TRUE(testing::whole_log_verifies(*ledger, verifier_));
 }
 
-TEST_F(LedgerAppendTest, ShuttingDownCommitsWhatIsQueued) {
+TEST_P(LedgerAppendTest, ShuttingDownCommitsWhatIsQueued) {
   std::atomic<int> ok{0};
   std::vector<std::thread> threads;
   auto t0 = std::chrono::steady_clock::now();
@@ -446,7 +460,7 @@ AppendRequest record_request(uint64_t version, std::string bytes) {
   return r;
 }
 
-TEST_F(LedgerAppendTest, RecordsAndKeysAreStoredWithTheirEntry) {
+TEST_P(LedgerAppendTest, RecordsAndKeysAreStoredWithTheirEntry) {
   FixedClock clock;
   LedgerOptions o = window(milliseconds(1));
   o.clock = &clock;
@@ -459,17 +473,17 @@ TEST_F(LedgerAppendTest, RecordsAndKeysAreStoredWithTheirEntry) {
   Result<uint64_t> index = ledger->append(second);
   ASSERT_TRUE(index.is_ok()) << index.status().to_string();
 
-  Result<storage::RecordVersion> v1 = sqlite_->read_record("Patient", "1", 1);
+  Result<storage::RecordVersion> v1 = store_->read_record("Patient", "1", 1);
   ASSERT_TRUE(v1.is_ok()) << v1.status().to_string();
   EXPECT_EQ(v1->ledger_index, *first);
   EXPECT_EQ(v1->updated_ms, clock.now_ms());
-  Result<storage::RecordVersion> latest = sqlite_->read_record("Patient", "1", 0);
+  Result<storage::RecordVersion> latest = store_->read_record("Patient", "1", 0);
   ASSERT_TRUE(latest.is_ok()) << latest.status().to_string();
   EXPECT_EQ(latest->version, 2u);
   EXPECT_EQ(latest->ledger_index, *index);
   EXPECT_EQ(latest->updated_ms, 42u);
   EXPECT_EQ(latest->bytes, second.record->bytes);
-  EXPECT_EQ(*sqlite_->entries_with_key("Practitioner/7", 0, 10),
+  EXPECT_EQ(*store_->entries_with_key("Practitioner/7", 0, 10),
             (std::vector<uint64_t>{*index, *first}));
 
   AppendRequest erase = request(R"({"op":"erase"})", EntryKind::kSystem);
@@ -477,33 +491,36 @@ TEST_F(LedgerAppendTest, RecordsAndKeysAreStoredWithTheirEntry) {
   erase.keys = {"Patient/1"};
   Result<uint64_t> erased_by = ledger->append(erase);
   ASSERT_TRUE(erased_by.is_ok()) << erased_by.status().to_string();
-  EXPECT_EQ(sqlite_->read_record("Patient", "1", 0).status().code(), Code::kNotFound);
-  EXPECT_EQ(*sqlite_->entries_with_key("Patient/1", 0, 10), std::vector<uint64_t>{*erased_by});
+  EXPECT_EQ(store_->read_record("Patient", "1", 0).status().code(), Code::kNotFound);
+  EXPECT_EQ(*store_->entries_with_key("Patient/1", 0, 10), std::vector<uint64_t>{*erased_by});
   EXPECT_EQ(ledger->receipt(*first).status().code(), Code::kNotFound);
   EXPECT_TRUE(receipt_ok(*ledger, *erased_by, R"({"op":"erase"})"));
   EXPECT_TRUE(receipt_ok(*ledger, 0, statement(0, 0)));
 }
 
-TEST_F(LedgerAppendTest, AFailedCommitStoresNoRecordsOrKeys) {
+TEST_P(LedgerAppendTest, AFailedCommitStoresNoRecordsOrKeys) {
   auto ledger = open_ledger();
   ASSERT_TRUE(ledger->append(request(statement(0, 0))));
   faults_->fail_commits(Status::io("injected: commit"));
   EXPECT_EQ(ledger->append(record_request(1, "{}")).status().code(), Code::kIoError);
   faults_->clear();
-  EXPECT_EQ(sqlite_->read_record("Patient", "1", 0).status().code(), Code::kNotFound);
-  EXPECT_EQ(*sqlite_->entries_with_key("Patient/1", 0, 10), std::vector<uint64_t>{});
-  EXPECT_EQ(sqlite_->record_history("", "", 0, 10)->total, 0u);
+  EXPECT_EQ(store_->read_record("Patient", "1", 0).status().code(), Code::kNotFound);
+  EXPECT_EQ(*store_->entries_with_key("Patient/1", 0, 10), std::vector<uint64_t>{});
+  EXPECT_EQ(store_->record_history("", "", 0, 10)->total, 0u);
 
   Result<uint64_t> index = ledger->append(record_request(1, "{}"));
   ASSERT_TRUE(index.is_ok()) << index.status().to_string();
   EXPECT_EQ(*index, 1u) << "the failed batch took no index";
-  EXPECT_EQ(sqlite_->read_record("Patient", "1", 0)->ledger_index, 1u);
+  EXPECT_EQ(store_->read_record("Patient", "1", 0)->ledger_index, 1u);
   // The same version again is a conflict for its batch, which stores nothing.
   EXPECT_EQ(ledger->append(record_request(1, "{}")).status().code(), Code::kConflict);
   EXPECT_EQ(ledger->head().size, 2u);
-  EXPECT_EQ(*sqlite_->entries_with_key("Patient/1", 0, 10), std::vector<uint64_t>{1});
+  EXPECT_EQ(*store_->entries_with_key("Patient/1", 0, 10), std::vector<uint64_t>{1});
   EXPECT_TRUE(testing::whole_log_verifies(*ledger, verifier_));
 }
+
+INSTANTIATE_TEST_SUITE_P(BothStores, LedgerAppendTest,
+                         ::testing::ValuesIn(testing::all_store_kinds()), testing::StoreKindName());
 
 }  // namespace
 }  // namespace medseal::ledger

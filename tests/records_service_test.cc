@@ -1,4 +1,4 @@
-// The record service over a real ledger on the SQLite store: every write and read is an entry
+// The record service over a real ledger on each store (SQLite, PostgreSQL): every write and read is an entry
 // before the method returns, authorization is enforced and recorded, bad input changes nothing.
 #include "records/service.h"
 
@@ -13,10 +13,10 @@
 #include "crypto/sha256.h"
 #include "ledger/receipt.h"
 #include "note/keys.h"
-#include "storage/sqlite/sqlite_store.h"
 #include "support/fhir_data.h"
 #include "support/ledger_check.h"
 #include "support/paths.h"
+#include "support/test_stores.h"
 #include "util/bytes.h"
 
 namespace medseal::records {
@@ -42,10 +42,14 @@ std::string observation_body(const std::string& patient_ref) {
          patient_ref + R"("},"valueQuantity":{"value":72.50,"unit":"kg"}})";
 }
 
-class RecordServiceTest : public ::testing::Test {
+class RecordServiceTest : public ::testing::TestWithParam<testing::StoreKind> {
  protected:
   void SetUp() override {
-    auto store = storage::open_sqlite_store(dir_.path() + "/medseal.db");
+    if (GetParam() == testing::StoreKind::kPostgres && testing::test_pg_url().empty()) {
+      GTEST_SKIP() << testing::kNoTestPg;
+    }
+    space_ = std::make_unique<testing::StoreSpace>(GetParam());
+    auto store = space_->open();
     ASSERT_TRUE(store.is_ok()) << store.status().to_string();
     store_ = std::move(*store);
     ledger::LedgerOptions options;
@@ -74,7 +78,7 @@ class RecordServiceTest : public ::testing::Test {
     return w ? *w : Written{};
   }
 
-  testing::TempDir dir_;
+  std::unique_ptr<testing::StoreSpace> space_;  // outlives the store
   note::SignerKey key_ = testing::test_log_key();
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<ledger::Ledger> ledger_;
@@ -82,7 +86,7 @@ class RecordServiceTest : public ::testing::Test {
   Caller doctor_ = caller(Role::kClinician, "dr.kask");
 };
 
-TEST_F(RecordServiceTest, CreateWritesAVersionEntryThatCommitsToTheStoredBytes) {
+TEST_P(RecordServiceTest, CreateWritesAVersionEntryThatCommitsToTheStoredBytes) {
   uint64_t index = UINT64_MAX;
   auto w = service_->create(doctor_, "Patient", patient_body(), &index);
   ASSERT_TRUE(w.is_ok()) << w.status().to_string();
@@ -111,7 +115,7 @@ TEST_F(RecordServiceTest, CreateWritesAVersionEntryThatCommitsToTheStoredBytes) 
   EXPECT_EQ(verified->entry.kind, ledger::EntryKind::kRecordVersion);
 }
 
-TEST_F(RecordServiceTest, DecimalsAndKeyOrderComeBackExactly) {
+TEST_P(RecordServiceTest, DecimalsAndKeyOrderComeBackExactly) {
   const std::string body = read_file(shared_dir() + "/data/fhir-r4-examples/Observation-decimal.json");
   uint64_t index = 0;
   auto w = service_->create(doctor_, "Observation", body, &index);
@@ -122,7 +126,7 @@ TEST_F(RecordServiceTest, DecimalsAndKeyOrderComeBackExactly) {
   EXPECT_NE(r->bytes.find("1E-22"), std::string::npos);
 }
 
-TEST_F(RecordServiceTest, EachReadAddsExactlyOneAccessEntry) {
+TEST_P(RecordServiceTest, EachReadAddsExactlyOneAccessEntry) {
   const Written p = create_patient(doctor_);
   for (int i = 0; i < 3; ++i) {
     const uint64_t before = size();
@@ -137,7 +141,7 @@ TEST_F(RecordServiceTest, EachReadAddsExactlyOneAccessEntry) {
   }
 }
 
-TEST_F(RecordServiceTest, UpdateChecksIfMatchAndCreatesNewIds) {
+TEST_P(RecordServiceTest, UpdateChecksIfMatchAndCreatesNewIds) {
   const Written p = create_patient(doctor_);
   uint64_t index = 0;
   auto v2 = service_->update(doctor_, "Patient", p.version.id, patient_body(p.version.id), 1, &index);
@@ -159,7 +163,7 @@ TEST_F(RecordServiceTest, UpdateChecksIfMatchAndCreatesNewIds) {
   EXPECT_EQ(mismatch.status().code(), Code::kInvalidArgument);
 }
 
-TEST_F(RecordServiceTest, ExactlyOneConcurrentUpdateWinsEachVersion) {
+TEST_P(RecordServiceTest, ExactlyOneConcurrentUpdateWinsEachVersion) {
   const Written p = create_patient(doctor_);
   constexpr int kWriters = 8;
   std::atomic<int> won{0}, lost{0};
@@ -198,7 +202,7 @@ TEST_F(RecordServiceTest, ExactlyOneConcurrentUpdateWinsEachVersion) {
   }
 }
 
-TEST_F(RecordServiceTest, DeleteIsANewVersionAndHistoryShowsIt) {
+TEST_P(RecordServiceTest, DeleteIsANewVersionAndHistoryShowsIt) {
   const Written p = create_patient(doctor_);
   uint64_t index = 0;
   auto d = service_->remove(doctor_, "Patient", p.version.id, std::nullopt, &index);
@@ -215,7 +219,7 @@ TEST_F(RecordServiceTest, DeleteIsANewVersionAndHistoryShowsIt) {
   EXPECT_EQ(missing.status().code(), Code::kNotFound);
 }
 
-TEST_F(RecordServiceTest, BadInputWritesNothing) {
+TEST_P(RecordServiceTest, BadInputWritesNothing) {
   const uint64_t before = size();
   uint64_t index = UINT64_MAX;
   const std::pair<std::string, std::string> cases[] = {
@@ -233,7 +237,7 @@ TEST_F(RecordServiceTest, BadInputWritesNothing) {
   EXPECT_EQ(index, UINT64_MAX);
 }
 
-TEST_F(RecordServiceTest, PatientsSeeOnlyTheirOwnCompartmentAndRefusalsAreRecorded) {
+TEST_P(RecordServiceTest, PatientsSeeOnlyTheirOwnCompartmentAndRefusalsAreRecorded) {
   const Written mine = create_patient(doctor_);
   const Written theirs = create_patient(doctor_);
   const Caller patient = caller(Role::kPatient, "mari", "Patient/" + mine.version.id);
@@ -267,7 +271,7 @@ TEST_F(RecordServiceTest, PatientsSeeOnlyTheirOwnCompartmentAndRefusalsAreRecord
   EXPECT_EQ(own->records[0].id, mine.version.id);
 }
 
-TEST_F(RecordServiceTest, TheAccessTrailShowsWhoSawAPatientsData) {
+TEST_P(RecordServiceTest, TheAccessTrailShowsWhoSawAPatientsData) {
   const Written p = create_patient(doctor_);
   const std::string patient_ref = "Patient/" + p.version.id;
   uint64_t index = 0;
@@ -312,7 +316,7 @@ TEST_F(RecordServiceTest, TheAccessTrailShowsWhoSawAPatientsData) {
             Code::kPermissionDenied);
 }
 
-TEST_F(RecordServiceTest, ATransactionIsAllOrNothingAndRewritesReferences) {
+TEST_P(RecordServiceTest, ATransactionIsAllOrNothingAndRewritesReferences) {
   const std::string bundle = R"({"resourceType":"Bundle","type":"transaction","entry":[
     {"fullUrl":"urn:uuid:11111111-1111-4111-8111-111111111111",
      "resource":)" + patient_body() + R"(,"request":{"method":"POST","url":"Patient"}},
@@ -335,7 +339,7 @@ TEST_F(RecordServiceTest, ATransactionIsAllOrNothingAndRewritesReferences) {
   EXPECT_EQ(size(), before);
 }
 
-TEST_F(RecordServiceTest, EveryVersionReceiptVerifiesAgainstTheResourceBytes) {
+TEST_P(RecordServiceTest, EveryVersionReceiptVerifiesAgainstTheResourceBytes) {
   const Written p = create_patient(doctor_);
   uint64_t index = 0;
   auto receipt = service_->version_receipt(doctor_, "Patient", p.version.id, 1, &index);
@@ -348,7 +352,7 @@ TEST_F(RecordServiceTest, EveryVersionReceiptVerifiesAgainstTheResourceBytes) {
   EXPECT_EQ(statement_at(index).op, "receipt");
 }
 
-TEST_F(RecordServiceTest, ErasureRemovesContentAndKeepsTheLedgerVerifiable) {
+TEST_P(RecordServiceTest, ErasureRemovesContentAndKeepsTheLedgerVerifiable) {
   const Written p = create_patient(doctor_);
   uint64_t index = 0;
   auto v2 = service_->update(doctor_, "Patient", p.version.id, patient_body(p.version.id), std::nullopt, &index);
@@ -379,7 +383,7 @@ namespace medseal::records {
 namespace {
 
 
-TEST_F(RecordServiceTest, EveryOfficialExampleRoundTrips) {
+TEST_P(RecordServiceTest, EveryOfficialExampleRoundTrips) {
   const auto files = testing::fhir_examples();
   ASSERT_GE(files.size(), 200u);
   for (const std::string& file : files) {
@@ -407,7 +411,7 @@ TEST_F(RecordServiceTest, EveryOfficialExampleRoundTrips) {
   }
 }
 
-TEST_F(RecordServiceTest, EverySyntheaBundleLoadsAsATransaction) {
+TEST_P(RecordServiceTest, EverySyntheaBundleLoadsAsATransaction) {
   const auto files = testing::synthea_bundles();
   ASSERT_EQ(files.size(), 40u);
   size_t resources = 0;
@@ -432,6 +436,9 @@ TEST_F(RecordServiceTest, EverySyntheaBundleLoadsAsATransaction) {
   EXPECT_GT(resources, 8000u);
   EXPECT_TRUE(testing::whole_log_verifies(*ledger_, note::verifier_of(key_)));
 }
+
+INSTANTIATE_TEST_SUITE_P(BothStores, RecordServiceTest,
+                         ::testing::ValuesIn(testing::all_store_kinds()), testing::StoreKindName());
 
 }  // namespace
 }  // namespace medseal::records

@@ -15,6 +15,7 @@
 #include "support/memory_store.h"
 #include "support/paths.h"
 #include "support/raw_sqlite.h"
+#include "support/test_stores.h"
 
 namespace medseal::storage {
 namespace {
@@ -84,15 +85,34 @@ std::unique_ptr<SqliteStore> open_sqlite(const std::string& path) {
 class SqliteMaker {
  public:
   Store& store() { return *store_; }
+  bool usable() const { return true; }
 
  private:
   TempDir dir_;
   std::unique_ptr<SqliteStore> store_ = open_sqlite(dir_.path() + "/log.db");
 };
 
+// The PostgreSQL store in a schema of its own; skips the test without MEDSEAL_TEST_PG.
+class PostgresMaker {
+ public:
+  PostgresMaker() {
+    if (testing::test_pg_url().empty()) return;
+    Result<std::unique_ptr<Store>> s = space_.open();
+    EXPECT_TRUE(s.is_ok()) << s.status().to_string();
+    if (s) store_ = std::move(*s);
+  }
+  Store& store() { return *store_; }
+  bool usable() const { return store_ != nullptr; }
+
+ private:
+  testing::StoreSpace space_{testing::StoreKind::kPostgres};
+  std::unique_ptr<Store> store_;  // closed before its schema is dropped
+};
+
 class MemoryMaker {
  public:
   Store& store() { return store_; }
+  bool usable() const { return true; }
 
  private:
   testing::MemoryStore store_;
@@ -101,6 +121,9 @@ class MemoryMaker {
 template <typename Maker>
 class StorageRecords : public ::testing::Test {
  public:  // to the scenario helpers below too
+  void SetUp() override {
+    if (!maker_.usable()) GTEST_SKIP() << testing::kNoTestPg;
+  }
   Store& store() { return maker_.store(); }
 
   // Appends the entries as one batch after what the store holds.
@@ -114,11 +137,12 @@ class StorageRecords : public ::testing::Test {
   Maker maker_;
 };
 
-using Makers = ::testing::Types<SqliteMaker, MemoryMaker>;
+using Makers = ::testing::Types<SqliteMaker, MemoryMaker, PostgresMaker>;
 class MakerNames {
  public:
   template <typename T>
   static std::string GetName(int) {
+    if (std::is_same_v<T, PostgresMaker>) return "Postgres";
     return std::is_same_v<T, SqliteMaker> ? "Sqlite" : "Memory";
   }
 };
@@ -390,9 +414,16 @@ TYPED_TEST(StorageRecords, RejectsRowsThatDoNotBelongToTheBatch) {
   EXPECT_EQ(this->store().search_records(many).status().code(), Code::kInvalidArgument);
 }
 
-// A deterministic random workload on both stores; every query must answer the same.
-TEST(StorageRecordsReference, SqliteAnswersLikeTheMemoryStore) {
-  SqliteMaker sqlite;
+// A deterministic random workload on a store and on the in-memory reference; every query must
+// answer the same.
+template <typename Maker>
+class StorageRecordsReference : public ::testing::Test {};
+using SqlMakers = ::testing::Types<SqliteMaker, PostgresMaker>;
+TYPED_TEST_SUITE(StorageRecordsReference, SqlMakers, MakerNames);
+
+TYPED_TEST(StorageRecordsReference, AnswersLikeTheMemoryStore) {
+  TypeParam tested;
+  if (!tested.usable()) GTEST_SKIP() << testing::kNoTestPg;
   MemoryMaker memory;
   std::mt19937 rng(7);
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
@@ -414,7 +445,7 @@ TEST(StorageRecordsReference, SqliteAnswersLikeTheMemoryStore) {
       entries.push_back(std::move(e));
     }
     Batch b = batch_of(size, entries);
-    ASSERT_TRUE(sqlite.store().commit(b));
+    ASSERT_TRUE(tested.store().commit(b));
     ASSERT_TRUE(memory.store().commit(b));
     size = b.new_size;
   }
@@ -435,7 +466,7 @@ TEST(StorageRecordsReference, SqliteAnswersLikeTheMemoryStore) {
     const uint64_t offset = static_cast<uint64_t>(pick(20)), limit = static_cast<uint64_t>(pick(30));
     const std::string history_type = pick(3) ? type : "";
     const std::string history_id = pick(2) && !history_type.empty() ? id : "";
-    same_page(sqlite.store().record_history(history_type, history_id, offset, limit),
+    same_page(tested.store().record_history(history_type, history_id, offset, limit),
               memory.store().record_history(history_type, history_id, offset, limit));
     RecordQuery query{.type = type, .offset = offset, .limit = limit};
     if (pick(3) == 0) query.ids = {id, std::to_string(pick(12)), std::to_string(pick(12))};
@@ -443,12 +474,12 @@ TEST(StorageRecordsReference, SqliteAnswersLikeTheMemoryStore) {
     if (pick(3) == 0) query.updated_from_ms = static_cast<uint64_t>(pick(50)) * 100;
     if (pick(3) == 0) query.updated_to_ms = static_cast<uint64_t>(pick(50)) * 100;
     query.include_deleted = pick(2) == 0;
-    same_page(sqlite.store().search_records(query), memory.store().search_records(query));
+    same_page(tested.store().search_records(query), memory.store().search_records(query));
     const std::string key = "Patient/" + std::to_string(pick(4));
-    EXPECT_EQ(*sqlite.store().entries_with_key(key, offset, limit),
+    EXPECT_EQ(*tested.store().entries_with_key(key, offset, limit),
               *memory.store().entries_with_key(key, offset, limit));
     const uint64_t version = static_cast<uint64_t>(pick(4));
-    Result<RecordVersion> a = sqlite.store().read_record(type, id, version);
+    Result<RecordVersion> a = tested.store().read_record(type, id, version);
     Result<RecordVersion> b = memory.store().read_record(type, id, version);
     ASSERT_EQ(a.status().code(), b.status().code());
     if (a.is_ok()) {
@@ -456,7 +487,7 @@ TEST(StorageRecordsReference, SqliteAnswersLikeTheMemoryStore) {
     }
   }
   for (uint64_t i = 0; i < size; ++i) {
-    EXPECT_EQ(sqlite.store().read_extra(i).status().code(),
+    EXPECT_EQ(tested.store().read_extra(i).status().code(),
               memory.store().read_extra(i).status().code()) << i;
   }
 }

@@ -29,6 +29,7 @@
 #include "server/portal_http.h"
 #include "sentinel/sentinel.h"
 #include "server/json_log.h"
+#include "storage/postgres/pg_store.h"
 #include "storage/sqlite/sqlite_store.h"
 #include "tlog_client/tile_source.h"
 #include "tlog_client/verify.h"
@@ -57,12 +58,17 @@ struct OpenLog {
   }
 };
 
-Result<std::unique_ptr<OpenLog>> open_log(const std::string& data_dir, const std::string& origin) {
+// `store`: a postgresql:// URL, or empty for the embedded store in the data directory.
+Result<std::unique_ptr<OpenLog>> open_log(const std::string& data_dir, const std::string& origin,
+                                          const std::string& store_url) {
+  if (!store_url.empty() && !storage::is_postgres_url(store_url)) {
+    return Status::invalid("--store must be a postgresql:// URL");
+  }
   auto dir = DataDir::open(data_dir);
   if (!dir) return dir.status();
   auto key = ledger::load_or_create_log_key(dir->path(), origin);
   if (!key) return key.status();
-  auto store = storage::open_sqlite_store(dir->file(kStoreFile));
+  auto store = storage::open_store_at(store_url.empty() ? dir->file(kStoreFile) : store_url);
   if (!store) return store.status();
   auto log = std::make_unique<OpenLog>(std::move(*dir), *key, std::move(*store), nullptr);
   auto ledger = ledger::Ledger::open(*log->store, log->key);
@@ -281,6 +287,10 @@ int run_keygen(const KeygenArgs& args) {
 Result<std::unique_ptr<sentinel::Sentinel>> start_sentinel(const ServeArgs& args, const OpenLog& log,
                                                            alerts::AlertSink& sink) {
   if (!args.sentinel) return std::unique_ptr<sentinel::Sentinel>();
+  if (!args.store.empty()) {  // it reads the SQLite file itself
+    server::log_json("warning", "the tamper sentinel watches the embedded store only; not started", {});
+    return std::unique_ptr<sentinel::Sentinel>();
+  }
   sentinel::SentinelOptions options;
   options.db_path = log.dir.file(kStoreFile);
   options.state_path = log.dir.file(kSentinelStateFile);
@@ -305,7 +315,7 @@ int run_serve(const ServeArgs& args) {
   sigset_t signals = shutdown_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto log = open_log(args.data_dir, args.origin);
+  auto log = open_log(args.data_dir, args.origin, args.store);
   if (!log) return fail("serve", log.status());
   if (args.witnesses.empty() && args.witness_quorum != 0) {
     return fail("serve", "--witness-quorum needs --witness", kExitUsage);
@@ -372,7 +382,7 @@ int run_serve(const ServeArgs& args) {
 }
 
 int run_log_append(const LogAppendArgs& args) {
-  auto log = open_log(args.data_dir, args.origin);
+  auto log = open_log(args.data_dir, args.origin, args.store);
   if (!log) return fail("log append", log.status());
   ledger::Ledger& ledger = *(*log)->ledger;
   Progress progress("appended");

@@ -23,6 +23,7 @@ int run_keygen(const KeygenArgs& args);
 struct ServeArgs {
   std::string program;      // argv[0], for the usage hints printed at start
   std::string data_dir;
+  std::string store;        // a postgresql:// URL; empty: the embedded store in data_dir
   std::string listen = "127.0.0.1:8080";
   std::string origin;       // empty: the stored key's, or the default for a new key
   size_t threads = 128;
@@ -57,6 +58,7 @@ int run_witness(const WitnessArgs& args);
 
 struct LogAppendArgs {
   std::string data_dir;
+  std::string store;  // as ServeArgs::store
   std::string origin;
 };
 int run_log_append(const LogAppendArgs& args);

@@ -41,6 +41,8 @@ void add_keygen(CLI::App& app, Args& a) {
 void add_serve(CLI::App& app, Args& a) {
   auto* cmd = app.add_subcommand("serve", "Serve the ledger over HTTP (creates keys and store on first start)");
   cmd->add_option("--data", a.serve.data_dir, "Data directory: keys and the embedded store")->required();
+  cmd->add_option("--store", a.serve.store,
+                  "postgresql://... : keep the ledger in PostgreSQL instead of DATA (keys stay in DATA)");
   cmd->add_option("--listen", a.serve.listen, "HOST:PORT to listen on (port 0: any free port)")
       ->capture_default_str();
   cmd->add_option("--origin", a.serve.origin,
@@ -108,6 +110,7 @@ void add_log(CLI::App& app, Args& a) {
       "append", "Append one system entry per line of standard input (the line is the statement); "
                 "the data directory must not be in use by a server");
   append->add_option("--data", a.append.data_dir, "Data directory")->required();
+  append->add_option("--store", a.append.store, "postgresql://... : the ledger's PostgreSQL store");
   append->add_option("--origin", a.append.origin, "Log origin for a new key");
 
   auto* verify = log->add_subcommand(

@@ -66,6 +66,22 @@ Status check_record_rows(const Batch& batch) {
   return Status::ok();
 }
 
+Result<std::vector<ExtrasRun>> check_batch(const Batch& batch) {
+  if (batch.new_size != batch.old_size + batch.extras.size()) {
+    return Status::invalid("batch sizes do not match its extras");
+  }
+  MEDSEAL_RETURN_IF_ERROR(check_record_rows(batch));
+  return encode_extras_runs(batch.old_size, batch.extras);
+}
+
+Status check_tile(const TileBlob& t) {
+  if (t.id.width == 0 || t.id.width > merkle::kTileWidth ||
+      (!t.id.entries && t.bytes.size() != size_t{t.id.width} * 32)) {
+    return Status::invalid("a tile's width does not match its bytes");
+  }
+  return Status::ok();
+}
+
 Status check_record_query(const RecordQuery& query) {
   if (!valid_name(query.type)) return Status::invalid("a search needs a record type");
   if (query.ids.size() > kMaxQueryIds) return Status::invalid("a search lists too many ids");

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "storage/extras_codec.h"
 #include "storage/store.h"
 #include "util/status.h"
 
@@ -22,6 +23,12 @@ constexpr uint64_t kMaxStoredInt = INT64_MAX;  // versions, times and indexes ar
 // only indexes below new_size. Names are at most kMaxNameBytes. Costs nothing for a batch without
 // record rows.
 Status check_record_rows(const Batch& batch);
+
+// What every driver checks before it opens a transaction: new_size = old_size + extras, the record
+// rows (check_record_rows) and the extras' salts; returns the extras packed into rows.
+Result<std::vector<ExtrasRun>> check_batch(const Batch& batch);
+// kInvalidArgument unless the tile's width is 1 .. kTileWidth and a hash tile holds 32 bytes each.
+Status check_tile(const TileBlob& tile);
 
 // kInvalidArgument for a search without a type or with more than kMaxQueryIds ids.
 Status check_record_query(const RecordQuery& query);

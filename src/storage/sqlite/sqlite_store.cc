@@ -7,6 +7,8 @@
 #include "storage/extras_codec.h"
 #include "storage/record_rows.h"
 #include "storage/sqlite/checkpointer.h"
+#include "storage/schema.h"
+#include "storage/session_pool.h"
 #include "storage/sqlite/record_sql.h"
 #include "storage/sqlite/sqlite_db.h"
 
@@ -15,69 +17,6 @@ namespace {
 
 using sqlite::Db;
 using sqlite::Stmt;
-
-// migrations[i] brings the schema from version i to i + 1; the last one gives kSchemaVersion.
-// Only plain tables and (partial) indexes, BIGINT/SMALLINT/INTEGER, TEXT and BLOB, so PostgreSQL can
-// run the same statements with BLOB spelled BYTEA and "INTEGER PRIMARY KEY" spelled "BIGINT PRIMARY
-// KEY" (in SQLite only the former makes the column the rowid). A released migration is never edited.
-//
-// Records (v2): one row per version, keyed by its ledger entry so rows append at the end of the
-// table; ids are random, so each index keyed by id costs a random page per new version, and there
-// is one (record_versions_by_record). The latest version of each record has latest = 1 (an
-// update clears it on the previous version), which the partial indexes search on; `deleted` and
-// `latest` end them so a search's total is counted from the index alone (SQLite 3.40 does not
-// take a column of a partial index's WHERE as covered).
-constexpr const char* kMigrations[] = {
-    R"sql(
-CREATE TABLE schema_version (version BIGINT NOT NULL);
-INSERT INTO schema_version (version) VALUES (0);
-CREATE TABLE log_head (
-  id BIGINT NOT NULL PRIMARY KEY,
-  size BIGINT NOT NULL,
-  checkpoint BLOB NOT NULL
-);
-CREATE TABLE tiles (
-  entries SMALLINT NOT NULL,
-  level SMALLINT NOT NULL,
-  idx BIGINT NOT NULL,
-  width INTEGER NOT NULL,
-  bytes BLOB NOT NULL,
-  nodes BLOB,
-  PRIMARY KEY (entries, level, idx)
-);
-CREATE TABLE entry_extras (
-  first_idx BIGINT NOT NULL PRIMARY KEY,
-  count INTEGER NOT NULL,
-  data BLOB NOT NULL
-);
-)sql",
-    R"sql(
-CREATE TABLE record_versions (
-  ledger_idx INTEGER PRIMARY KEY NOT NULL,
-  type TEXT NOT NULL,
-  id TEXT NOT NULL,
-  version BIGINT NOT NULL,
-  updated_ms BIGINT NOT NULL,
-  deleted SMALLINT NOT NULL,
-  compartment TEXT NOT NULL,
-  latest SMALLINT NOT NULL,
-  bytes BLOB NOT NULL
-);
-CREATE UNIQUE INDEX record_versions_by_record ON record_versions (type, id, version);
-CREATE INDEX record_versions_by_type ON record_versions (type, ledger_idx, latest, deleted);
-CREATE INDEX record_latest_by_compartment
-  ON record_versions (compartment, type, ledger_idx, deleted, latest) WHERE latest = 1;
-CREATE INDEX record_latest_by_updated
-  ON record_versions (type, updated_ms, deleted, latest) WHERE latest = 1;
-CREATE TABLE entry_keys (
-  key TEXT NOT NULL,
-  idx BIGINT NOT NULL,
-  PRIMARY KEY (key, idx)
-);
-CREATE INDEX entry_keys_by_entry ON entry_keys (idx);
-)sql",
-};
-constexpr int64_t kSchemaVersion = std::size(kMigrations);
 
 constexpr char kSelectHead[] = "SELECT size, checkpoint FROM log_head WHERE id = 0";
 constexpr char kSelectTile[] =
@@ -230,11 +169,7 @@ class SqliteStoreImpl final : public SqliteStore {
   }
 
   Status commit(const Batch& batch) override {
-    if (batch.new_size != batch.old_size + batch.extras.size()) {
-      return Status::invalid("batch sizes do not match its extras");
-    }
-    MEDSEAL_RETURN_IF_ERROR(check_record_rows(batch));
-    Result<std::vector<ExtrasRun>> runs = encode_extras_runs(batch.old_size, batch.extras);
+    Result<std::vector<ExtrasRun>> runs = check_batch(batch);
     if (!runs) return runs.status();
     std::lock_guard lock(writer_mu_);
     Status s = write(batch, *runs);
@@ -383,10 +318,7 @@ class SqliteStoreImpl final : public SqliteStore {
   }
 
   Status write_tile(const TileBlob& t) {
-    if (t.id.width == 0 || t.id.width > merkle::kTileWidth ||
-        (!t.id.entries && t.bytes.size() != size_t{t.id.width} * 32)) {
-      return Status::invalid("a tile's width does not match its bytes");
-    }
+    MEDSEAL_RETURN_IF_ERROR(check_tile(t));
     Stmt& q = upsert_tile_.start().bind(1, t.id.entries ? 1 : 0).bind(2, t.id.level);
     q.bind(3, static_cast<int64_t>(t.id.index)).bind(4, t.id.width).bind_blob(5, t.bytes);
     if (!t.nodes.empty()) q.bind_blob(6, t.nodes);  // else NULL
@@ -408,26 +340,9 @@ class SqliteStoreImpl final : public SqliteStore {
     });
   }
 
-  // Runs fn on an idle reader connection (opening one if none is idle) and returns it to the pool.
   template <typename Fn>
   auto with_reader(Fn&& fn) -> decltype(fn(std::declval<Reader&>())) {
-    std::unique_ptr<Reader> r;
-    {
-      std::lock_guard lock(pool_mu_);
-      if (!idle_.empty()) {
-        r = std::move(idle_.back());
-        idle_.pop_back();
-      }
-    }
-    if (!r) {
-      Result<std::unique_ptr<Reader>> opened = Reader::open(path_);
-      if (!opened) return opened.status();
-      r = std::move(*opened);
-    }
-    auto result = fn(*r);
-    std::lock_guard lock(pool_mu_);
-    if (idle_.size() < options_.idle_readers) idle_.push_back(std::move(r));
-    return result;
+    return readers_.with(std::forward<Fn>(fn));
   }
 
   const std::string path_;
@@ -442,8 +357,7 @@ class SqliteStoreImpl final : public SqliteStore {
   std::string default_max_pages_;
   std::unique_ptr<sqlite::Checkpointer> checkpointer_;  // stopped before the writer closes
 
-  std::mutex pool_mu_;
-  std::vector<std::unique_ptr<Reader>> idle_;
+  SessionPool<Reader> readers_{options_.idle_readers, [this] { return Reader::open(path_); }};
 };
 
 }  // namespace

@@ -1,0 +1,47 @@
+// Leadership among medseal nodes that share one PostgreSQL database (issue 7 section 2): exactly
+// one node sequences at a time. The leader holds a session-level advisory lock on a session of
+// its own; PostgreSQL releases it when that session ends (the node died, was killed, or lost its
+// network: the server's keepalives end the session), and a waiting node takes it within its poll
+// interval. No home-made consensus: PostgreSQL's lock manager decides.
+//
+// Holding the lock is not enough on its own: a node that lost its session may not know it yet.
+// So the store fences every commit with the lock (PostgresStoreOptions::leader_session): inside
+// the batch's transaction, under the log_head table lock, it checks that the leadership session
+// still holds the advisory lock, and refuses the batch if not. A deposed leader can therefore never
+// commit, and a new leader's first batch waits for any batch the old one had in flight, then
+// re-reads the head (the ledger reloads after a refused batch) before it signs anything committed.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "storage/postgres/pg_conn.h"
+#include "util/status.h"
+
+namespace medseal::storage::postgres {
+
+// The advisory lock key of a log's leadership ("ldr!" in ASCII); one log per database schema.
+constexpr int64_t kLeaderLockKey = 0x6c647221;
+
+class Leadership {
+ public:
+  // Waits until this process holds the leadership of the database at `url`, trying every `poll`;
+  // kFailedPrecondition once `give_up()` returns true, kIoError if the server cannot be reached.
+  static Result<std::unique_ptr<Leadership>> acquire(const std::string& url,
+                                                     std::chrono::milliseconds poll,
+                                                     const std::function<bool()>& give_up);
+
+  // The holding session's backend process id, for PostgresStoreOptions::leader_session.
+  int session_pid() const { return session_pid_; }
+  // OK while the lock is still held; kFailedPrecondition once the session is gone (a round trip).
+  Status check();
+
+ private:
+  Leadership(std::unique_ptr<Conn> conn, int pid) : conn_(std::move(conn)), session_pid_(pid) {}
+  std::unique_ptr<Conn> conn_;
+  int session_pid_;
+};
+
+}  // namespace medseal::storage::postgres
