@@ -25,6 +25,7 @@
 #include "records/resource.h"
 #include "records/service.h"
 #include "server/alerts_http.h"
+#include "server/forensics_http.h"
 #include "server/http_server.h"
 #include "sentinel/sentinel.h"
 #include "server/json_log.h"
@@ -41,7 +42,6 @@ namespace {
 
 // Entries per append_all call: one full sequencer batch, so each call commits at once.
 constexpr size_t kAppendChunk = 4096;
-constexpr std::string_view kSentinelStateFile = "sentinel.state";  // sentinel/sentinel.h
 
 // The store and the ledger over it, opened in a locked data directory.
 struct OpenLog {
@@ -256,13 +256,23 @@ int run_keygen(const KeygenArgs& args) {
 }
 
 // The tamper sentinel over the server's store (sentinel/sentinel.h), unless --no-sentinel.
-Result<std::unique_ptr<sentinel::Sentinel>> start_sentinel(const ServeArgs& args, const OpenLog& log,
-                                                           alerts::AlertSink& sink) {
-  if (!args.sentinel) return std::unique_ptr<sentinel::Sentinel>();
+// The server's store as the sentinel and forensics read it.
+sentinel::SentinelOptions store_options(const OpenLog& log) {
   sentinel::SentinelOptions options;
   options.db_path = log.dir.file(kStoreFile);
   options.state_path = log.dir.file(kSentinelStateFile);
   options.vkey = note::verifier_of(log.key);
+  return options;
+}
+
+// Its access-anomaly rules were checked before anything started.
+Result<std::unique_ptr<sentinel::Sentinel>> start_sentinel(const ServeArgs& args, const OpenLog& log,
+                                                           alerts::AlertSink& sink) {
+  if (!args.sentinel) return std::unique_ptr<sentinel::Sentinel>();
+  sentinel::SentinelOptions options = store_options(log);
+  Result<sentinel::AccessRuleOptions> rules = access_rule_options(args.anomalies);
+  if (!rules) return rules.status();
+  options.access_rules = *rules;
   if (auto* sqlite = dynamic_cast<storage::SqliteStore*>(log.store.get())) {
     options.foreign_commits = [sqlite] { return sqlite->foreign_commits(); };
   }
@@ -277,6 +287,7 @@ int run_serve(const ServeArgs& args) {
   if (args.threads < 1 || args.threads > 4096) return fail("serve", "--threads must be 1..4096", kExitUsage);
   auto tls = tls_options(args, addr.host);
   if (!tls) return fail("serve", tls.status().message(), kExitUsage);
+  if (auto rules = access_rule_options(args.anomalies); !rules) return fail("serve", rules.status());
   // OpenSSL writes to sockets with write(): a client gone mid-reply must not kill the server.
   ::signal(SIGPIPE, SIG_IGN);
   // Before any thread exists (the ledger starts one), so every thread inherits the mask.
@@ -328,6 +339,8 @@ int run_serve(const ServeArgs& args) {
   server::fhir::Api api(records, *(*auth)->authenticator, records::r4_resource_types(), system_clock(), api_options);
   server::AlertsHttp alerts_http(**alerts, *(*auth)->authenticator);
   options.alerts = &alerts_http;
+  server::ForensicsHttp forensics_http(records, *(*auth)->authenticator, store_options(**log), system_clock());
+  options.forensics = &forensics_http;
   server::HttpServer http(ledger, options, &api);
   auto port = http.bind();
   if (!port) return fail("serve", port.status());

@@ -4,6 +4,7 @@
 #include <httplib.h>
 
 #include "server/alerts_http.h"
+#include "server/forensics_http.h"
 #include "server/http_listener.h"
 #include "server/json_log.h"
 #include "server/public_log.h"
@@ -131,6 +132,10 @@ struct HttpServer::Impl {
       options.alerts->handle(req, res, client_certificate_person(req.ssl, options.tls));
       return true;
     }
+    if (options.forensics && ForensicsHttp::is_forensics_path(path)) {
+      options.forensics->handle(req, res, client_certificate_person(req.ssl, options.tls));
+      return true;
+    }
     bool ours = path == "/healthz" || path.starts_with(kLogPrefix);
     if (!ours) return false;
     // Every resource here is read-only; other methods are refused before any lookup.
@@ -186,7 +191,8 @@ std::vector<ServerRoute> routes() {
                                   {"GET", std::string(kReceiptPrefix) + "{index}", false},
                                   {"GET", "/alerts", false},
                                   {"GET", "/alerts/stream", false},
-                                  {"GET", "/metrics", false}};
+                                  {"GET", "/metrics", false},
+                                  {"GET", "/forensics", false}};
   for (const fhir::RouteSpec& r : fhir::routes()) {
     out.push_back({std::string(r.method), std::string(kFhirRoot) + std::string(r.path), r.anonymous});
   }

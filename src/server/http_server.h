@@ -1,6 +1,7 @@
 // medseal's HTTP server (DESIGN.md section 6): /healthz, the public log (public_log.h), the FHIR
 // API at /fhir and receipts at /ledger/receipts (fhir_api.h), the alerts at /alerts,
-// /alerts/stream and /metrics (alerts_http.h), on cpp-httplib. The HTTP library
+// /alerts/stream and /metrics (alerts_http.h), the forensic report at /forensics
+// (forensics_http.h), on cpp-httplib. The HTTP library
 // stays behind this header.
 //
 // Bodies are accepted up to 8 MiB (fhir_api.h); a larger one is 413 with an OperationOutcome.
@@ -24,6 +25,7 @@
 namespace medseal::server {
 
 class AlertsHttp;
+class ForensicsHttp;
 
 struct HttpOptions {
   std::string host = "127.0.0.1";
@@ -32,6 +34,7 @@ struct HttpOptions {
   bool access_log = false;       // a JSON line per request (errors are always logged)
   CheckpointSource witnessed;    // with witnesses: what /log/checkpoint serves (public_log.h)
   AlertsHttp* alerts = nullptr;  // null: /alerts, /alerts/stream and /metrics are 404
+  ForensicsHttp* forensics = nullptr;  // null: /forensics is 404 (forensics_http.h)
   TlsOptions tls;                // enabled: HTTPS only, and mutual TLS with client CAs (tls.h)
 };
 
