@@ -3,9 +3,12 @@
 // the server's back, and `medseal forensics` (and GET /forensics) must name it with the hash the
 // ledger committed and the hash the store now holds, list what each identity read and who read
 // each patient, and record the auditor's own reading of the report.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <signal.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -167,6 +170,30 @@ TEST_F(Forensics, ManyPatientsAndOutsideACareRelationReachGetAlerts) {
   EXPECT_TRUE(eventually([&] { return has_alert("outside-care-relation", "dr.other"); },
                          std::chrono::seconds(15)));
   EXPECT_EQ(last_alert_["resources"], nlohmann::json::array({patients_[0]}));
+}
+
+TEST_F(Forensics, MonitorRaisesTheSameAnomaliesFromItsOwnProcess) {
+  read_patients();
+  // A monitor started afterwards with no state of its own looks at every entry once.
+  const std::string err = dir_.path() + "/monitor.err";
+  const int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  const int out_fd = ::open("/dev/null", O_WRONLY);
+  const pid_t pid = spawn_program({medseal_binary(), "monitor", "--data", data_, "--state",
+                                   dir_.path() + "/monitor.state", "--anomaly-patients", "2"},
+                                  "", out_fd, err_fd);
+  ::close(err_fd);
+  ::close(out_fd);
+  ASSERT_GT(pid, 0);
+  const bool seen = eventually([&] {
+    const std::string text = read_file(err);
+    return text.find("\"rule\":\"many-patients\"") != std::string::npos &&
+           text.find("dr.load") != std::string::npos;
+  }, std::chrono::seconds(15));
+  ::kill(pid, SIGTERM);
+  EXPECT_EQ(wait_exit_status(pid), 0);
+  EXPECT_TRUE(seen) << read_file(err);
+  ProgramOutcome bad = run_medseal({"monitor", "--data", data_, "--business-hours", "7-19"});
+  EXPECT_EQ(bad.status, 2) << bad.err;
 }
 
 TEST_F(Forensics, NamesTheAlteredRecordWithCommittedAndFoundHashes) {

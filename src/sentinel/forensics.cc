@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <ctime>
 #include <map>
 #include <set>
 #include <utility>
@@ -34,6 +33,16 @@ bool digits(std::string_view text, size_t at, size_t n, int* out) {
   }
   *out = v;
   return true;
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
 }
 
 std::optional<uint64_t> parse_rfc3339(std::string_view t) {
@@ -68,14 +77,8 @@ std::optional<uint64_t> parse_rfc3339(std::string_view t) {
   } else {
     return std::nullopt;
   }
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = std::min(second, 59);
-  const int64_t secs = static_cast<int64_t>(timegm(&tm)) - offset_s;
+  const int64_t secs = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 +
+                       std::min(second, 59) - offset_s;
   if (secs < 0) return std::nullopt;
   return static_cast<uint64_t>(secs) * 1000 + ms;
 }

@@ -30,6 +30,9 @@
 // note the sentinel verified, which still verifies (its signature; and its tree, unless the alert
 // is about tiles or bundles). Each distinct finding is raised once.
 //
+// With options.access_rules, the access entries verified as they arrive also feed the
+// access-anomaly rules (access_rules.h).
+//
 // Not detected: a foreign write that coincides with a server commit and changes nothing the
 // ledger commits to (e.g. the `latest` flag, a search index) — only the head rule could see it;
 // reads made directly on the file; changes to files other than the store (keys, tokens).
