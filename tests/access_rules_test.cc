@@ -13,13 +13,10 @@
 #include <thread>
 #include <vector>
 
-#include "ledger/ledger.h"
-#include "records/service.h"
 #include "sentinel/sentinel.h"
-#include "storage/sqlite/sqlite_store.h"
 #include "support/eventually.h"
 #include "support/paths.h"
-#include "util/clock.h"
+#include "support/record_stack.h"
 
 namespace medseal::sentinel {
 namespace {
@@ -283,25 +280,17 @@ TEST(AccessRules, AlertsNameIdsAndCountsButNeverPurposesOrReasons) {
 class SentinelAccessRules : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_ = dir_.path() + "/medseal.db";
-    auto store = storage::open_sqlite_store(db_);
-    ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-    store_ = std::move(*store);
-    ledger::LedgerOptions options;
-    options.batch_window = std::chrono::microseconds(500);
-    auto l = ledger::Ledger::open(*store_, key_, options);
-    ASSERT_TRUE(l.is_ok()) << l.status().to_string();
-    ledger_ = std::move(*l);
-    service_ = std::make_unique<records::RecordService>(*ledger_, *store_, system_clock());
+    stack_ = testing::open_record_stack(dir_.path(), "test/access-rules");
+    ASSERT_NE(stack_, nullptr);
     for (int i = 0; i < 3; ++i) {
-      auto w = service_->create(clinician_, "Patient",
+      auto w = stack_->service->create(clinician_, "Patient",
                                 R"({"resourceType":"Patient","birthDate":"1980-01-01"})", nullptr);
       ASSERT_TRUE(w.is_ok()) << w.status().to_string();
       ids_.push_back(w->version.id);
     }
-    options_.db_path = db_;
+    options_.db_path = stack_->db_path;
     options_.state_path = dir_.path() + "/sentinel.state";
-    options_.vkey = note::verifier_of(key_);
+    options_.vkey = note::verifier_of(stack_->key);
     options_.poll = std::chrono::milliseconds(20);
     AccessRuleOptions rules;
     rules.max_patients = 2;
@@ -310,17 +299,13 @@ class SentinelAccessRules : public ::testing::Test {
 
   void read_all() {
     for (const std::string& id : ids_) {
-      auto r = service_->read(clinician_, "Patient", id, 0, nullptr);
+      auto r = stack_->service->read(clinician_, "Patient", id, 0, nullptr);
       ASSERT_TRUE(r.is_ok()) << r.status().to_string();
     }
   }
 
   testing::TempDir dir_;
-  std::string db_;
-  note::SignerKey key_ = note::generate_signer_key("test/access-rules");
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<ledger::Ledger> ledger_;
-  std::unique_ptr<records::RecordService> service_;
+  std::unique_ptr<testing::RecordStack> stack_;
   records::Caller clinician_{identity::Identity{"dr.reader", identity::Role::kClinician, ""}, "TREAT"};
   std::vector<std::string> ids_;
   SentinelOptions options_;
