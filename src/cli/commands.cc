@@ -25,6 +25,7 @@
 #include "records/resource.h"
 #include "records/service.h"
 #include "server/alerts_http.h"
+#include "server/forensics_http.h"
 #include "server/http_server.h"
 #include "server/portal_http.h"
 #include "sentinel/sentinel.h"
@@ -43,7 +44,6 @@ namespace {
 
 // Entries per append_all call: one full sequencer batch, so each call commits at once.
 constexpr size_t kAppendChunk = 4096;
-constexpr std::string_view kSentinelStateFile = "sentinel.state";  // sentinel/sentinel.h
 
 // The store and the ledger over it, opened in a locked data directory.
 struct OpenLog {
@@ -283,18 +283,29 @@ int run_keygen(const KeygenArgs& args) {
   return kExitOk;
 }
 
-// The tamper sentinel over the server's store (sentinel/sentinel.h), unless --no-sentinel.
-Result<std::unique_ptr<sentinel::Sentinel>> start_sentinel(const ServeArgs& args, const OpenLog& log,
-                                                           alerts::AlertSink& sink) {
-  if (!args.sentinel) return std::unique_ptr<sentinel::Sentinel>();
-  if (!args.store.empty()) {  // it reads the SQLite file itself
-    server::log_json("warning", "the tamper sentinel watches the embedded store only; not started", {});
-    return std::unique_ptr<sentinel::Sentinel>();
-  }
+// The server's store as the sentinel and forensics read it.
+sentinel::SentinelOptions store_options(const OpenLog& log) {
   sentinel::SentinelOptions options;
   options.db_path = log.dir.file(kStoreFile);
   options.state_path = log.dir.file(kSentinelStateFile);
   options.vkey = note::verifier_of(log.key);
+  return options;
+}
+
+// The tamper sentinel over the server's store (sentinel/sentinel.h), unless --no-sentinel; its
+// access-anomaly rules were checked before anything started. It reads the SQLite file itself, so
+// it does not watch a PostgreSQL store.
+Result<std::unique_ptr<sentinel::Sentinel>> start_sentinel(const ServeArgs& args, const OpenLog& log,
+                                                           alerts::AlertSink& sink) {
+  if (!args.sentinel) return std::unique_ptr<sentinel::Sentinel>();
+  if (!args.store.empty()) {
+    server::log_json("warning", "the tamper sentinel watches the embedded store only; not started", {});
+    return std::unique_ptr<sentinel::Sentinel>();
+  }
+  sentinel::SentinelOptions options = store_options(log);
+  Result<sentinel::AccessRuleOptions> rules = access_rule_options(args.anomalies);
+  if (!rules) return rules.status();
+  options.access_rules = *rules;
   if (auto* sqlite = dynamic_cast<storage::SqliteStore*>(log.store.get())) {
     options.foreign_commits = [sqlite] { return sqlite->foreign_commits(); };
   }
@@ -309,6 +320,7 @@ int run_serve(const ServeArgs& args) {
   if (args.threads < 1 || args.threads > 4096) return fail("serve", "--threads must be 1..4096", kExitUsage);
   auto tls = tls_options(args, addr.host);
   if (!tls) return fail("serve", tls.status().message(), kExitUsage);
+  if (auto rules = access_rule_options(args.anomalies); !rules) return fail("serve", rules.status());
   // OpenSSL writes to sockets with write(): a client gone mid-reply must not kill the server.
   ::signal(SIGPIPE, SIG_IGN);
   // Before any thread exists (the ledger starts one), so every thread inherits the mask.
@@ -363,6 +375,8 @@ int run_serve(const ServeArgs& args) {
   server::PortalHttp portal(*(*auth)->authenticator,
                             portal_keys(args, **log, witnessing ? witnessing->cosigner->quorum() : 0));
   options.portal = &portal;
+  server::ForensicsHttp forensics_http(records, *(*auth)->authenticator, store_options(**log), system_clock());
+  if (args.store.empty()) options.forensics = &forensics_http;  // it reads the SQLite file too
   server::HttpServer http(ledger, options, &api);
   auto port = http.bind();
   if (!port) return fail("serve", port.status());

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/anomaly_flags.h"
+
 namespace medseal::cli {
 
 // Exit codes shared by every subcommand.
@@ -42,6 +44,7 @@ struct ServeArgs {
   bool allow_plain_http = false;   // plain HTTP on an address other machines can reach
   uint32_t auth_failure_limit = 20;  // failed authentications per minute per address or identity; 0: off
   bool sentinel = true;       // --no-sentinel turns the tamper sentinel off
+  AnomalyFlags anomalies;     // the sentinel's access-anomaly rules
 };
 int run_serve(const ServeArgs& args);
 
@@ -181,8 +184,25 @@ struct MonitorArgs {
   std::string state_file;   // default DIR/monitor.state (another user: a file of its own)
   uint64_t poll_ms = 50;
   bool full = false;
+  AnomalyFlags anomalies;   // the access-anomaly rules (not with --full)
 };
 int run_monitor(const MonitorArgs& args);
+
+// medseal forensics --data DIR: what was altered and what was read by whom (sentinel/forensics.h),
+// from the store, read-only (no state file is written; a running server is not disturbed). A
+// table, or with --json the report's JSON. Exit kExitOk when nothing was altered (erasures are
+// not alterations), kExitFailure when something was (or the store could not be read), kExitUsage
+// for a bad command line. Reading the report here is not recorded in the ledger (the store is
+// not written): GET /forensics is the recorded way.
+struct ForensicsArgs {
+  std::string data_dir;
+  std::string vkey;     // default DIR/log.vkey
+  std::string state_file;  // default DIR/sentinel.state (read if present)
+  std::string since, until;  // RFC 3339 or Unix ms
+  std::string identity, patient;
+  bool json = false;
+};
+int run_forensics(const ForensicsArgs& args);
 
 // "HOST:PORT" or "[IPV6]:PORT" with a port of 0..65535 (0: any free port).
 struct ListenAddress {

@@ -15,6 +15,7 @@ inline constexpr std::string_view kLockFile = "medseal.lock";
 inline constexpr std::string_view kTokensFile = "tokens";            // identity/token_store.h
 inline constexpr std::string_view kAdminTokenFile = "admin.token";   // written on first start
 inline constexpr std::string_view kUsersFile = "users";              // identity/user_registry.h
+inline constexpr std::string_view kSentinelStateFile = "sentinel.state";  // serve's sentinel
 
 class DataDir {
  public:

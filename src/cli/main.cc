@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/anomaly_flags.h"
 #include "cli/commands.h"
 #include "ledger/keyfile.h"
 
@@ -26,6 +27,7 @@ struct Args {
   ExtendArgs extend;
   MirrorArgs mirror;
   MonitorArgs monitor;
+  ForensicsArgs forensics;
   bool no_sentinel = false;
 };
 
@@ -72,7 +74,9 @@ void add_serve(CLI::App& app, Args& a) {
                   "Failed authentications per minute per address or identity before 429 (0: no limit)")
       ->capture_default_str();
   cmd->add_flag("--no-sentinel", a.no_sentinel,
-                "Do not run the tamper sentinel (on by default; alerts as JSON lines on stderr)");
+                "Do not run the tamper sentinel (on by default; alerts as JSON lines on stderr); "
+                "the access-anomaly rules below run inside it");
+  add_anomaly_flags(cmd, a.serve.anomalies);
 }
 
 void add_monitor(CLI::App& app, Args& a) {
@@ -86,6 +90,28 @@ void add_monitor(CLI::App& app, Args& a) {
                   "Where to keep the newest verified checkpoint (default DIR/monitor.state)");
   cmd->add_option("--poll-ms", a.monitor.poll_ms, "How often to look for changes")->capture_default_str();
   cmd->add_flag("--full", a.monitor.full, "One whole pass with progress, then exit 0 (clean) or 1");
+  add_anomaly_flags(cmd, a.monitor.anomalies);
+}
+
+void add_forensics(CLI::App& app, Args& a) {
+  auto* cmd = app.add_subcommand(
+      "forensics", "What data was stolen or tampered with: every altered entry (what the ledger "
+                   "committed, what the store holds now) and every access in a window, from the "
+                   "store, read-only (a running server is not disturbed)");
+  cmd->footer("Exit codes: 0 nothing altered; 1 altered entries found (or the store could not be read); "
+              "2 usage error.");
+  cmd->add_option("--data", a.forensics.data_dir, "The server's data directory")->required();
+  cmd->add_option("--vkey", a.forensics.vkey, "The log's verifier key (default DIR/log.vkey)");
+  cmd->add_option("--state", a.forensics.state_file,
+                  "The sentinel state to check against, read only (default DIR/sentinel.state)");
+  cmd->add_option("--since", a.forensics.since, "Accesses at or after T (RFC 3339 or Unix ms)");
+  cmd->add_option("--until", a.forensics.until, "Accesses at or before T (RFC 3339 or Unix ms)");
+  auto* who = cmd->add_option("--identity", a.forensics.identity,
+                              "Only this identity's accesses, and the patients it touched");
+  auto* patient = cmd->add_option("--patient", a.forensics.patient,
+                                  "Only accesses to Patient/ID, and the identities that touched it");
+  who->excludes(patient);
+  cmd->add_flag("--json", a.forensics.json, "The report as JSON (the shape GET /forensics serves)");
 }
 
 void add_witness(CLI::App& app, Args& a) {
@@ -241,6 +267,7 @@ int dispatch(CLI::App& app, Args& a, const char* program) {
   if (app.got_subcommand("keygen")) return run_keygen(a.keygen);
   if (app.got_subcommand("mirror")) return run_mirror(a.mirror);
   if (app.got_subcommand("monitor")) return run_monitor(a.monitor);
+  if (app.got_subcommand("forensics")) return run_forensics(a.forensics);
   if (app.got_subcommand("witness")) return run_witness(a.witness);
   if (app.got_subcommand("serve")) {
     a.serve.program = program;
@@ -269,6 +296,7 @@ int main(int argc, char** argv) {
   add_extend(app, args);
   add_mirror(app, args);
   add_monitor(app, args);
+  add_forensics(app, args);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

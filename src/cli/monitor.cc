@@ -34,6 +34,9 @@ Result<sentinel::SentinelOptions> monitor_options(const MonitorArgs& args) {
       args.state_file.empty() ? dir + "/" + std::string(kMonitorStateFile) : args.state_file;
   o.vkey = *vkey;
   o.poll = std::chrono::milliseconds(args.poll_ms);
+  Result<sentinel::AccessRuleOptions> rules = access_rule_options(args.anomalies);
+  if (!rules) return rules.status();
+  o.access_rules = *rules;
   return o;
 }
 

@@ -90,4 +90,10 @@ Decision decide_erase(const identity::Identity& who) {
   return refuse("role", "only an admin may erase records");
 }
 
+Decision decide_forensics(const identity::Identity& who) {
+  if (who.role == Role::kAuditor) return allow("auditor");
+  if (who.role == Role::kAdmin) return allow("admin");
+  return refuse("role", "the forensic report is for auditors and admins");
+}
+
 }  // namespace medseal::records

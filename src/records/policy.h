@@ -38,6 +38,7 @@
 // patients the entry names (or any entry they wrote themselves: "own-entry"); system entries
 // naming no patient: admins and auditors.
 // Erasure: admins ("admin").
+// The forensic report (sentinel/forensics.h): auditors ("auditor") and admins ("admin").
 #pragma once
 
 #include <string>
@@ -85,6 +86,9 @@ Decision decide_receipt(const identity::Identity& who, const Statement* statemen
 
 // Erasure.
 Decision decide_erase(const identity::Identity& who);
+
+// The forensic report.
+Decision decide_forensics(const identity::Identity& who);
 
 // --- implementation of the template
 

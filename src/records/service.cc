@@ -719,6 +719,20 @@ Result<std::vector<uint64_t>> RecordService::erase(const Caller& caller, std::st
   return erased;
 }
 
+Status RecordService::record_forensics(const Caller& caller, std::string_view query,
+                                       std::vector<std::string> patients, uint64_t* ledger_index) {
+  Impl& m = *impl_;
+  const std::string what = "forensics" + (query.empty() ? std::string() : "?" + std::string(query));
+  const Decision d = decide_forensics(caller.who);
+  if (!d.allowed) return m.deny(caller, "forensics", {what}, {}, d, ledger_index);
+  Statement s = m.statement(caller, "forensics", m.clock.now_ms());
+  s.resources = {what};
+  s.patients = std::move(patients);
+  s.rule = d.rule;
+  Result<uint64_t> index = m.append(std::move(s), std::nullopt, std::nullopt, ledger_index);
+  return index ? Status::ok() : index.status();
+}
+
 Status RecordService::record_refusal(std::string_view who, std::string_view op,
                                      std::string_view target, std::string_view reason,
                                      uint64_t* ledger_index) {

@@ -124,6 +124,14 @@ class RecordService {
   Result<std::vector<uint64_t>> erase(const Caller& caller, std::string_view type,
                                       std::string_view id, uint64_t* ledger_index);
 
+  // Reading the forensic report (sentinel/forensics.h) is an access too: for an auditor or admin
+  // one access entry, op "forensics", resource "forensics?<query>", keyed by every patient the
+  // report names, appended before the report is answered; for anyone else an access-denied entry
+  // and kPermissionDenied (call it with no patients before building the report, then again with
+  // them). `query` holds ids only (checked by the caller).
+  Status record_forensics(const Caller& caller, std::string_view query,
+                          std::vector<std::string> patients, uint64_t* ledger_index);
+
   // Records a request refused before it reached a method (no or unknown token): an access-denied
   // entry naming `who` ("anonymous" when unknown), the operation and the target.
   Status record_refusal(std::string_view who, std::string_view op, std::string_view target,

@@ -192,6 +192,9 @@ void EntryChecker::check_entry(uint64_t index, std::string_view leaf, Rows& rows
     return;
   }
   if (!st) return;  // a system entry of another shape, its commitment verified
+  const bool access = entry->kind == ledger::EntryKind::kAccess ||
+                      entry->kind == ledger::EntryKind::kAccessDenied;
+  if (access && observer_) observer_(index, entry->time_ms, *st);
   if (st->op == "erase" && !st->denied) erased_.insert(st->erased.begin(), st->erased.end());
   for (const std::string& patient : st->patients) {
     auto it = rows.keys.find({index, patient});

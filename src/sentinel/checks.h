@@ -23,12 +23,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "alerts/alert.h"
 #include "merkle/compact_range.h"
+#include "records/statement.h"
 #include "sentinel/store_view.h"
 #include "util/status.h"
 
@@ -48,6 +50,11 @@ class EntryChecker {
   Status check(uint64_t from, uint64_t to, uint64_t size, merkle::CompactRange* range);
   // Turns the gaps that no erasure names into missing-entry alerts. Call after the last check().
   void finish();
+
+  // Called with every access and access-denied entry whose commitment and statement verified
+  // (access_rules.h feeds on it): ledger index, the leaf's time, the statement.
+  using AccessObserver = std::function<void(uint64_t, uint64_t, const records::Statement&)>;
+  void observe_accesses(AccessObserver observer) { observer_ = std::move(observer); }
 
   // Bytes hashed or parsed: the work done, for throughput figures.
   uint64_t entries_checked() const { return entries_checked_; }
@@ -69,6 +76,7 @@ class EntryChecker {
 
   StoreView& view_;
   ErasedSet& erased_;
+  AccessObserver observer_;
   std::vector<uint64_t> gaps_;
   std::vector<alerts::Alert> alerts_;
   uint64_t entries_checked_ = 0;

@@ -129,7 +129,9 @@ struct Pass {
 class Sentinel::Impl {
  public:
   Impl(SentinelOptions options, alerts::AlertSink& sink, StoreView view)
-      : options_(std::move(options)), sink_(sink), view_(std::move(view)) {}
+      : options_(std::move(options)), sink_(sink), view_(std::move(view)) {
+    if (options_.access_rules) access_ = std::make_unique<AccessRules>(*options_.access_rules, sink_);
+  }
 
   Result<FullPassReport> initial_pass(const std::function<void(uint64_t, uint64_t)>& progress);
   void run();
@@ -146,6 +148,8 @@ class Sentinel::Impl {
  private:
   void raise(Alert alert);
   size_t raise_all(std::vector<Alert>& found);
+  // Feeds the access rules the access entries at or beyond `from` that `checker` verifies.
+  void feed_accesses(EntryChecker& checker, uint64_t from);
   Result<Pass> begin_pass(std::optional<SavedState> pin);
   // With `guard`, does nothing (returns false) when the snapshot holds a commit the live checks
   // have not seen yet, so an erasure is known before the gaps it explains are judged.
@@ -165,6 +169,7 @@ class Sentinel::Impl {
   SentinelOptions options_;
   alerts::AlertSink& sink_;
   StoreView view_;
+  std::unique_ptr<AccessRules> access_;
   ErasedSet erased_;
   std::set<std::string> raised_;
 
@@ -200,9 +205,21 @@ void Sentinel::Impl::raise(Alert alert) {
 
 size_t Sentinel::Impl::raise_all(std::vector<Alert>& found) {
   const uint64_t before = alerts_raised;
-  for (Alert& a : coalesce(std::move(found))) raise(std::move(a));
+  if (!options_.coalesce) {
+    for (Alert& a : found) raise(std::move(a));
+  } else {
+    for (Alert& a : coalesce(std::move(found))) raise(std::move(a));
+  }
   found.clear();
   return alerts_raised - before;
+}
+
+void Sentinel::Impl::feed_accesses(EntryChecker& checker, uint64_t from) {
+  if (!access_) return;
+  checker.observe_accesses([this, from](uint64_t index, uint64_t time_ms,
+                                        const records::Statement& statement) {
+    if (index >= from) access_->observe(index, time_ms, statement);
+  });
 }
 
 
@@ -314,6 +331,7 @@ Result<FullPassReport> Sentinel::Impl::initial_pass(
     report.findings = alerts_raised;
     return report;  // bad-signature was raised
   }
+  feed_accesses(*pass->checker, *saved ? (*saved)->size : 0);
   if (*saved && (*saved)->size > pass->checkpoint.size) {
     raise(finding("log-rollback", "the store holds fewer entries than the sentinel verified before",
                   {"log_head"}, index_span(pass->checkpoint.size, (*saved)->size),
@@ -376,6 +394,7 @@ Status Sentinel::Impl::check_beyond(uint64_t size) {
 Status Sentinel::Impl::check_growth(const storage::LogHead& head,
                                     const note::Checkpoint& checkpoint) {
   EntryChecker checker(view_, erased_);
+  feed_accesses(checker, verified_size_);
   merkle::CompactRange range = live_;
   MEDSEAL_RETURN_IF_ERROR(checker.check(verified_size_, head.size, head.size, &range));
   checker.finish();
@@ -601,11 +620,13 @@ Result<std::unique_ptr<Sentinel>> Sentinel::start(SentinelOptions options,
 
 Result<FullPassReport> verify_store(const SentinelOptions& options, alerts::AlertSink& sink,
                                     const std::function<void(uint64_t, uint64_t)>& progress) {
-  Result<std::unique_ptr<Sentinel::Impl>> impl = open_impl(options, sink);
+  SentinelOptions once = options;
+  once.access_rules.reset();
+  Result<std::unique_ptr<Sentinel::Impl>> impl = open_impl(once, sink);
   if (!impl) return impl.status();
   Result<FullPassReport> report = (*impl)->initial_pass(progress);
   if (!report) return report.status();
-  MEDSEAL_RETURN_IF_ERROR((*impl)->save_state());
+  if (options.save_state) MEDSEAL_RETURN_IF_ERROR((*impl)->save_state());
   return report;
 }
 

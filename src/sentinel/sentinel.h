@@ -30,6 +30,9 @@
 // note the sentinel verified, which still verifies (its signature; and its tree, unless the alert
 // is about tiles or bundles). Each distinct finding is raised once.
 //
+// With options.access_rules, the access entries verified as they arrive also feed the
+// access-anomaly rules (access_rules.h).
+//
 // Not detected: a foreign write that coincides with a server commit and changes nothing the
 // ledger commits to (e.g. the `latest` flag, a search index) — only the head rule could see it;
 // reads made directly on the file; changes to files other than the store (keys, tokens).
@@ -40,11 +43,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "alerts/alert.h"
 #include "note/keys.h"
+#include "sentinel/access_rules.h"
 #include "util/status.h"
 
 namespace medseal::sentinel {
@@ -62,6 +67,15 @@ struct SentinelOptions {
   // what marks a commit foreign, so a foreign write next to a server commit is left to the rolling
   // pass (it is still found if it changed anything the ledger commits to).
   std::function<Result<bool>()> foreign_commits;
+  // Set: access anomalies (access_rules.h) over the access entries verified as they arrive, and
+  // at start over those beyond the saved state (a restart raises nothing it raised before, as far
+  // as the saved state reaches: it is saved at most once a second and only while the store
+  // verifies). Sentinel::start only: verify_store never raises them.
+  std::optional<AccessRuleOptions> access_rules;
+  // verify_store: false leaves the state file untouched (forensics only reads).
+  bool save_state = true;
+  // false: one alert per finding instead of one per kind and summary (forensics lists each).
+  bool coalesce = true;
 };
 
 struct FullPassReport {
@@ -94,8 +108,9 @@ class Sentinel {
 };
 
 // One whole pass over the store, as the sentinel's start does, with `progress(done, total)`
-// after each chunk; for `medseal monitor --full` and the benchmark. Alerts go to `sink`; the
-// state file is checked and, when the pass finds nothing, updated.
+// after each chunk; for `medseal monitor --full`, forensics and the benchmark. Alerts go to
+// `sink`; the state file is checked and, when the pass finds nothing and options.save_state,
+// updated.
 Result<FullPassReport> verify_store(const SentinelOptions& options, alerts::AlertSink& sink,
                                     const std::function<void(uint64_t, uint64_t)>& progress);
 

@@ -81,22 +81,31 @@ void AlertsHttp::handle(const httplib::Request& req, httplib::Response& res,
   stream(res);
 }
 
-bool AlertsHttp::authorized(const httplib::Request& req, httplib::Response& res,
-                            std::string_view certificate_person) {
+std::optional<identity::Identity> authenticate_request(identity::Authenticator& authenticator,
+                                                       const httplib::Request& req,
+                                                       httplib::Response& res,
+                                                       std::string_view certificate_person) {
   const std::string authorization = req.get_header_value("Authorization");  // the token views it
   identity::Authentication auth =
-      authenticator_.authenticate({bearer_token(authorization), certificate_person, req.remote_addr});
+      authenticator.authenticate({bearer_token(authorization), certificate_person, req.remote_addr});
   if (auth.retry_after_s > 0) {
     res.set_header("Retry-After", std::to_string(auth.retry_after_s));
     text(res, 429, auth.reason);
-    return false;
+    return std::nullopt;
   }
   if (!auth.who) {
     res.set_header("WWW-Authenticate", "Bearer");
     text(res, 401, auth.reason);
-    return false;
   }
-  if (auth.who->role != identity::Role::kAuditor && auth.who->role != identity::Role::kAdmin) {
+  return auth.who;
+}
+
+bool AlertsHttp::authorized(const httplib::Request& req, httplib::Response& res,
+                            std::string_view certificate_person) {
+  std::optional<identity::Identity> who =
+      authenticate_request(authenticator_, req, res, certificate_person);
+  if (!who) return false;
+  if (who->role != identity::Role::kAuditor && who->role != identity::Role::kAdmin) {
     text(res, 403, "alerts are for auditors and admins");
     return false;
   }

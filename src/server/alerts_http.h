@@ -15,6 +15,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string_view>
 
 #include "alerts/pipeline.h"
@@ -26,6 +27,14 @@ struct Response;
 }  // namespace httplib
 
 namespace medseal::server {
+
+// Authenticates a request as these routes do (token or client certificate, failure limits): the
+// identity, or nullopt with `res` holding the 401 (WWW-Authenticate: Bearer) or 429. Shared with
+// forensics_http.h.
+std::optional<identity::Identity> authenticate_request(identity::Authenticator& authenticator,
+                                                       const httplib::Request& req,
+                                                       httplib::Response& res,
+                                                       std::string_view certificate_person);
 
 class AlertsHttp {
  public:

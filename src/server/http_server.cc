@@ -4,6 +4,7 @@
 #include <httplib.h>
 
 #include "server/alerts_http.h"
+#include "server/forensics_http.h"
 #include "server/http_listener.h"
 #include "server/json_log.h"
 #include "server/portal_http.h"
@@ -136,6 +137,10 @@ struct HttpServer::Impl {
       options.portal->handle(req, res, client_certificate_person(req.ssl, options.tls));
       return true;
     }
+    if (options.forensics && ForensicsHttp::is_forensics_path(path)) {
+      options.forensics->handle(req, res, client_certificate_person(req.ssl, options.tls));
+      return true;
+    }
     bool ours = path == "/healthz" || path.starts_with(kLogPrefix);
     if (!ours) return false;
     // Every resource here is read-only; other methods are refused before any lookup.
@@ -191,7 +196,8 @@ std::vector<ServerRoute> routes() {
                                   {"GET", std::string(kReceiptPrefix) + "{index}", false},
                                   {"GET", "/alerts", false},
                                   {"GET", "/alerts/stream", false},
-                                  {"GET", "/metrics", false}};
+                                  {"GET", "/metrics", false},
+                                  {"GET", "/forensics", false}};
   for (const fhir::RouteSpec& r : fhir::routes()) {
     out.push_back({std::string(r.method), std::string(kFhirRoot) + std::string(r.path), r.anonymous});
   }

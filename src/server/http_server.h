@@ -1,6 +1,7 @@
 // medseal's HTTP server (DESIGN.md section 6): /healthz, the public log (public_log.h), the FHIR
 // API at /fhir and receipts at /ledger/receipts (fhir_api.h), the alerts at /alerts,
-// /alerts/stream and /metrics (alerts_http.h), on cpp-httplib. The HTTP library
+// /alerts/stream and /metrics (alerts_http.h), the forensic report at /forensics
+// (forensics_http.h), on cpp-httplib. The HTTP library
 // stays behind this header.
 //
 // Bodies are accepted up to 8 MiB (fhir_api.h); a larger one is 413 with an OperationOutcome.
@@ -25,6 +26,7 @@ namespace medseal::server {
 
 class AlertsHttp;
 class PortalHttp;
+class ForensicsHttp;
 
 struct HttpOptions {
   std::string host = "127.0.0.1";
@@ -34,6 +36,7 @@ struct HttpOptions {
   CheckpointSource witnessed;    // with witnesses: what /log/checkpoint serves (public_log.h)
   AlertsHttp* alerts = nullptr;  // null: /alerts, /alerts/stream and /metrics are 404
   PortalHttp* portal = nullptr;  // null: / and /portal/ are 404 (portal_http.h)
+  ForensicsHttp* forensics = nullptr;  // null: /forensics is 404 (forensics_http.h)
   TlsOptions tls;                // enabled: HTTPS only, and mutual TLS with client CAs (tls.h)
 };
 
