@@ -179,6 +179,12 @@ struct MonitorArgs {
   std::string state_file;   // default DIR/monitor.state (another user: a file of its own)
   uint64_t poll_ms = 50;
   bool full = false;
+  // --url: the remote monitor (sentinel/remote_monitor.h); state_file is then a directory.
+  std::string url;                    // the server's base URL (http[s]://host:port)
+  std::string token_file;             // an auditor's bearer token
+  std::vector<std::string> witnesses; // witness verifier keys (or files)
+  size_t quorum = 0;                  // 0: all witnesses given
+  uint64_t recheck_ms = 1000;         // one older statements page per interval; 0: never
 };
 int run_monitor(const MonitorArgs& args);
 

@@ -90,4 +90,10 @@ Decision decide_erase(const identity::Identity& who) {
   return refuse("role", "only an admin may erase records");
 }
 
+Decision decide_integrity(const identity::Identity& who) {
+  if (who.role == Role::kAuditor) return allow("auditor");
+  if (who.role == Role::kAdmin) return allow("admin");
+  return refuse("role", "only auditors and admins may read statements pages");
+}
+
 }  // namespace medseal::records

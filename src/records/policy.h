@@ -38,6 +38,8 @@
 // patients the entry names (or any entry they wrote themselves: "own-entry"); system entries
 // naming no patient: admins and auditors.
 // Erasure: admins ("admin").
+// Statements pages (hashes and trail metadata of a ledger range, for remote monitors): auditors
+// ("auditor") and admins ("admin").
 #pragma once
 
 #include <string>
@@ -85,6 +87,9 @@ Decision decide_receipt(const identity::Identity& who, const Statement* statemen
 
 // Erasure.
 Decision decide_erase(const identity::Identity& who);
+
+// A statements page.
+Decision decide_integrity(const identity::Identity& who);
 
 // --- implementation of the template
 

@@ -719,6 +719,19 @@ Result<std::vector<uint64_t>> RecordService::erase(const Caller& caller, std::st
   return erased;
 }
 
+Status RecordService::record_integrity_read(const Caller& caller, uint64_t from, uint64_t count,
+                                            uint64_t* ledger_index) {
+  Impl& m = *impl_;
+  const std::string what = "ledger/" + std::to_string(from) + "+" + std::to_string(count);
+  const Decision d = decide_integrity(caller.who);
+  if (!d.allowed) return m.deny(caller, "integrity", {what}, {}, d, ledger_index);
+  Statement s = m.statement(caller, "integrity", m.clock.now_ms());
+  s.resources = {what};
+  s.rule = d.rule;
+  Result<uint64_t> index = m.append(std::move(s), std::nullopt, std::nullopt, ledger_index);
+  return index ? Status::ok() : index.status();
+}
+
 Status RecordService::record_refusal(std::string_view who, std::string_view op,
                                      std::string_view target, std::string_view reason,
                                      uint64_t* ledger_index) {

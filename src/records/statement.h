@@ -5,7 +5,8 @@
 // Fields, always in this order, absent ones left out:
 //   "v"          1
 //   "op"         create | update | delete | transaction (only when denied) | read | vread |
-//                history | search | audit | receipt | erase | token | any other operation a
+//                history | search | audit | receipt | erase | token | integrity (a statements
+//                page read by a monitor, sentinel/integrity_page.h) | any other operation a
 //                refused request asked for (record_refusal)
 //   "outcome"    "ok" or "denied"
 //   "time"       Unix milliseconds, the same as the leaf's time
