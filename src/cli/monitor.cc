@@ -115,15 +115,14 @@ int run_remote(const MonitorArgs& args, alerts::AlertSink& sink) {
   if (!monitor) return fail("monitor", monitor.status());
   std::printf("monitoring %s (state in %s)\n", base.c_str(), options->state_dir.c_str());
   std::fflush(stdout);
-  std::string last_errors;
+  std::string last_error;  // logged once until another error comes
   do {
     sentinel::PollReport report = (*monitor)->poll(**log, **statements);
-    std::string errors;
-    for (const std::string& e : report.errors) errors += e + "\n";
-    if (errors != last_errors && !errors.empty()) {
-      for (const std::string& e : report.errors) server::log_json("warning", "monitor poll", {{"error", e}});
+    for (const std::string& e : report.errors) {
+      if (e == last_error) continue;
+      server::log_json("warning", "monitor poll failed", {{"error", e}});
+      last_error = e;
     }
-    last_errors = errors;
   } while (!stop_requested_within(args.poll_ms));
   return kExitOk;
 }
