@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sentinel/integrity_page.h"
+#include "support/alert_lines.h"
 #include "support/fhir_data.h"
 #include "support/paths.h"
 #include "support/process.h"
@@ -73,25 +74,6 @@ std::string flip_byte(const std::string& column, int at) {
   return "substr(" + column + ", 1, " + std::to_string(at - 1) + ") || CASE WHEN substr(" + column +
          ", " + a + ", 1) = X'41' THEN X'42' ELSE X'41' END || substr(" + column + ", " +
          std::to_string(at + 1) + ")";
-}
-
-bool has_alert(const std::string& text, size_t from, const std::string& kind,
-               const std::vector<std::string>& ids) {
-  std::istringstream lines(text.substr(std::min(from, text.size())));
-  for (std::string line; std::getline(lines, line);) {
-    if (line.find("{\"alert\"") == std::string::npos) continue;
-    if (line.find("\"kind\":\"" + kind + "\"") == std::string::npos) continue;
-    bool all = true;
-    for (const std::string& id : ids) all = all && line.find(id) != std::string::npos;
-    if (all) return true;
-  }
-  return false;
-}
-
-size_t alert_count(const std::string& text) {
-  size_t n = 0;
-  for (size_t at = text.find("{\"alert\""); at != std::string::npos; at = text.find("{\"alert\"", at + 1)) ++n;
-  return n;
 }
 
 // `medseal monitor --url` with its stderr in a file; stopped with SIGTERM at the end.
