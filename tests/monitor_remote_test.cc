@@ -79,9 +79,10 @@ std::string flip_byte(const std::string& column, int at) {
 // `medseal monitor --url` with its stderr in a file; stopped with SIGTERM at the end.
 class RemoteMonitorProcess {
  public:
-  RemoteMonitorProcess(std::vector<std::string> args, const std::string& err) : err_(err) {
+  RemoteMonitorProcess(std::vector<std::string> args, const std::string& err, bool append)
+      : err_(err) {
     args.insert(args.begin(), {medseal_binary(), "monitor"});
-    int fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int fd = ::open(err.c_str(), O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0600);
     int out = ::open("/dev/null", O_WRONLY);
     pid_ = spawn_program(args, "", out, fd);
     ::close(fd);
@@ -113,7 +114,10 @@ class RemoteMonitorTest : public ::testing::Test {
       auto res = client_.Post("/fhir", bearer(clinician_), slurp(bundles[i]), "application/fhir+json");
       ASSERT_TRUE(res);
       ASSERT_EQ(res->status, 200) << res->body.substr(0, 300);
-      if (i == 0) first_checkpoint_ = client_.Get("/log/checkpoint")->body;
+      if (i == 0) {
+        first_checkpoint_ = client_.Get("/log/checkpoint")->body;
+        raw_exec(db_, "VACUUM INTO '" + dir_.path() + "/old.db'");  // a backup, for a rollback
+      }
     }
     family_ = first_family_name(bundles[0]);
   }
@@ -135,19 +139,25 @@ class RemoteMonitorTest : public ::testing::Test {
     return "";
   }
 
+  // The size line of the checkpoint after the first bundle.
+  std::string first_size() const {
+    const size_t line = first_checkpoint_.find('\n') + 1;
+    return first_checkpoint_.substr(line, first_checkpoint_.find('\n', line) - line);
+  }
+
   uint64_t log_size() {
     const std::string cp = client_.Get("/log/checkpoint")->body;
     return std::stoull(cp.substr(cp.find('\n') + 1));
   }
 
-  std::unique_ptr<RemoteMonitorProcess> start_monitor() {
+  std::unique_ptr<RemoteMonitorProcess> start_monitor(std::string url = "") {
     const std::string token_file = dir_.path() + "/auditor.token";
     std::ofstream(token_file) << auditor_ << "\n";
     return std::make_unique<RemoteMonitorProcess>(
-        std::vector<std::string>{"--url", server_.base(), "--vkey", data_ + "/log.vkey", "--token-file",
+        std::vector<std::string>{"--url", url.empty() ? server_.base() : url, "--vkey", data_ + "/log.vkey", "--token-file",
                                  token_file, "--state", dir_.path() + "/state", "--poll-ms", "50",
                                  "--recheck-ms", "100"},
-        dir_.path() + "/monitor.err");
+        dir_.path() + "/monitor.err", /*append=*/true);
   }
 
   // The monitor's cursor, from its state file (0 before the first save).
@@ -308,13 +318,45 @@ TEST_F(RemoteMonitorTest, NamesEachAttackAndStaysQuietUnderLoad) {
     std::snprintf(b, sizeof b, "%02x", ch);
     hex += b;
   }
-  const std::string old_size = first_checkpoint_.substr(first_checkpoint_.find('\n') + 1,
-                                                        first_checkpoint_.find('\n', first_checkpoint_.find('\n') + 1) -
-                                                            first_checkpoint_.find('\n') - 1);
+  const std::string old_size = first_size();
   // Seen either in a statements page (the store's head, "found_size") or, once the server reloads
   // its head from the store, on the public log by the mirror ("size A -> B", "size").
   attack("log truncated", "UPDATE log_head SET size = " + old_size + ", checkpoint = X'" + hex + "'",
          "log-rollback", {"size\":" + old_size});
+}
+
+TEST_F(RemoteMonitorTest, ResumesAfterARestartAndCatchesARollbackMadeWhileStopped) {
+  const uint64_t loaded = log_size();
+  monitor_ = start_monitor();
+  ASSERT_TRUE(wait_for([&] { return monitor_checked() >= loaded; }, kBound)) << monitor_->stderr_text();
+  monitor_.reset();
+  const uint64_t checked = monitor_checked();
+
+  // A restart resumes from the state directory: nothing to report, the cursor never goes back.
+  monitor_ = start_monitor();
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(client_.Get("/fhir/metadata")->status, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  EXPECT_GE(monitor_checked(), checked);
+  EXPECT_EQ(alert_count(monitor_->stderr_text()), 0u) << monitor_->stderr_text();
+  monitor_.reset();
+
+  // While the monitor is stopped, the server is restarted on a backup from before the second
+  // bundle: the monitor's next start must see the log go back.
+  ASSERT_EQ(server_.stop(), 0);
+  for (const char* suffix : {"-wal", "-shm"}) ::unlink((db_ + suffix).c_str());
+  ASSERT_EQ(::rename((dir_.path() + "/old.db").c_str(), db_.c_str()), 0);
+  Server restored(data_, {"--no-sentinel"});
+  ASSERT_TRUE(restored.ready()) << restored.stderr_text();
+  const size_t from = slurp(dir_.path() + "/monitor.err").size();
+  const auto start = Clock::now();
+  monitor_ = start_monitor(restored.base());
+  const std::string old_size = first_size();
+  const bool seen = wait_for([&] {
+    return has_alert(monitor_->stderr_text(), from, "log-rollback", {"size\":" + old_size});
+  }, kBound);
+  std::printf("[ remote ] %-24s %-17s %8.1f ms\n", "rollback while stopped", "log-rollback",
+              std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+  EXPECT_TRUE(seen) << monitor_->stderr_text().substr(from);
 }
 
 }  // namespace

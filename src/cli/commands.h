@@ -185,6 +185,8 @@ struct MonitorArgs {
   std::vector<std::string> witnesses; // witness verifier keys (or files)
   size_t quorum = 0;                  // 0: all witnesses given
   uint64_t recheck_ms = 1000;         // one older statements page per interval; 0: never
+  std::vector<std::string> alert_webhooks;  // with --url: through a durable outbox in the state dir
+  std::vector<std::string> alert_syslogs;
 };
 int run_monitor(const MonitorArgs& args);
 

@@ -76,7 +76,8 @@ void add_serve(CLI::App& app, Args& a) {
 void add_monitor(CLI::App& app, Args& a) {
   auto* cmd = app.add_subcommand(
       "monitor", "Watch a running server's store for tampering (same host, read-only), alerting "
-                 "within a second; --full verifies the whole store once and reports MB/s");
+                 "within a second; --full verifies the whole store once and reports MB/s; --url "
+                 "watches a server from a distance through its public log and an auditor account");
   cmd->footer(
       "With --url URL --token-file F --vkey K --state DIR it watches a server from a distance: it "
       "follows the public log like a mirror (log-rollback, fork, bad-signature) and, through an "
@@ -100,6 +101,11 @@ void add_monitor(CLI::App& app, Args& a) {
   cmd->add_option("--recheck-ms", a.monitor.recheck_ms,
                   "With --url: re-check one older page of entries per interval (0: never)")
       ->capture_default_str();
+  cmd->add_option("--alert-webhook", a.monitor.alert_webhooks,
+                  "With --url: POST every alert as JSON to this http(s) URL, retried until "
+                  "acknowledged, from a durable outbox in the state directory (repeatable)");
+  cmd->add_option("--alert-syslog", a.monitor.alert_syslogs,
+                  "With --url: send every alert as RFC 5424 syslog to udp://HOST:PORT or tcp://HOST:PORT (repeatable)");
   cmd->add_option("--alerts", a.monitor.alerts_file, "Also append alerts to this JSON-lines file");
   cmd->add_option("--state", a.monitor.state_file,
                   "Where to keep the newest verified checkpoint (default DIR/monitor.state); with "

@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "alerts/alert.h"
+#include "alerts/pipeline.h"
 #include "alerts/sinks.h"
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -98,11 +99,23 @@ bool stop_requested_within(uint64_t ms) {
   return sigtimedwait(&set, nullptr, &wait) > 0;
 }
 
-int run_remote(const MonitorArgs& args, alerts::AlertSink& sink) {
+int run_remote(const MonitorArgs& args, alerts::AlertSink& to_file) {
+  // Before any thread exists (the alert pipeline starts some), so every thread inherits the mask.
   sigset_t signals = shutdown_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   Result<sentinel::RemoteMonitorOptions> options = remote_options(args);
   if (!options) return fail("monitor", options.status());
+  Status dir = make_private_dir(options->state_dir);
+  if (!dir) return fail("monitor", dir);
+  // Stderr, webhooks and syslog through serve's pipeline: its outbox in the state directory makes
+  // delivery survive a restart.
+  alerts::PipelineOptions delivery;
+  delivery.outbox_path = options->state_dir + "/" + alerts::kOutboxFile;
+  delivery.webhooks = args.alert_webhooks;
+  delivery.syslogs = args.alert_syslogs;
+  auto pipeline = alerts::Pipeline::start(std::move(delivery));
+  if (!pipeline) return fail("monitor", pipeline.status());
+  alerts::FanOutSink sink({pipeline->get(), &to_file});
   Result<std::string> token = read_token(args.token_file);
   if (!token) return fail("monitor", token.status());
   std::string base = args.url;
@@ -143,7 +156,11 @@ int run_monitor(const MonitorArgs& args) {
     sinks.push_back(to_file.get());
   }
   alerts::FanOutSink sink(sinks);
-  if (!args.url.empty()) return run_remote(args, sink);
+  if (!args.url.empty()) {
+    alerts::FanOutSink file_only(sinks.size() > 1 ? std::vector<alerts::AlertSink*>{to_file.get()}
+                                                   : std::vector<alerts::AlertSink*>{});
+    return run_remote(args, file_only);
+  }
   Result<sentinel::SentinelOptions> options = monitor_options(args);
   if (!options) return fail("monitor", options.status());
   if (args.full) return run_full_pass(*options, sink);
