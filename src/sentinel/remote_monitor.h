@@ -20,7 +20,7 @@
 // (rolling), so a record changed long after it was first checked is found within one round.
 // Every page is one access entry on the server: when the only new entries are the monitor's
 // own previous ones (it learns their indexes from X-Medseal-Ledger-Index) it fetches nothing,
-// and they are checked with the next real change (or by the rolling re-check).
+// and they are checked with the next real change, or once a page of them has gathered.
 //
 // Not detected from a distance: rows inserted beyond the log's head or outside the pages
 // checked so far (until the rolling re-check reaches them), foreign writes that change nothing

@@ -58,7 +58,8 @@ class HttpServer {
 
 // Every route the server answers: /healthz and /log/{path} (the tlog-tiles resources) without
 // authentication, /ledger/receipts/{index}, /ledger/statements, and /fhir's (fhir::routes(),
-// prefixed). HEAD is served wherever GET is. A test walks this list; route() in http_server.cc dispatches the same prefixes.
+// prefixed). HEAD is served wherever GET is. A test walks this list; route() in http_server.cc
+// dispatches the same prefixes.
 struct ServerRoute {
   std::string method;
   std::string path;
