@@ -164,6 +164,7 @@ Status RemoteMonitor::load_state() {
   // Never beyond what the mirror verified (its store may be older than this file).
   checked_ = std::min((*j)["checked"].get<uint64_t>(), mirror_->head().size);
   recheck_ = std::min((*j)["recheck"].get<uint64_t>(), checked_);
+  recheck_end_ = checked_;
   saved_ = *text;
   return Status::ok();
 }
@@ -302,11 +303,16 @@ PollReport RemoteMonitor::poll(tlog_client::TileSource& log, StatementsSource& s
   const Clock::time_point now = Clock::now();
   if (options_.recheck.count() > 0 && checked_ > 0 && now >= next_recheck_) {
     next_recheck_ = now + options_.recheck;
-    if (recheck_ >= checked_) recheck_ = 0;
-    Result<uint64_t> next = check_page(statements, recheck_, checked_);
+    // A round ends where the checked entries ended when it began, so a log that grows faster
+    // than the re-check reads still has its old entries re-checked, round after round.
+    if (recheck_ >= recheck_end_ || recheck_end_ > checked_) {
+      recheck_ = 0;
+      recheck_end_ = checked_;
+    }
+    Result<uint64_t> next = check_page(statements, recheck_, recheck_end_);
     if (next) {
       ++report.pages;
-      recheck_ = *next == recheck_ ? 0 : *next;
+      recheck_ = *next == recheck_ ? recheck_end_ : *next;
     } else {
       page_error(next.status());
     }

@@ -110,7 +110,8 @@ class RemoteMonitor {
   std::set<std::string> raised_;
   std::vector<std::unique_ptr<Pending>> pending_;
   uint64_t checked_ = 0;
-  uint64_t recheck_ = 0;
+  uint64_t recheck_ = 0;      // the rolling re-check's next entry ...
+  uint64_t recheck_end_ = 0;  // ... and where its round ends
   std::chrono::steady_clock::time_point next_recheck_{};
   std::string saved_;  // the state file's text as last written
 };
