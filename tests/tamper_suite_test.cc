@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/alert_lines.h"
 #include "support/fhir_data.h"
 #include "support/paths.h"
 #include "support/process.h"
@@ -99,29 +100,9 @@ std::string process_state(pid_t pid) {
   return paren == std::string::npos || paren + 2 >= stat.size() ? "gone" : stat.substr(paren + 2, 1);
 }
 
-// Alert lines that carry `kind` and every one of `ids`, in `text` after `from`.
 // How long a test waits for an alert: generous, for sanitizer builds on a shared 2-core machine.
 // The latencies are printed and reported, not asserted.
 constexpr double kBound = 15;
-
-bool has_alert(const std::string& text, size_t from, const std::string& kind,
-               const std::vector<std::string>& ids) {
-  std::istringstream lines(text.substr(std::min(from, text.size())));
-  for (std::string line; std::getline(lines, line);) {
-    if (line.find("{\"alert\"") == std::string::npos) continue;
-    if (line.find("\"kind\":\"" + kind + "\"") == std::string::npos) continue;
-    bool all = true;
-    for (const std::string& id : ids) all = all && line.find(id) != std::string::npos;
-    if (all) return true;
-  }
-  return false;
-}
-
-size_t alert_count(const std::string& text) {
-  size_t n = 0;
-  for (size_t at = text.find("{\"alert\""); at != std::string::npos; at = text.find("{\"alert\"", at + 1)) ++n;
-  return n;
-}
 
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;

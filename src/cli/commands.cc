@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <optional>
 #include <iostream>
 #include <thread>
 
@@ -28,6 +30,7 @@
 #include "server/forensics_http.h"
 #include "server/http_server.h"
 #include "server/portal_http.h"
+#include "sentinel/integrity_page.h"
 #include "sentinel/sentinel.h"
 #include "server/json_log.h"
 #include "storage/postgres/pg_store.h"
@@ -312,6 +315,26 @@ Result<std::unique_ptr<sentinel::Sentinel>> start_sentinel(const ServeArgs& args
   return sentinel::Sentinel::start(options, sink);
 }
 
+// GET /ledger/statements on the embedded store: one page at a time through a read-only
+// connection of its own (opened at the first request), as the sentinel reads the store.
+std::function<Result<std::string>(uint64_t, uint64_t)> statements_pages(const OpenLog& log) {
+  if (dynamic_cast<storage::SqliteStore*>(log.store.get()) == nullptr) return {};
+  struct Reader {
+    std::mutex mu;
+    std::optional<sentinel::StoreView> view;
+  };
+  auto reader = std::make_shared<Reader>();
+  return [reader, path = log.dir.file(kStoreFile)](uint64_t from, uint64_t count) -> Result<std::string> {
+    std::lock_guard lock(reader->mu);
+    if (!reader->view) {
+      Result<sentinel::StoreView> view = sentinel::StoreView::open(path);
+      if (!view) return view.status();
+      reader->view.emplace(std::move(*view));
+    }
+    return sentinel::read_integrity_page(*reader->view, from, count);
+  };
+}
+
 int run_serve(const ServeArgs& args) {
   ListenAddress addr;
   if (!parse_listen_address(args.listen, &addr)) {
@@ -353,6 +376,7 @@ int run_serve(const ServeArgs& args) {
   records::RecordService records(ledger, *(*log)->store, system_clock(), record_options);
   std::string host_port = url_host(addr.host) + ":" + std::to_string(addr.port);
   server::fhir::ApiOptions api_options{host_port};
+  if (args.store.empty()) api_options.statements_page = statements_pages(**log);  // reads SQLite
   server::HttpOptions options{addr.host, addr.port, args.threads, args.access_log};
   options.tls = *tls;
   // A refused card counts as a failed authentication of its source and person, and is logged.

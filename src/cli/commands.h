@@ -185,6 +185,14 @@ struct MonitorArgs {
   uint64_t poll_ms = 50;
   bool full = false;
   AnomalyFlags anomalies;   // the access-anomaly rules (not with --full)
+  // --url: the remote monitor (sentinel/remote_monitor.h); state_file is then a directory.
+  std::string url;                    // the server's base URL (http[s]://host:port)
+  std::string token_file;             // an auditor's bearer token
+  std::vector<std::string> witnesses; // witness verifier keys (or files)
+  size_t quorum = 0;                  // 0: all witnesses given
+  uint64_t recheck_ms = 1000;         // one older statements page per interval; 0: never
+  std::vector<std::string> alert_webhooks;  // with --url: through a durable outbox in the state dir
+  std::vector<std::string> alert_syslogs;
 };
 int run_monitor(const MonitorArgs& args);
 

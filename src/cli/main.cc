@@ -82,12 +82,40 @@ void add_serve(CLI::App& app, Args& a) {
 void add_monitor(CLI::App& app, Args& a) {
   auto* cmd = app.add_subcommand(
       "monitor", "Watch a running server's store for tampering (same host, read-only), alerting "
-                 "within a second; --full verifies the whole store once and reports MB/s");
-  cmd->add_option("--data", a.monitor.data_dir, "The server's data directory")->required();
-  cmd->add_option("--vkey", a.monitor.vkey, "The log's verifier key (default DIR/log.vkey)");
+                 "within a second; --full verifies the whole store once and reports MB/s; --url "
+                 "watches a server from a distance through its public log and an auditor account");
+  cmd->footer(
+      "With --url URL --token-file F --vkey K --state DIR it watches a server from a distance: it "
+      "follows the public log like a mirror (log-rollback, fork, bad-signature) and, through an "
+      "auditor's GET /ledger/statements pages, checks every entry's statement and salt against the "
+      "verified leaf and every record version's stored bytes against its statement "
+      "(content-mismatch, missing-entry, missing-row, unexpected-row), and the store's head against "
+      "the verified size (log-rollback). New entries are checked as they appear; older ones again "
+      "by a rolling re-check, one page of 1000 entries per --recheck-ms. Each page read is one "
+      "access entry on the server. It cannot see: rows inserted beyond the log's head, foreign "
+      "writes that change nothing a statement commits to, reads made directly on the store, or a "
+      "server process that lies about its own store (see the README).");
+  auto* data = cmd->add_option("--data", a.monitor.data_dir, "The server's data directory (same host)");
+  auto* url = cmd->add_option("--url", a.monitor.url,
+                              "A server's base URL, e.g. http://127.0.0.1:8080: the remote monitor");
+  data->excludes(url);
+  cmd->add_option("--vkey", a.monitor.vkey, "The log's verifier key (default DIR/log.vkey; required with --url)");
+  cmd->add_option("--token-file", a.monitor.token_file, "With --url: a file holding an auditor's bearer token");
+  cmd->add_option("--witness", a.monitor.witnesses,
+                  "With --url: a witness cosignature verifier key (or a file holding one); repeatable");
+  cmd->add_option("--quorum", a.monitor.quorum, "With --url: cosignatures a checkpoint needs (default: all witnesses)");
+  cmd->add_option("--recheck-ms", a.monitor.recheck_ms,
+                  "With --url: re-check one older page of entries per interval (0: never)")
+      ->capture_default_str();
+  cmd->add_option("--alert-webhook", a.monitor.alert_webhooks,
+                  "With --url: POST every alert as JSON to this http(s) URL, retried until "
+                  "acknowledged, from a durable outbox in the state directory (repeatable)");
+  cmd->add_option("--alert-syslog", a.monitor.alert_syslogs,
+                  "With --url: send every alert as RFC 5424 syslog to udp://HOST:PORT or tcp://HOST:PORT (repeatable)");
   cmd->add_option("--alerts", a.monitor.alerts_file, "Also append alerts to this JSON-lines file");
   cmd->add_option("--state", a.monitor.state_file,
-                  "Where to keep the newest verified checkpoint (default DIR/monitor.state)");
+                  "Where to keep the newest verified checkpoint (default DIR/monitor.state); with "
+                  "--url a directory (required) for the verified log and the monitor's cursor");
   cmd->add_option("--poll-ms", a.monitor.poll_ms, "How often to look for changes")->capture_default_str();
   cmd->add_flag("--full", a.monitor.full, "One whole pass with progress, then exit 0 (clean) or 1");
   add_anomaly_flags(cmd, a.monitor.anomalies);

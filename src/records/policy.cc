@@ -90,10 +90,19 @@ Decision decide_erase(const identity::Identity& who) {
   return refuse("role", "only an admin may erase records");
 }
 
-Decision decide_forensics(const identity::Identity& who) {
+// Reports over the whole ledger, for auditors and admins only.
+Decision auditor_or_admin(const identity::Identity& who, std::string_view refusal) {
   if (who.role == Role::kAuditor) return allow("auditor");
   if (who.role == Role::kAdmin) return allow("admin");
-  return refuse("role", "the forensic report is for auditors and admins");
+  return refuse("role", std::string(refusal));
+}
+
+Decision decide_forensics(const identity::Identity& who) {
+  return auditor_or_admin(who, "the forensic report is for auditors and admins");
+}
+
+Decision decide_integrity(const identity::Identity& who) {
+  return auditor_or_admin(who, "only auditors and admins may read statements pages");
 }
 
 }  // namespace medseal::records

@@ -39,6 +39,8 @@
 // naming no patient: admins and auditors.
 // Erasure: admins ("admin").
 // The forensic report (sentinel/forensics.h): auditors ("auditor") and admins ("admin").
+// Statements pages (hashes and trail metadata of a ledger range, for remote monitors): auditors
+// ("auditor") and admins ("admin").
 #pragma once
 
 #include <string>
@@ -89,6 +91,8 @@ Decision decide_erase(const identity::Identity& who);
 
 // The forensic report.
 Decision decide_forensics(const identity::Identity& who);
+// A statements page.
+Decision decide_integrity(const identity::Identity& who);
 
 // --- implementation of the template
 

@@ -200,6 +200,20 @@ struct RecordService::Impl {
     return Status::denied(d.reason);
   }
 
+  // A report over the ledger (forensics, a statements page) read by `caller`: one access entry
+  // naming `what` and `patients` when `d` allows it, an access-denied entry otherwise.
+  Status record_report_read(const Caller& caller, std::string op, std::string what,
+                            std::vector<std::string> patients, const Decision& d,
+                            uint64_t* ledger_index) {
+    if (!d.allowed) return deny(caller, std::move(op), {what}, {}, d, ledger_index);
+    Statement s = statement(caller, std::move(op), clock.now_ms());
+    s.resources = {std::move(what)};
+    s.patients = std::move(patients);
+    s.rule = d.rule;
+    Result<uint64_t> index = append(std::move(s), std::nullopt, std::nullopt, ledger_index);
+    return index ? Status::ok() : index.status();
+  }
+
   // Authorizes, appends and learns a new version `r` of a record whose latest stored version is
   // `current` (null: none); the caller holds the record's lock if it needs one.
   Result<Written> commit_write(const Caller& caller, RecordVersion r, const RecordVersion* current,
@@ -721,16 +735,16 @@ Result<std::vector<uint64_t>> RecordService::erase(const Caller& caller, std::st
 
 Status RecordService::record_forensics(const Caller& caller, std::string_view query,
                                        std::vector<std::string> patients, uint64_t* ledger_index) {
-  Impl& m = *impl_;
   const std::string what = "forensics" + (query.empty() ? std::string() : "?" + std::string(query));
-  const Decision d = decide_forensics(caller.who);
-  if (!d.allowed) return m.deny(caller, "forensics", {what}, {}, d, ledger_index);
-  Statement s = m.statement(caller, "forensics", m.clock.now_ms());
-  s.resources = {what};
-  s.patients = std::move(patients);
-  s.rule = d.rule;
-  Result<uint64_t> index = m.append(std::move(s), std::nullopt, std::nullopt, ledger_index);
-  return index ? Status::ok() : index.status();
+  return impl_->record_report_read(caller, "forensics", what, std::move(patients),
+                                   decide_forensics(caller.who), ledger_index);
+}
+
+Status RecordService::record_integrity_read(const Caller& caller, uint64_t from, uint64_t count,
+                                            uint64_t* ledger_index) {
+  const std::string what = "ledger/" + std::to_string(from) + "+" + std::to_string(count);
+  return impl_->record_report_read(caller, "integrity", what, {}, decide_integrity(caller.who),
+                                   ledger_index);
 }
 
 Status RecordService::record_refusal(std::string_view who, std::string_view op,

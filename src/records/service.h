@@ -132,6 +132,12 @@ class RecordService {
   Status record_forensics(const Caller& caller, std::string_view query,
                           std::vector<std::string> patients, uint64_t* ledger_index);
 
+  // Auditors and admins: records the read of the statements page of entries [from, from + count)
+  // (sentinel/integrity_page.h) as one access entry naming no patient, so a monitor's polling
+  // floods nobody's trail. The caller reads the page after this returns OK.
+  Status record_integrity_read(const Caller& caller, uint64_t from, uint64_t count,
+                               uint64_t* ledger_index);
+
   // Records a request refused before it reached a method (no or unknown token): an access-denied
   // entry naming `who` ("anonymous" when unknown), the operation and the target.
   Status record_refusal(std::string_view who, std::string_view op, std::string_view target,

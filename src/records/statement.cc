@@ -17,9 +17,10 @@ constexpr int kVersion = 1;
 // A search lists every resource it returned and an erasure every index it erased; far below this.
 constexpr size_t kMaxStatementBytes = 16 << 20;
 constexpr size_t kMaxDeniedOpBytes = 64;
-constexpr std::array<std::string_view, 12> kOps = {"create", "update", "delete", "read",
+constexpr std::array<std::string_view, 13> kOps = {"create", "update", "delete", "read",
                                                    "vread",  "history", "search", "audit",
-                                                   "receipt", "erase", "token", "forensics"};
+                                                   "receipt", "erase", "token", "forensics",
+                                                   "integrity"};
 constexpr std::array<std::string_view, 13> kFields = {
     "v",      "op",       "outcome", "time", "who",    "role",  "purpose",
     "resources", "sha256", "patients", "rule", "reason", "erased"};

@@ -6,7 +6,8 @@
 //   "v"          1
 //   "op"         create | update | delete | transaction (only when denied) | read | vread |
 //                history | search | audit | receipt | erase | token | forensics (an auditor
-//                reading the forensic report, sentinel/forensics.h) | any other operation a
+//                reading the forensic report, sentinel/forensics.h) | integrity (a statements
+//                page read by a monitor, sentinel/integrity_page.h) | any other operation a
 //                refused request asked for (record_refusal)
 //   "outcome"    "ok" or "denied"
 //   "time"       Unix milliseconds, the same as the leaf's time

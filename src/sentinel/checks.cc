@@ -257,6 +257,38 @@ void EntryChecker::report_leftovers(Rows& rows) {
   }
 }
 
+std::vector<Alert> coalesce(std::vector<Alert> found) {
+  constexpr size_t kMaxNamed = 1000, kMaxEvidence = 10;
+  std::vector<Alert> out;
+  std::map<std::pair<std::string, std::string>, size_t> group;  // (kind, summary) -> out index
+  for (Alert& a : found) {
+    auto [it, fresh] = group.try_emplace({a.kind, a.summary}, out.size());
+    if (fresh) {
+      a.evidence = {{"count", 1}, {"findings", nlohmann::json::array({std::move(a.evidence)})}};
+      out.push_back(std::move(a));
+      continue;
+    }
+    Alert& merged = out[it->second];
+    nlohmann::json& findings = merged.evidence["findings"];
+    merged.evidence["count"] = merged.evidence["count"].get<size_t>() + 1;
+    if (findings.size() < kMaxEvidence) findings.push_back(std::move(a.evidence));
+    for (uint64_t i : a.indexes) {
+      if (merged.indexes.size() < kMaxNamed) merged.indexes.push_back(i);
+    }
+    for (std::string& r : a.resources) {
+      if (merged.resources.size() < kMaxNamed &&
+          std::find(merged.resources.begin(), merged.resources.end(), r) == merged.resources.end()) {
+        merged.resources.push_back(std::move(r));
+      }
+    }
+  }
+  for (Alert& a : out) {
+    // A single finding keeps its evidence as it was.
+    if (a.evidence["count"] == 1) a.evidence = std::move(a.evidence["findings"][0]);
+  }
+  return out;
+}
+
 void EntryChecker::finish() {
   std::vector<uint64_t> lost;
   for (uint64_t index : gaps_) {

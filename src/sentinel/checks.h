@@ -1,6 +1,6 @@
 // What the sentinel checks, entry by entry, against the rows of the embedded store, and the alerts
 // it names (DESIGN.md 7). One EntryChecker checks ledger indexes [from, to) of a tree of `size`
-// leaves, reading through a StoreView inside one snapshot:
+// leaves, reading through EntryRows (store_view.h) inside one snapshot:
 //
 //  - each entry of the entry bundle: its RFC 6962 leaf hash equals the level-0 hash tile's hash at
 //    its position (else content-mismatch naming both tiles), and it is appended to a compact range
@@ -43,7 +43,7 @@ class EntryChecker {
  public:
   // `erased` is shared and grows with every erasure entry checked; `range` (may be null) must be
   // at `from` when check() is called and is extended by the leaf hashes of [from, to).
-  EntryChecker(StoreView& view, ErasedSet& erased) : view_(view), erased_(erased) {}
+  EntryChecker(EntryRows& view, ErasedSet& erased) : view_(view), erased_(erased) {}
 
   // Checks [from, to) of a tree of `size` leaves; findings accumulate in alerts(). An error
   // means the store could not be read (not a finding).
@@ -74,7 +74,7 @@ class EntryChecker {
   void add(std::string kind, std::string summary, std::vector<std::string> resources,
            std::vector<uint64_t> indexes, nlohmann::json evidence);
 
-  StoreView& view_;
+  EntryRows& view_;
   ErasedSet& erased_;
   AccessObserver observer_;
   std::vector<uint64_t> gaps_;
@@ -82,6 +82,13 @@ class EntryChecker {
   uint64_t entries_checked_ = 0;
   bool broken_ = false;
 };
+
+// One alert per kind and summary for the findings of one check: deleting a patient's trail is one
+// event for an auditor, not one per entry, and every alert is fsynced, appended to the ledger and
+// sent on (alerts/pipeline.h), so thousands of them would delay the next detection by seconds.
+// The merged alert names up to kMaxNamed indexes and resources and keeps the first findings'
+// evidence; "count" says how many there were.
+std::vector<alerts::Alert> coalesce(std::vector<alerts::Alert> found);
 
 // "Type/id/_history/N" for a record row.
 std::string versioned_name(const RecordRow& row);

@@ -75,43 +75,6 @@ Alert finding(std::string kind, std::string summary, std::vector<std::string> re
   return a;
 }
 
-// One alert per kind and summary for the findings of one check: deleting a patient's trail is one
-// event for an auditor, not one per entry, and every alert is fsynced, appended to the ledger and
-// sent on (alerts/pipeline.h), so thousands of them would delay the next detection by seconds.
-// The merged alert names up to kMaxNamed indexes and resources and keeps the first findings'
-// evidence; "count" says how many there were.
-std::vector<Alert> coalesce(std::vector<Alert> found) {
-  constexpr size_t kMaxNamed = 1000, kMaxEvidence = 10;
-  std::vector<Alert> out;
-  std::map<std::pair<std::string, std::string>, size_t> group;  // (kind, summary) -> out index
-  for (Alert& a : found) {
-    auto [it, fresh] = group.try_emplace({a.kind, a.summary}, out.size());
-    if (fresh) {
-      a.evidence = {{"count", 1}, {"findings", nlohmann::json::array({std::move(a.evidence)})}};
-      out.push_back(std::move(a));
-      continue;
-    }
-    Alert& merged = out[it->second];
-    nlohmann::json& findings = merged.evidence["findings"];
-    merged.evidence["count"] = merged.evidence["count"].get<size_t>() + 1;
-    if (findings.size() < kMaxEvidence) findings.push_back(std::move(a.evidence));
-    for (uint64_t i : a.indexes) {
-      if (merged.indexes.size() < kMaxNamed) merged.indexes.push_back(i);
-    }
-    for (std::string& r : a.resources) {
-      if (merged.resources.size() < kMaxNamed &&
-          std::find(merged.resources.begin(), merged.resources.end(), r) == merged.resources.end()) {
-        merged.resources.push_back(std::move(r));
-      }
-    }
-  }
-  for (Alert& a : out) {
-    // A single finding keeps its evidence as it was.
-    if (a.evidence["count"] == 1) a.evidence = std::move(a.evidence["findings"][0]);
-  }
-  return out;
-}
-
 }  // namespace
 
 // One pass over entries [0, target) against the checkpoint of `target`, step by step.

@@ -43,7 +43,23 @@ struct ExtrasRow {
   std::string data;  // storage/extras_codec.h
 };
 
-class StoreView {
+// The rows EntryChecker (checks.h) reads, in one snapshot: StoreView from the store itself, and
+// the remote monitor from a statements page and its mirror's verified tiles (integrity_page.h).
+class EntryRows {
+ public:
+  virtual ~EntryRows() = default;
+  // A tile or bundle as stored (any width); nullopt when there is no such row.
+  virtual Result<std::optional<storage::StoredTile>> tile(bool entries, uint8_t level,
+                                                          uint64_t index) = 0;
+  // Every extras row whose run may hold an index in [from, to).
+  virtual Result<std::vector<ExtrasRow>> extras(uint64_t from, uint64_t to) = 0;
+  // Record rows with ledger_idx in [from, to), by ledger index.
+  virtual Result<std::vector<RecordRow>> records(uint64_t from, uint64_t to) = 0;
+  // Key rows with idx in [from, to), by index.
+  virtual Result<std::vector<KeyRow>> keys(uint64_t from, uint64_t to) = 0;
+};
+
+class StoreView : public EntryRows {
  public:
   // Opens the SQLite file at `path`, which must exist and hold the store's schema.
   static Result<StoreView> open(const std::string& path);
@@ -64,14 +80,12 @@ class StoreView {
   void end_snapshot();
 
   Result<storage::LogHead> head();
-  // A tile or bundle as stored (any width); nullopt when there is no such row.
-  Result<std::optional<storage::StoredTile>> tile(bool entries, uint8_t level, uint64_t index);
-  // Every extras row whose run may hold an index in [from, to).
-  Result<std::vector<ExtrasRow>> extras(uint64_t from, uint64_t to);
-  // Record rows with ledger_idx in [from, to), by ledger index.
-  Result<std::vector<RecordRow>> records(uint64_t from, uint64_t to);
-  // Key rows with idx in [from, to), by index.
-  Result<std::vector<KeyRow>> keys(uint64_t from, uint64_t to);
+  // EntryRows, read from the store.
+  Result<std::optional<storage::StoredTile>> tile(bool entries, uint8_t level,
+                                                  uint64_t index) override;
+  Result<std::vector<ExtrasRow>> extras(uint64_t from, uint64_t to) override;
+  Result<std::vector<RecordRow>> records(uint64_t from, uint64_t to) override;
+  Result<std::vector<KeyRow>> keys(uint64_t from, uint64_t to) override;
   // Number of tile rows at `level` (hash tiles), to walk the upper levels in a full pass.
   Result<std::vector<uint64_t>> tile_indexes(uint8_t level);
 

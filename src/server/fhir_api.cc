@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "records/resource.h"
+#include "sentinel/integrity_page.h"
 #include "server/fhir_query.h"
 #include "server/fhir_render.h"
 #include "server/json_log.h"
@@ -565,6 +566,46 @@ struct Api::Impl {
     if (!receipt) return service_error(receipt.status());
     return receipt_reply(std::move(*receipt));
   }
+
+  Response ledger_statements(const Request& req) {
+    Call call{req, Route{Op::kReceipt}, base_url(req.host), {}, {}, kNoIndex};
+    return with_index(call, serve_statements(call));
+  }
+
+  Response serve_statements(Call& call) {
+    if (!options.statements_page) return error(404, "not-supported", "this server serves no statements pages");
+    if (call.request.method != "GET" && call.request.method != "HEAD") return method_not_allowed("GET, HEAD");
+    if (auto refused = authenticate(call, "integrity", "ledger/statements")) return *refused;
+    auto range = statements_range(call.request.query);
+    if (!range) return error(400, "invalid", range.status().message());
+    Status recorded = records.record_integrity_read(call.caller, range->first, range->second, &call.index);
+    if (!recorded) return service_error(recorded);
+    auto page = options.statements_page(range->first, range->second);
+    if (!page) return service_error(page.status().code() == Code::kInvalidArgument
+                                        ? Status::internal(page.status().message()) : page.status());
+    Response r{200, "application/json", {}, std::move(*page)};
+    r.headers.emplace_back("Cache-Control", kNoStore);
+    return r;
+  }
+
+  // from=N (decimal, no leading zeros) and count=K (1..1000), each exactly once, nothing else.
+  static Result<std::pair<uint64_t, uint64_t>> statements_range(std::string_view query) {
+    auto params = parse_query_string(query);
+    if (!params) return params.status();
+    std::optional<uint64_t> from, count;
+    for (const QueryParam& p : *params) {
+      std::optional<uint64_t>* slot = p.name == "from" ? &from : p.name == "count" ? &count : nullptr;
+      if (slot == nullptr) return Status::invalid("statements pages take only from and count");
+      if (*slot) return Status::invalid("from and count may each be given once");
+      *slot = p.value == "0" ? std::optional<uint64_t>(0) : records::parse_version_id(p.value);
+      if (!*slot) return Status::invalid("from and count are decimal numbers without leading zeros");
+    }
+    if (!from || !count) return Status::invalid("give from and count");
+    if (*count == 0 || *count > sentinel::kMaxPageEntries) {
+      return Status::invalid("count must be 1.." + std::to_string(sentinel::kMaxPageEntries));
+    }
+    return std::make_pair(*from, *count);
+  }
 };
 
 std::span<const RouteSpec> routes() {
@@ -602,6 +643,8 @@ Response Api::handle(const Request& request) { return impl_->handle(request); }
 Response Api::ledger_receipt(const Request& request, std::string_view index_text) {
   return impl_->ledger_receipt(request, index_text);
 }
+
+Response Api::ledger_statements(const Request& request) { return impl_->ledger_statements(request); }
 
 Response Api::outcome(int status, std::string_view code, std::string_view diagnostics) {
   return error(status, code, diagnostics);

@@ -94,6 +94,10 @@ struct ApiOptions {
   size_t max_body_bytes = kMaxBodyBytes;
   // Set when the log has witnesses: true if a receipt carries the quorum's cosignatures.
   std::function<bool(std::string_view receipt)> receipt_witnessed;
+  // Set when the store can be read row by row (the embedded store): the statements page of
+  // entries [from, from + count) as JSON (sentinel/integrity_page.h). Unset: /ledger/statements
+  // is 404.
+  std::function<Result<std::string>(uint64_t from, uint64_t count)> statements_page;
 };
 
 // One kind of request Api::handle serves: its method, its path after /fhir as a template with
@@ -127,6 +131,12 @@ class Api {
   // GET /ledger/receipts/<index_text>: a receipt (text/plain), authenticated like /fhir; errors
   // as OperationOutcome.
   Response ledger_receipt(const Request& request, std::string_view index_text);
+
+  // GET /ledger/statements?from=N&count=K (K 1..1000): the statements page for remote monitors,
+  // application/json, to auditors and admins (others 403, recorded); authenticated like receipts.
+  // Bad or unknown parameters are 400. One access entry per call (RecordService::
+  // record_integrity_read), its index in X-Medseal-Ledger-Index.
+  Response ledger_statements(const Request& request);
 
   // An OperationOutcome reply, for errors the HTTP layer finds itself (413, 404).
   static Response outcome(int status, std::string_view code, std::string_view diagnostics);

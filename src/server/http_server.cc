@@ -15,6 +15,7 @@ namespace {
 
 constexpr std::string_view kLogPrefix = "/log/";
 constexpr std::string_view kReceiptPrefix = "/ledger/receipts/";
+constexpr std::string_view kStatementsPath = "/ledger/statements";
 constexpr std::string_view kFhirRoot = "/fhir";
 // Requests with these methods have their body read by cpp-httplib only after the pre-routing
 // handler, so /fhir requests with them go to handlers registered for this pattern.
@@ -129,6 +130,11 @@ struct HttpServer::Impl {
       send_fhir(res, answer_receipt(req, path.substr(kReceiptPrefix.size())));
       return true;
     }
+    if (path == kStatementsPath) {
+      if (!fhir) return false;
+      send_fhir(res, fhir->ledger_statements(fhir_request(req, "", options.tls)));
+      return true;
+    }
     if (options.alerts && AlertsHttp::is_alerts_path(path)) {
       options.alerts->handle(req, res, client_certificate_person(req.ssl, options.tls));
       return true;
@@ -194,6 +200,7 @@ std::vector<ServerRoute> routes() {
   std::vector<ServerRoute> out = {{"GET", "/healthz", true},
                                   {"GET", std::string(kLogPrefix) + "{path}", true},
                                   {"GET", std::string(kReceiptPrefix) + "{index}", false},
+                                  {"GET", std::string(kStatementsPath), false},
                                   {"GET", "/alerts", false},
                                   {"GET", "/alerts/stream", false},
                                   {"GET", "/metrics", false},

@@ -62,9 +62,9 @@ class HttpServer {
 };
 
 // Every route the server answers: /healthz and /log/{path} (the tlog-tiles resources) without
-// authentication, /ledger/receipts/{index}, and /fhir's (fhir::routes(), prefixed); the portal's
-// page and assets (anonymous) and /portal/whoami. HEAD is served
-// wherever GET is. A test walks this list; route() in http_server.cc dispatches the same prefixes.
+// authentication, /ledger/receipts/{index}, /ledger/statements, and /fhir's (fhir::routes(),
+// prefixed); the portal's page and assets (anonymous) and /portal/whoami. HEAD is served wherever
+// GET is. A test walks this list; route() in http_server.cc dispatches the same prefixes.
 struct ServerRoute {
   std::string method;
   std::string path;
