@@ -109,8 +109,8 @@ class CrashLoop : public ::testing::Test {
   // The first life: tokens, the log key and the patients (whose registration by the clinician is
   // the care relation that lets it write their Observations).
   void first_start(Server& server) {
-    clinician_ = {{"Authorization", "Bearer " + issue("clinician", "dr.crash@crash-hospital")}};
-    auditor_ = {{"Authorization", "Bearer " + issue("auditor", "crash.audit")}};
+    clinician_ = issue_bearer(data_, "clinician", "dr.crash@crash-hospital");
+    auditor_ = issue_bearer(data_, "auditor", "crash.audit");
     auto vkey = cli::load_vkey(data_ + "/log.vkey");
     ASSERT_TRUE(vkey) << vkey.status().to_string();
     vkey_ = *vkey;
@@ -124,12 +124,6 @@ class CrashLoop : public ::testing::Test {
       ASSERT_TRUE(acked) << (res ? res->body : httplib::to_string(res.error()));
       unchecked_.push_back(*acked);
     }
-  }
-
-  std::string issue(const std::string& role, const std::string& name) {
-    ProgramOutcome t = run_medseal({"token", "issue", "--data", data_, "--role", role, "--name", name});
-    EXPECT_EQ(t.status, 0) << t.err;
-    return t.out.substr(0, t.out.find('\n'));
   }
 
   // Load from kClients clients, SIGKILL after `load_ms`; the writes acknowledged go to unchecked_.

@@ -82,12 +82,6 @@ bool is_outcome_503(const httplib::Result& res) {
 
 class DiskFull : public ::testing::Test {
  protected:
-  std::string issue(const std::string& data, const std::string& role, const std::string& name) {
-    ProgramOutcome t = run_medseal({"token", "issue", "--data", data, "--role", role, "--name", name});
-    EXPECT_EQ(t.status, 0) << t.err;
-    return "Bearer " + t.out.substr(0, t.out.find('\n'));
-  }
-
   httplib::Result post(httplib::Client& http, int n) {
     return http.Post("/fhir/Observation", clinician_, observation(n), "application/fhir+json");
   }
@@ -115,8 +109,8 @@ TEST_F(DiskFull, WritesAnswer503ReadsAreRecordedOrRefusedNothingBreaksAndWritesR
   if (!tmpfs.error().empty()) GTEST_SKIP() << "cannot mount a tmpfs (needs root or CAP_SYS_ADMIN): " << tmpfs.error();
   auto server = std::make_unique<Server>(data);
   ASSERT_TRUE(server->ready()) << server->stderr_text();
-  clinician_ = {{"Authorization", issue(data, "clinician", "dr.full@full-hospital")}};
-  auditor_ = {{"Authorization", issue(data, "auditor", "full.audit")}};
+  clinician_ = issue_bearer(data, "clinician", "dr.full@full-hospital");
+  auditor_ = issue_bearer(data, "auditor", "full.audit");
   auto vkey = cli::load_vkey(data + "/log.vkey");
   ASSERT_TRUE(vkey);
   vkey_ = *vkey;

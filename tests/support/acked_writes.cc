@@ -1,5 +1,7 @@
 #include "support/acked_writes.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
@@ -7,6 +9,7 @@
 #include "ledger/receipt.h"
 #include "records/resource.h"
 #include "records/statement.h"
+#include "support/process.h"
 #include "tlog_client/tile_source.h"
 #include "tlog_client/verify.h"
 #include "util/bytes.h"
@@ -70,6 +73,12 @@ std::string verify_served_log(const std::string& log_url, const note::VerifierKe
     return "";
   }
   return report->checkpoint_note;
+}
+
+httplib::Headers issue_bearer(const std::string& data, const std::string& role, const std::string& name) {
+  ProgramOutcome t = run_medseal({"token", "issue", "--data", data, "--role", role, "--name", name});
+  EXPECT_EQ(t.status, 0) << t.err;
+  return {{"Authorization", "Bearer " + t.out.substr(0, t.out.find('\n'))}};
 }
 
 size_t alert_lines(const std::string& stderr_text) {

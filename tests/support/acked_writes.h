@@ -39,6 +39,10 @@ std::string check_acked_write(httplib::Client& client, const httplib::Headers& a
 std::string verify_served_log(const std::string& log_url, const note::VerifierKey& vkey,
                               const std::string& old_checkpoint, std::string* why);
 
+// An Authorization header with a fresh bearer token from `medseal token issue` on `data` (works
+// while a server runs there); fails the test and gives an empty token if issuing fails.
+httplib::Headers issue_bearer(const std::string& data, const std::string& role, const std::string& name);
+
 // Alert JSON lines ({"alert":...}) in a process's stderr text.
 size_t alert_lines(const std::string& stderr_text);
 
