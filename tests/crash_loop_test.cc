@@ -43,7 +43,7 @@ constexpr int kPatients = 8;
 constexpr int kCheckThreads = 16;
 constexpr int kOlderSample = 16;  // writes of earlier lives checked again after each restart
 // The load runs this long (uniformly random, ms) before the kill.
-constexpr int kMinLoadMs = 10, kMaxLoadMs = 400;
+constexpr int kMinLoadMs = 10, kMaxLoadMs = 150;
 
 int env_int(const char* name, int fallback) {
   const char* text = std::getenv(name);
