@@ -4,7 +4,7 @@ DATA ?= data
 LISTEN ?= 127.0.0.1:8080
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build test test-sanitized run bench clean
+.PHONY: deps build test test-sanitized run bench soak clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -36,6 +36,13 @@ run: build
 
 bench: build
 	$(BUILD)/medseal_bench --summary $(BUILD)/bench.json
+
+# Mixed load at a fixed rate against a real server for SOAK_SECONDS (tests/soak_test.cc): fails if
+# memory, open files or p99 latency grow or anything is alerted; plots to $(BUILD)/soak.svg.
+SOAK_SECONDS ?= 600
+soak: $(BUILD)/build.ninja
+	cmake --build $(BUILD) --target medseal soak_test -j $(JOBS)
+	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_SVG=$(BUILD)/soak.svg $(BUILD)/soak_test
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-sanitized
