@@ -4,6 +4,10 @@
 // stays behind this header.
 //
 // Bodies are accepted up to 8 MiB (fhir_api.h); a larger one is 413 with an OperationOutcome.
+// Headers, request time and connections per client are limited too (http_listener.h).
+// Every answer carries X-Content-Type-Options: nosniff, Referrer-Policy: no-referrer and
+// X-Frame-Options: DENY (and over TLS Strict-Transport-Security); every answer but the public
+// log's carries Cache-Control: no-store (health data, receipts, alerts: never kept by a cache).
 // Only /fhir reads bodies: everything else is read-only and refuses other methods unread.
 //
 // The server's life (threads, keep-alive, bind, run, stop) is http_listener.h's; keep the pool
@@ -17,6 +21,7 @@
 
 #include "ledger/ledger.h"
 #include "server/fhir_api.h"
+#include "server/http_listener.h"
 #include "server/public_log.h"
 #include "server/tls.h"
 #include "util/status.h"
@@ -33,6 +38,7 @@ struct HttpOptions {
   CheckpointSource witnessed;    // with witnesses: what /log/checkpoint serves (public_log.h)
   AlertsHttp* alerts = nullptr;  // null: /alerts, /alerts/stream and /metrics are 404
   TlsOptions tls;                // enabled: HTTPS only, and mutual TLS with client CAs (tls.h)
+  ConnectionLimits limits;       // header size, request time, idle time, connections per client
 };
 
 class HttpServer {
