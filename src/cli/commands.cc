@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -269,6 +270,21 @@ Result<std::unique_ptr<sentinel::Sentinel>> start_sentinel(const ServeArgs& args
   return sentinel::Sentinel::start(options, sink);
 }
 
+// The connection limits of serve's flags, checked.
+Result<server::ConnectionLimits> connection_limits(const ServeArgs& args) {
+  if (args.max_header_bytes < 1024 || args.max_header_bytes > (1 << 20)) {
+    return Status::invalid("--max-header-bytes must be 1024..1048576");
+  }
+  if (args.request_timeout_s < 1 || args.request_timeout_s > 3600) return Status::invalid("--request-timeout must be 1..3600");
+  if (args.idle_timeout_s < 1 || args.idle_timeout_s > 3600) return Status::invalid("--idle-timeout must be 1..3600");
+  server::ConnectionLimits limits;
+  limits.max_header_bytes = args.max_header_bytes;
+  limits.request_timeout = std::chrono::seconds(args.request_timeout_s);
+  limits.idle_timeout = std::chrono::seconds(args.idle_timeout_s);
+  limits.max_connections_per_client = args.max_connections_per_client;
+  return limits;
+}
+
 int run_serve(const ServeArgs& args) {
   ListenAddress addr;
   if (!parse_listen_address(args.listen, &addr)) {
@@ -277,6 +293,8 @@ int run_serve(const ServeArgs& args) {
   if (args.threads < 1 || args.threads > 4096) return fail("serve", "--threads must be 1..4096", kExitUsage);
   auto tls = tls_options(args, addr.host);
   if (!tls) return fail("serve", tls.status().message(), kExitUsage);
+  auto limits = connection_limits(args);
+  if (!limits) return fail("serve", limits.status().message(), kExitUsage);
   // OpenSSL writes to sockets with write(): a client gone mid-reply must not kill the server.
   ::signal(SIGPIPE, SIG_IGN);
   // Before any thread exists (the ledger starts one), so every thread inherits the mask.
@@ -311,6 +329,7 @@ int run_serve(const ServeArgs& args) {
   server::fhir::ApiOptions api_options{host_port};
   server::HttpOptions options{addr.host, addr.port, args.threads, args.access_log};
   options.tls = *tls;
+  options.limits = *limits;
   // A refused card counts as a failed authentication of its source and person, and is logged.
   options.tls.certificate_refused = [limiter = (*auth)->limiter.get()](const std::string& source,
                                                                        const std::string& person,

@@ -41,6 +41,11 @@ struct ServeArgs {
   bool allow_plain_http = false;   // plain HTTP on an address other machines can reach
   uint32_t auth_failure_limit = 20;  // failed authentications per minute per address or identity; 0: off
   bool sentinel = true;       // --no-sentinel turns the tamper sentinel off
+  // What one client may hold (server/http_listener.h ConnectionLimits, whose defaults these are).
+  size_t max_header_bytes = 32 << 10;
+  uint32_t request_timeout_s = 30;
+  uint32_t idle_timeout_s = 5;
+  size_t max_connections_per_client = 64;
 };
 int run_serve(const ServeArgs& args);
 

@@ -35,6 +35,10 @@ constexpr std::string_view kBusyReply =
     "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 35\r\n\r\n"
     "too many connections from your host";
 
+// Reading on before closing a connection whose request was cut short (drain_before_close).
+constexpr auto kDrainTime = std::chrono::milliseconds(1000);
+constexpr size_t kDrainBytes = 256 << 10;
+
 thread_local int t_cut_short_status = 0;
 
 // Waits until `fd` is ready for `events` (or hung up, for the next call to find out) until
@@ -321,13 +325,29 @@ class GuardedServer final : public httplib::Server {
     }
     Transport transport(sock, ssl.get());
     if (ssl && !transport.handshake(Clock::now() + limits_.idle_timeout)) return false;
-    bool ok = serve_requests(transport);
+    bool cut_short = false;
+    bool ok = serve_requests(transport, &cut_short);
     if (ssl && ok) SSL_shutdown(ssl.get());  // one try: the close follows anyway
+    if (cut_short) drain_before_close(sock);
     return ok;
   }
 
+  // After answering a request it stopped reading, the server closes with unread bytes, which
+  // makes the kernel reset the connection and may discard the answer before the client reads
+  // it. Reading on a little (bounded in bytes and time) lets the answer arrive first.
+  void drain_before_close(int sock) {
+    ::shutdown(sock, SHUT_WR);
+    auto end = Clock::now() + kDrainTime;
+    char scratch[4096];
+    for (size_t drained = 0; drained < kDrainBytes && wait_fd(sock, POLLIN, end);) {
+      ssize_t n = ::recv(sock, scratch, sizeof scratch, 0);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return;
+      if (n > 0) drained += static_cast<size_t>(n);
+    }
+  }
+
   // cpp-httplib's keep-alive loop, with the limits.
-  bool serve_requests(Transport& transport) {
+  bool serve_requests(Transport& transport, bool* cut_short) {
     LimitedStream stream(transport, limits_);
     auto stopping = [this] { return svr_sock_ == INVALID_SOCKET; };
     auto setup = [&transport](httplib::Request& req) { req.ssl = transport.ssl(); };
@@ -338,6 +358,7 @@ class GuardedServer final : public httplib::Server {
       ok = process_request(stream, left == 1, closed, setup);
       if (!ok || closed || stream.cut_short()) break;
     }
+    *cut_short = stream.cut_short();
     return ok;
   }
 
