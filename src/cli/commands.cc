@@ -1,6 +1,8 @@
 #include "cli/commands.h"
 
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -57,9 +59,21 @@ struct OpenLog {
   }
 };
 
+// The data directory holds keys, tokens and health records: nobody but its owner may write to
+// it (they could swap a key or the store), and what serve creates in it is the owner's alone.
+Status check_private_data_dir(const DataDir& dir) {
+  struct stat st{};
+  if (::stat(dir.path().c_str(), &st) != 0) return Status::io("cannot stat " + dir.path());
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return Status::invalid(dir.path() + " is writable by group or others; chmod 700 it");
+  }
+  return Status::ok();
+}
+
 Result<std::unique_ptr<OpenLog>> open_log(const std::string& data_dir, const std::string& origin) {
   auto dir = DataDir::open(data_dir);
   if (!dir) return dir.status();
+  MEDSEAL_RETURN_IF_ERROR(check_private_data_dir(*dir));
   auto key = ledger::load_or_create_log_key(dir->path(), origin);
   if (!key) return key.status();
   auto store = storage::open_sqlite_store(dir->file(kStoreFile));
@@ -87,7 +101,12 @@ void print_usage_hints(const ServeArgs& args, const OpenLog& log, const std::str
               base.c_str(), log.dir.file(ledger::kLogVkeyFile).c_str());
   std::string admin = log.dir.file(kAdminTokenFile);
   std::printf("  FHIR API:      %s/fhir (CapabilityStatement: curl %s/fhir/metadata)\n", base.c_str(), base.c_str());
-  std::printf("  admin token:   %s (also in %s, mode 0600)\n", admin_token.c_str(), admin.c_str());
+  // Only to a person at a terminal: stdout that goes to a file or a journal would keep a secret.
+  if (::isatty(STDOUT_FILENO)) {
+    std::printf("  admin token:   %s (also in %s, mode 0600)\n", admin_token.c_str(), admin.c_str());
+  } else {
+    std::printf("  admin token:   in %s (mode 0600)\n", admin.c_str());
+  }
   // Admins see no clinical content (records/policy.h): the first thing to try is a clinician.
   const std::string demo = log.dir.file("demo");
   if (std::filesystem::exists(demo + "/clinician.token")) {  // made by scripts/demo-identities.sh
@@ -301,6 +320,8 @@ int run_serve(const ServeArgs& args) {
   sigset_t signals = shutdown_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // The store, its WAL and the alert outbox hold health data: owner-only like the key files.
+  ::umask(077);
   auto log = open_log(args.data_dir, args.origin);
   if (!log) return fail("serve", log.status());
   if (args.witnesses.empty() && args.witness_quorum != 0) {
