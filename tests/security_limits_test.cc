@@ -269,6 +269,23 @@ TEST_F(LimitsTest, AnIdleConnectionIsClosedAfterTheIdleTimeout) {
   EXPECT_LT(Clock::now() - start, 3s);
 }
 
+TEST_F(LimitsTest, CompressedBodiesAreRefusedUnread) {
+  // A 100 MB gzip bomb is ~100 KB on the wire; the server never inflates it.
+  testing::Server server(tmp_.path() + "/data", {"--no-sentinel"});
+  ASSERT_TRUE(server.ready()) << server.stderr_text();
+  const std::string bomb_path = tmp_.path() + "/bomb.gz";
+  ASSERT_EQ(testing::run_command("head -c 100000000 /dev/zero | gzip -1 > " + testing::shell_quote(bomb_path)).status, 0);
+  const std::string bomb = testing::read_file(bomb_path);
+  httplib::Client c(server.base());
+  for (const char* encoding : {"gzip", "br", "deflate"}) {
+    auto res = c.Post("/fhir/Patient", {{"Content-Encoding", encoding}}, bomb, "application/fhir+json");
+    if (!res) continue;  // refused unread: the reset may come first
+    EXPECT_EQ(res->status, 415) << encoding;
+    EXPECT_NE(res->body.find("OperationOutcome"), std::string::npos);
+  }
+  EXPECT_GE(normal_request(server.base()).count(), 0);
+}
+
 TEST_F(LimitsTest, BadLimitFlagsRefuseToStart) {
   for (std::vector<std::string> flags : {std::vector<std::string>{"--request-timeout", "0"},
                                          {"--idle-timeout", "0"}, {"--max-header-bytes", "100"},

@@ -130,6 +130,10 @@ struct HttpServer::Impl {
   // slower than the lookups themselves). Returns false for paths left to other routes.
   bool route(const httplib::Request& req, httplib::Response& res) {
     std::string_view path = raw_path(req);
+    if (compressed_body(req)) {
+      refuse_compressed(res, is_fhir_path(path));
+      return true;
+    }
     if (is_fhir_path(path)) {
       if (reads_body(req.method)) return false;  // to fhir_handler, once the body is read
       send_fhir(res, answer_fhir(req, path));
@@ -153,6 +157,20 @@ struct HttpServer::Impl {
       send(res, answer(req, path));
     }
     return true;
+  }
+
+  // cpp-httplib would inflate a gzip or brotli body before any handler sees it: the
+  // decompressors are attack surface that no FHIR client needs, so such bodies are refused unread.
+  static bool compressed_body(const httplib::Request& req) {
+    std::string encoding = req.get_header_value("Content-Encoding");
+    return !encoding.empty() && encoding != "identity";
+  }
+
+  static void refuse_compressed(httplib::Response& res, bool fhir_path) {
+    res.set_header("Connection", "close");  // the body is never read
+    constexpr std::string_view kWhy = "Content-Encoding is not accepted: send the body uncompressed";
+    if (fhir_path) return send_fhir(res, fhir::Api::outcome(415, "not-supported", kWhy));
+    send(res, text_reply(415, kWhy));
   }
 
   Reply answer(const httplib::Request& req, std::string_view path) {
