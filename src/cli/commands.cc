@@ -1,8 +1,11 @@
 #include "cli/commands.h"
 
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -61,6 +64,17 @@ struct OpenLog {
   }
 };
 
+// The data directory holds keys, tokens and health records: nobody but its owner may write to
+// it (they could swap a key or the store), and what serve creates in it is the owner's alone.
+Status check_private_data_dir(const DataDir& dir) {
+  struct stat st{};
+  if (::stat(dir.path().c_str(), &st) != 0) return Status::io("cannot stat " + dir.path());
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return Status::invalid(dir.path() + " is writable by group or others; chmod 700 it");
+  }
+  return Status::ok();
+}
+
 // `store`: a postgresql:// URL, or empty for the embedded store in the data directory.
 Result<std::unique_ptr<OpenLog>> open_log(const std::string& data_dir, const std::string& origin,
                                           const std::string& store_url) {
@@ -69,6 +83,7 @@ Result<std::unique_ptr<OpenLog>> open_log(const std::string& data_dir, const std
   }
   auto dir = DataDir::open(data_dir);
   if (!dir) return dir.status();
+  MEDSEAL_RETURN_IF_ERROR(check_private_data_dir(*dir));
   auto key = ledger::load_or_create_log_key(dir->path(), origin);
   if (!key) return key.status();
   auto store = storage::open_store_at(store_url.empty() ? dir->file(kStoreFile) : store_url);
@@ -107,7 +122,12 @@ void print_usage_hints(const ServeArgs& args, const OpenLog& log, const std::str
               base.c_str(), log.dir.file(ledger::kLogVkeyFile).c_str());
   std::string admin = log.dir.file(kAdminTokenFile);
   std::printf("  FHIR API:      %s/fhir (CapabilityStatement: curl %s/fhir/metadata)\n", base.c_str(), base.c_str());
-  std::printf("  admin token:   %s (also in %s, mode 0600)\n", admin_token.c_str(), admin.c_str());
+  // Only to a person at a terminal: stdout that goes to a file or a journal would keep a secret.
+  if (::isatty(STDOUT_FILENO)) {
+    std::printf("  admin token:   %s (also in %s, mode 0600)\n", admin_token.c_str(), admin.c_str());
+  } else {
+    std::printf("  admin token:   in %s (mode 0600)\n", admin.c_str());
+  }
   // Admins see no clinical content (records/policy.h): the first thing to try is a clinician.
   const std::string demo = log.dir.file("demo");
   if (std::filesystem::exists(demo + "/clinician.token")) {  // made by scripts/demo-identities.sh
@@ -335,6 +355,21 @@ std::function<Result<std::string>(uint64_t, uint64_t)> statements_pages(const Op
   };
 }
 
+// The connection limits of serve's flags, checked.
+Result<server::ConnectionLimits> connection_limits(const ServeArgs& args) {
+  if (args.max_header_bytes < 1024 || args.max_header_bytes > (1 << 20)) {
+    return Status::invalid("--max-header-bytes must be 1024..1048576");
+  }
+  if (args.request_timeout_s < 1 || args.request_timeout_s > 3600) return Status::invalid("--request-timeout must be 1..3600");
+  if (args.idle_timeout_s < 1 || args.idle_timeout_s > 3600) return Status::invalid("--idle-timeout must be 1..3600");
+  server::ConnectionLimits limits;
+  limits.max_header_bytes = args.max_header_bytes;
+  limits.request_timeout = std::chrono::seconds(args.request_timeout_s);
+  limits.idle_timeout = std::chrono::seconds(args.idle_timeout_s);
+  limits.max_connections_per_client = args.max_connections_per_client;
+  return limits;
+}
+
 int run_serve(const ServeArgs& args) {
   ListenAddress addr;
   if (!parse_listen_address(args.listen, &addr)) {
@@ -344,12 +379,16 @@ int run_serve(const ServeArgs& args) {
   auto tls = tls_options(args, addr.host);
   if (!tls) return fail("serve", tls.status().message(), kExitUsage);
   if (auto rules = access_rule_options(args.anomalies); !rules) return fail("serve", rules.status());
+  auto limits = connection_limits(args);
+  if (!limits) return fail("serve", limits.status().message(), kExitUsage);
   // OpenSSL writes to sockets with write(): a client gone mid-reply must not kill the server.
   ::signal(SIGPIPE, SIG_IGN);
   // Before any thread exists (the ledger starts one), so every thread inherits the mask.
   sigset_t signals = shutdown_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // The store, its WAL and the alert outbox hold health data: owner-only like the key files.
+  ::umask(077);
   auto log = open_log(args.data_dir, args.origin, args.store);
   if (!log) return fail("serve", log.status());
   if (args.witnesses.empty() && args.witness_quorum != 0) {
@@ -379,6 +418,7 @@ int run_serve(const ServeArgs& args) {
   if (args.store.empty()) api_options.statements_page = statements_pages(**log);  // reads SQLite
   server::HttpOptions options{addr.host, addr.port, args.threads, args.access_log};
   options.tls = *tls;
+  options.limits = *limits;
   // A refused card counts as a failed authentication of its source and person, and is logged.
   options.tls.certificate_refused = [limiter = (*auth)->limiter.get()](const std::string& source,
                                                                        const std::string& person,

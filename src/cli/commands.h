@@ -45,6 +45,11 @@ struct ServeArgs {
   uint32_t auth_failure_limit = 20;  // failed authentications per minute per address or identity; 0: off
   bool sentinel = true;       // --no-sentinel turns the tamper sentinel off
   AnomalyFlags anomalies;     // the sentinel's access-anomaly rules
+  // What one client may hold (server/http_listener.h ConnectionLimits, whose defaults these are).
+  size_t max_header_bytes = 32 << 10;
+  uint32_t request_timeout_s = 30;
+  uint32_t idle_timeout_s = 5;
+  size_t max_connections_per_client = 64;
 };
 int run_serve(const ServeArgs& args);
 

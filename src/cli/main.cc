@@ -40,6 +40,21 @@ void add_keygen(CLI::App& app, Args& a) {
   cmd->add_option("--out", a.keygen.out_dir, "Directory for the key files (created if absent)")->required();
 }
 
+// What one client may hold (server/http_listener.h): slow or idle clients cannot hold the server.
+void add_serve_limits(CLI::App& cmd, ServeArgs& s) {
+  cmd.add_option("--max-header-bytes", s.max_header_bytes, "Request line and headers, bytes (1024..1048576; over: 431)")
+      ->capture_default_str();
+  cmd.add_option("--request-timeout", s.request_timeout_s,
+                 "Seconds from a request's first byte to its last (1..3600; over: 408)")
+      ->capture_default_str();
+  cmd.add_option("--idle-timeout", s.idle_timeout_s,
+                 "Seconds a kept-alive connection may wait for its next request (1..3600)")
+      ->capture_default_str();
+  cmd.add_option("--max-connections-per-client", s.max_connections_per_client,
+                 "Connections served at once from one address (IPv6: one /64); 0: no limit")
+      ->capture_default_str();
+}
+
 void add_serve(CLI::App& app, Args& a) {
   auto* cmd = app.add_subcommand("serve", "Serve the ledger over HTTP (creates keys and store on first start)");
   cmd->add_option("--data", a.serve.data_dir, "Data directory: keys and the embedded store")->required();
@@ -77,6 +92,7 @@ void add_serve(CLI::App& app, Args& a) {
                 "Do not run the tamper sentinel (on by default; alerts as JSON lines on stderr); "
                 "the access-anomaly rules below run inside it");
   add_anomaly_flags(cmd, a.serve.anomalies);
+  add_serve_limits(*cmd, a.serve);
 }
 
 void add_monitor(CLI::App& app, Args& a) {

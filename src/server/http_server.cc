@@ -21,6 +21,16 @@ constexpr std::string_view kFhirRoot = "/fhir";
 // handler, so /fhir requests with them go to handlers registered for this pattern.
 constexpr const char* kFhirPattern = "/fhir(/.*)?";
 
+// Headers for every answer: no content sniffing, no referrer leaking ids in URLs, no framing;
+// over TLS, browsers keep to HTTPS.
+httplib::Headers security_headers(bool tls) {
+  httplib::Headers headers = {{"X-Content-Type-Options", "nosniff"},
+                              {"Referrer-Policy", "no-referrer"},
+                              {"X-Frame-Options", "DENY"}};
+  if (tls) headers.emplace("Strict-Transport-Security", "max-age=31536000");
+  return headers;
+}
+
 void send(httplib::Response& res, Reply reply) {
   res.status = reply.status;
   if (!reply.cache_control.empty()) res.set_header("Cache-Control", reply.cache_control);
@@ -78,11 +88,12 @@ struct HttpServer::Impl {
   PublicLog public_log;
   HttpOptions options;
   fhir::Api* fhir;  // null: no /fhir and no receipts
-  HttpListener listener{options.threads, options.tls};
+  HttpListener listener{options.threads, options.tls, options.limits};
   httplib::Server& http = listener.http();
 
   void configure() {
     http.set_payload_max_length(fhir::kMaxBodyBytes);
+    http.set_default_headers(security_headers(options.tls.enabled()));
     auto fhir_handler = [this](const httplib::Request& req, httplib::Response& res) {
       send_fhir(res, answer_fhir(req, raw_path(req)));
     };
@@ -98,6 +109,7 @@ struct HttpServer::Impl {
     http.set_error_handler(httplib::Server::HandlerWithResponse(
         [](const httplib::Request& req, httplib::Response& res) {
           if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+          if (int cut = cut_short_status()) res.status = cut;
           if (is_fhir_path(raw_path(req))) {
             send_fhir(res, library_error(res.status));
           } else {
@@ -121,6 +133,10 @@ struct HttpServer::Impl {
   // slower than the lookups themselves). Returns false for paths left to other routes.
   bool route(const httplib::Request& req, httplib::Response& res) {
     std::string_view path = raw_path(req);
+    if (compressed_body(req)) {
+      refuse_compressed(res, is_fhir_path(path));
+      return true;
+    }
     if (is_fhir_path(path)) {
       if (reads_body(req.method)) return false;  // to fhir_handler, once the body is read
       send_fhir(res, answer_fhir(req, path));
@@ -159,6 +175,20 @@ struct HttpServer::Impl {
     return true;
   }
 
+  // cpp-httplib would inflate a gzip or brotli body before any handler sees it: the
+  // decompressors are attack surface that no FHIR client needs, so such bodies are refused unread.
+  static bool compressed_body(const httplib::Request& req) {
+    std::string encoding = req.get_header_value("Content-Encoding");
+    return !encoding.empty() && encoding != "identity";
+  }
+
+  static void refuse_compressed(httplib::Response& res, bool fhir_path) {
+    res.set_header("Connection", "close");  // the body is never read
+    constexpr std::string_view kWhy = "Content-Encoding is not accepted: send the body uncompressed";
+    if (fhir_path) return send_fhir(res, fhir::Api::outcome(415, "not-supported", kWhy));
+    send(res, text_reply(415, kWhy));
+  }
+
   Reply answer(const httplib::Request& req, std::string_view path) {
     if (path == "/healthz") return Reply{200, std::string(kTextPlain), "no-store", "ok\n"};
     if (path != req.path) return text_reply(400, "percent-encoded log path");
@@ -179,6 +209,8 @@ struct HttpServer::Impl {
   // cpp-httplib's own refusals of /fhir requests (a body over the limit, a bad request line).
   static fhir::Response library_error(int status) {
     if (status == 413) return fhir::Api::outcome(413, "too-costly", "the body is larger than 8 MiB");
+    if (status == 431) return fhir::Api::outcome(431, "too-costly", "the request headers are too large");
+    if (status == 408) return fhir::Api::outcome(408, "timeout", "the request did not arrive in time");
     return fhir::Api::outcome(status, status >= 500 ? "exception" : "invalid", "request not accepted");
   }
 };

@@ -5,6 +5,10 @@
 // stays behind this header.
 //
 // Bodies are accepted up to 8 MiB (fhir_api.h); a larger one is 413 with an OperationOutcome.
+// Headers, request time and connections per client are limited too (http_listener.h).
+// Every answer carries X-Content-Type-Options: nosniff, Referrer-Policy: no-referrer and
+// X-Frame-Options: DENY (and over TLS Strict-Transport-Security); every answer but the public
+// log's carries Cache-Control: no-store (health data, receipts, alerts: never kept by a cache).
 // Only /fhir reads bodies: everything else is read-only and refuses other methods unread.
 //
 // The server's life (threads, keep-alive, bind, run, stop) is http_listener.h's; keep the pool
@@ -18,6 +22,7 @@
 
 #include "ledger/ledger.h"
 #include "server/fhir_api.h"
+#include "server/http_listener.h"
 #include "server/public_log.h"
 #include "server/tls.h"
 #include "util/status.h"
@@ -38,6 +43,7 @@ struct HttpOptions {
   PortalHttp* portal = nullptr;  // null: / and /portal/ are 404 (portal_http.h)
   ForensicsHttp* forensics = nullptr;  // null: /forensics is 404 (forensics_http.h)
   TlsOptions tls;                // enabled: HTTPS only, and mutual TLS with client CAs (tls.h)
+  ConnectionLimits limits;       // header size, request time, idle time, connections per client
 };
 
 class HttpServer {

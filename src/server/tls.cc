@@ -108,11 +108,23 @@ Status configure_client_verification(SSL_CTX& ctx, const TlsOptions& o) {
   return Status::ok();
 }
 
+// Forward secrecy (ECDHE) and AEAD only: no RSA key exchange, no CBC, no SHA-1 MACs; the
+// server's order wins, so a client offering weak suites first still gets a strong one.
+Status configure_ciphers(SSL_CTX& ctx) {
+  if (!SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION)) return Status::internal("cannot require TLS 1.2");
+  if (SSL_CTX_set_cipher_list(&ctx, kTls12Ciphers) != 1 || SSL_CTX_set_ciphersuites(&ctx, kTls13Ciphersuites) != 1 ||
+      SSL_CTX_set1_groups_list(&ctx, kTlsGroups) != 1) {
+    return Status::internal("cannot set the TLS cipher suites: " + openssl_reason());
+  }
+  SSL_CTX_set_options(&ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  return Status::ok();
+}
+
 }  // namespace
 
 Status configure_tls_context(SSL_CTX& ctx, const TlsOptions& o) {
   ERR_clear_error();
-  if (!SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION)) return Status::internal("cannot require TLS 1.2");
+  MEDSEAL_RETURN_IF_ERROR(configure_ciphers(ctx));
   if (SSL_CTX_use_certificate_chain_file(&ctx, o.cert_file.c_str()) != 1) return file_error("--tls-cert", o.cert_file);
   if (SSL_CTX_use_PrivateKey_file(&ctx, o.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
     return file_error("--tls-key", o.key_file);

@@ -1,4 +1,5 @@
-// TLS for medseal's HTTP server (OpenSSL): TLS 1.2 and later only, the server's certificate chain
+// TLS for medseal's HTTP server (OpenSSL): TLS 1.2 and later only with modern cipher suites
+// (kTls12Ciphers, kTls13Ciphersuites), the server's certificate chain
 // and key, and optionally mutual TLS: client certificates are verified during the handshake
 // against the configured CAs, their validity dates and a revocation list (CRL, checked for the
 // client certificate itself). A client certificate that fails verification ends the handshake
@@ -16,6 +17,17 @@
 #include "util/status.h"
 
 namespace medseal::server {
+
+// What the server negotiates (Mozilla's "intermediate" profile without its DHE suites): TLS 1.2
+// with ECDHE key exchange and AEAD ciphers only, TLS 1.3 with its three common suites, in this
+// order of preference, the server's order winning over the client's; no renegotiation, no
+// compression.
+inline constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+inline constexpr const char* kTls13Ciphersuites =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+inline constexpr const char* kTlsGroups = "X25519:P-256:P-384";
 
 struct TlsOptions {
   std::string cert_file;                    // PEM: the server certificate, then its chain
