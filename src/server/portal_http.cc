@@ -16,10 +16,9 @@ constexpr const char* kContentSecurityPolicy =
 constexpr std::string_view kIndex = "index.html";
 constexpr size_t kMaxAuthorizationBytes = 300;
 
+// nosniff, no-referrer and no framing are on every answer of the server (http_server.cc).
 void secure_headers(httplib::Response& res, const char* cache_control) {
   res.set_header("Content-Security-Policy", kContentSecurityPolicy);
-  res.set_header("X-Content-Type-Options", "nosniff");
-  res.set_header("Referrer-Policy", "no-referrer");
   res.set_header("Cache-Control", cache_control);
 }
 
