@@ -16,7 +16,6 @@ namespace medseal::server::fhir {
 namespace {
 
 constexpr uint64_t kNoIndex = UINT64_MAX;
-constexpr size_t kMaxTokenBytes = 256;
 constexpr size_t kMaxHostBytes = 255;
 constexpr size_t kMaxDiagnosticsBytes = 300;
 constexpr std::string_view kTextPlain = "text/plain; charset=utf-8";
@@ -250,14 +249,6 @@ std::optional<std::string> parse_printable(std::string_view value, size_t max_by
   return std::string(value);
 }
 
-// The bearer token of an Authorization value; "" when there is none.
-std::string_view bearer_token(std::string_view authorization) {
-  authorization = trim(authorization);
-  if (authorization.size() < 7 || lower(authorization.substr(0, 7)) != "bearer ") return "";
-  std::string_view token = trim(authorization.substr(7));
-  return token.size() <= kMaxTokenBytes ? token : "";
-}
-
 // Service errors -> status and issue code (see the header).
 Response service_error(const Status& s) {
   std::string message = s.message().substr(0, kMaxDiagnosticsBytes);
@@ -373,7 +364,7 @@ struct Api::Impl {
   std::optional<Response> authenticate(Call& call, std::string_view op, std::string_view target) {
     const Request& req = call.request;
     identity::Authentication auth =
-        authenticator.authenticate({bearer_token(req.authorization), req.certificate_person, req.source});
+        authenticator.authenticate({identity::bearer_token(req.authorization), req.certificate_person, req.source});
     if (auth.retry_after_s > 0) {
       Response r = error(429, "throttled", auth.reason);
       r.headers.emplace_back("Retry-After", std::to_string(auth.retry_after_s));
