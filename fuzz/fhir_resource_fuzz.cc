@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   auto info = records::inspect_resource(input);
   auto stamped = records::stamp_and_inspect(input, "fuzz-1", "7", "2024-01-01T00:00:00.000Z");
-  FUZZ_CHECK(info.is_ok() == stamped.is_ok());
+  FUZZ_CHECK(info.is_ok() || !stamped.is_ok());  // stamping also refuses a meta that is no object
   (void)records::patient_compartment(input);
   static const std::map<std::string, std::string> rewrites = {
       {"urn:uuid:00000000-0000-0000-0000-000000000001", "Patient/p1"}};
