@@ -21,12 +21,14 @@ python3 "$repo/fuzz/make_corpus.py" "$shared" "$build/seeds"
 mkdir -p "$build/logs"
 
 run_one() {
-  local target="$1" dict=()
+  local target="$1" dict=() flags=()
   mkdir -p "$build/corpus/$target" "$build/crashes/$target" "$build/seeds/$target"
   [ -f "$repo/fuzz/$target.dict" ] && dict=(-dict="$repo/fuzz/$target.dict")
+  # fuzz/<target>.flags: libFuzzer flags of one target, one a line, '#' comments saying why.
+  [ -f "$repo/fuzz/$target.flags" ] && mapfile -t flags < <(grep -v '^#' "$repo/fuzz/$target.flags")
   # -timeout: one input taking longer is a hang, reported like a crash. -rss_limit_mb bounds a
   # target's memory (the API target rebuilds its world, so growth means a leak).
-  if "$build/$target" "${dict[@]}" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2560 \
+  if "$build/$target" "${dict[@]}" "${flags[@]}" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=2560 \
        -print_final_stats=1 -artifact_prefix="$build/crashes/$target/" \
        "$build/corpus/$target" "$build/seeds/$target" >"$build/logs/$target.log" 2>&1; then
     echo ok >"$build/logs/$target.result"
