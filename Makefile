@@ -43,9 +43,12 @@ test-tsan: deps
 	  ctest --output-on-failure -j $(JOBS) -R '$(TSAN_REGEX)'
 
 # libFuzzer targets (fuzz/), clang 14, in build-fuzz: `make fuzz FUZZ_SECONDS=600` runs each target
-# that long (FUZZ_JOBS at a time) from seeds made from ../shared, and prints executions per target.
+# (or FUZZ_TARGETS) that long, FUZZ_JOBS at a time, from seeds made from ../shared, and prints
+# executions per target.
 FUZZ_SECONDS ?= 15
 FUZZ_JOBS ?= $(JOBS)
+# Some of them only, e.g. FUZZ_TARGETS="http_api_fuzz note_fuzz"; empty: all.
+FUZZ_TARGETS ?=
 deps-fuzz: deps
 	@bash scripts/install-deps.sh --fuzz
 
@@ -55,7 +58,7 @@ fuzz-build: deps-fuzz
 	cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_targets
 
 fuzz: fuzz-build
-	bash fuzz/run.sh $(BUILD)-fuzz $(FUZZ_SECONDS) $(FUZZ_JOBS)
+	bash fuzz/run.sh $(BUILD)-fuzz $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
 
 # Demo identities (scripts/demo-identities.sh) are issued once, before the first start.
 run: build

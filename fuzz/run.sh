@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every fuzz target built in BUILD_DIR for SECONDS each, JOBS at a time, and prints a table of
-# executions per target. Usage: fuzz/run.sh BUILD_DIR SECONDS [JOBS]
+# executions per target. Usage: fuzz/run.sh BUILD_DIR SECONDS [JOBS [TARGET...]] (default: all)
 #
 # Seeds are made from ../shared by fuzz/make_corpus.py into BUILD_DIR/seeds (never into the repo);
 # what a target learns is kept in BUILD_DIR/corpus/<target> for the next run; a crash leaves its
@@ -10,15 +10,19 @@ set -euo pipefail
 build="$1"
 seconds="$2"
 jobs="${3:-1}"
+shift $(($# < 3 ? $# : 3))
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 shared="$repo/../shared"
 
-targets=()
-for source in "$repo"/fuzz/*_fuzz.cc; do targets+=("$(basename "$source" .cc)"); done
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  for source in "$repo"/fuzz/*_fuzz.cc; do targets+=("$(basename "$source" .cc)"); done
+fi
 
-rm -rf "$build/seeds" "$build/logs"
+rm -rf "$build/seeds"
 python3 "$repo/fuzz/make_corpus.py" "$shared" "$build/seeds"
 mkdir -p "$build/logs"
+for target in "${targets[@]}"; do rm -f "$build/logs/$target".*; done
 
 run_one() {
   local target="$1" dict=() flags=()
