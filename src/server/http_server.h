@@ -32,6 +32,7 @@ namespace medseal::server {
 class AlertsHttp;
 class PortalHttp;
 class ForensicsHttp;
+class DiskGuard;
 
 struct HttpOptions {
   std::string host = "127.0.0.1";
@@ -42,6 +43,7 @@ struct HttpOptions {
   AlertsHttp* alerts = nullptr;  // null: /alerts, /alerts/stream and /metrics are 404
   PortalHttp* portal = nullptr;  // null: / and /portal/ are 404 (portal_http.h)
   ForensicsHttp* forensics = nullptr;  // null: /forensics is 404 (forensics_http.h)
+  DiskGuard* disk = nullptr;     // disk-low on /healthz and /metrics (disk_guard.h); null: not reported
   TlsOptions tls;                // enabled: HTTPS only, and mutual TLS with client CAs (tls.h)
   ConnectionLimits limits;       // header size, request time, idle time, connections per client
 };
