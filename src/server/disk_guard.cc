@@ -81,9 +81,9 @@ void DiskGuard::enter_low(uint64_t free_bytes, std::string_view why) {
   ++counts_.episodes;
   counts_.free_bytes = free_bytes;
   last_look_ms_ = options_.clock->now_ms();
-  log_json("error", "disk low: record writes refused, reads served from the reserve",
-           {{"why", why}, {"free_bytes", free_bytes}, {"reserve_released", released.is_ok()},
-            {"error", released.is_ok() ? "" : released.message()}});
+  nlohmann::json fields = {{"why", why}, {"free_bytes", free_bytes}, {"reserve_released", released.is_ok()}};
+  if (!released) fields["error"] = released.message();
+  log_json("error", "disk low: record writes refused, reads served from the reserve", std::move(fields));
   alerts::Alert alert = alerts::make_alert(
       alerts::Severity::kCritical, "disk-full",
       "the data directory's disk is full: record writes answer 503 until space is freed; reads go on");
