@@ -154,7 +154,9 @@ struct HttpServer::Impl {
     }
     if (options.alerts && AlertsHttp::is_alerts_path(path)) {
       options.alerts->handle(req, res, client_certificate_person(req.ssl, options.tls));
-      if (options.disk && path == "/metrics" && res.status == 200) res.body += options.disk->metrics_text();
+      // An authorized scrape leaves the status unset (-1: cpp-httplib sends 200).
+      const bool scraped = path == "/metrics" && (res.status == -1 || res.status == 200);
+      if (options.disk && scraped) res.body += options.disk->metrics_text();
       return true;
     }
     if (options.portal && PortalHttp::is_portal_path(path)) {
