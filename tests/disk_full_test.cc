@@ -217,9 +217,14 @@ TEST_F(DiskFull, WritesAnswer503ReadsAreRecordedAndAnsweredNothingBreaksAndWrite
   if (want_reads <= 200) {
     EXPECT_EQ(read_ok, want_reads) << refusal;
   }
-  for (const auto& [index, name] : read_indexes_) {
-    ASSERT_EQ(check_read_receipt(http, auditor_, vkey_, index, name, "dr.full@full-hospital"), "");
-  }
+  // Fetching a receipt is an access too: once a long measuring run has used the whole reserve,
+  // they are checked after the space is freed.
+  auto check_reads = [&] {
+    for (const auto& [index, name] : read_indexes_) {
+      EXPECT_EQ(check_read_receipt(http, auditor_, vkey_, index, name, "dr.full@full-hospital"), "");
+    }
+  };
+  if (refusal.empty()) check_reads();
   for (const char* path : {"/log/checkpoint", "/fhir/metadata"}) {
     auto pub = http.Get(path);
     EXPECT_TRUE(pub && pub->status == 200) << path;
@@ -240,6 +245,7 @@ TEST_F(DiskFull, WritesAnswer503ReadsAreRecordedAndAnsweredNothingBreaksAndWrite
     if (auto acked = acked_write(w, "Observation")) acked_.push_back(*acked);
     return w && w->status == 201;
   }));
+  if (!refusal.empty()) check_reads();
   struct stat reserve{};
   EXPECT_EQ(::stat((data + "/disk.reserve").c_str(), &reserve), 0) << "the reserve is made again";
   EXPECT_EQ(http.Get("/healthz")->body, "ok\n");
