@@ -10,6 +10,8 @@
 // X-Frame-Options: DENY (and over TLS Strict-Transport-Security); every answer but the public
 // log's carries Cache-Control: no-store (health data, receipts, alerts: never kept by a cache).
 // Only /fhir reads bodies: everything else is read-only and refuses other methods unread.
+// With a disk guard (disk_guard.h), /healthz answers 200 "disk-low: ..." instead of "ok" while
+// record writes are refused, and an authorized /metrics scrape gets the disk gauges too.
 //
 // The server's life (threads, keep-alive, bind, run, stop) is http_listener.h's; keep the pool
 // larger than the number of keep-alive clients (64 in DESIGN.md section 8).
