@@ -7,6 +7,7 @@
 
 #include "records/resource.h"
 #include "sentinel/integrity_page.h"
+#include "server/disk_guard.h"
 #include "server/fhir_query.h"
 #include "server/fhir_render.h"
 #include "server/json_log.h"
@@ -259,6 +260,11 @@ Response service_error(const Status& s) {
     case Code::kFailedPrecondition: return error(412, "conflict", message);
     case Code::kConflict: return error(409, "conflict", message);
     case Code::kIoError:
+      if (is_disk_low_refusal(s)) {  // counted and alerted once by the guard, not logged per request
+        Response r = error(503, "transient", message);
+        r.headers.emplace_back("Retry-After", "30");
+        return r;
+      }
       log_json("error", "storage failure in a FHIR request", {{"error", s.to_string()}});
       return error(503, "exception", "the store is unavailable; retry later");
     default:
