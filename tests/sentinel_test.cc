@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "alerts/alert.h"
 #include "ledger/ledger.h"
@@ -335,6 +336,77 @@ TEST_F(SentinelTest, TamperingHiddenBehindAServerCommitIsStillFound) {
   std::string name;
   write("Observation", observation_body(patient_), &name);
   await("content-mismatch", [&](const alerts::Alert& a) { return has_index(a, obs_index_); });
+}
+
+// A false foreign-write seen under load: the sentinel read data_version, the server committed,
+// and the head read that followed opened a snapshot holding that commit. Opening it moves the
+// connection's data_version on, so the next poll saw a change, found the head it had verified,
+// and called the change foreign. At start the window lies between the first data_version read
+// and the head reads, where the first foreign_commits() call is made: a server commit made
+// inside that call lands in it every time.
+TEST_F(SentinelTest, AServerCommitRightAfterTheVersionReadIsNotForeign) {
+  sentinel_.reset();
+  auto* sqlite = dynamic_cast<storage::SqliteStore*>(store_.get());
+  ASSERT_NE(sqlite, nullptr);
+  std::atomic<bool> first{true};
+  SentinelOptions o = options_;
+  o.foreign_commits = [&, sqlite]() -> Result<bool> {
+    Result<bool> told = sqlite->foreign_commits();
+    if (first.exchange(false)) {
+      std::string name;
+      write("Observation", observation_body(patient_), &name);
+    }
+    return told;
+  };
+  alerts::MemorySink fresh;
+  auto s = Sentinel::start(o, fresh);
+  ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+  EXPECT_FALSE(first);
+  // Polls with nothing committed, and a rolling pass, then a real foreign write is still seen.
+  ASSERT_TRUE(testing::eventually([&] { return (*s)->full_passes() >= 2; },
+                                  std::chrono::seconds(5)));
+  EXPECT_TRUE(fresh.alerts().empty()) << alerts::to_json(fresh.alerts().front()).dump();
+  raw_exec(db_, "UPDATE record_versions SET latest = 1 - latest WHERE ledger_idx = " +
+                    std::to_string(p1_index_));
+  EXPECT_TRUE(testing::eventually([&] { return !fresh.alerts().empty(); },
+                                  std::chrono::seconds(5)));
+  for (const alerts::Alert& a : fresh.alerts()) EXPECT_EQ(a.kind, "foreign-write");
+}
+
+// The same window at every poll: with a 1 ms poll and commits a little more than a poll apart,
+// some commits land between a poll's data_version read and its head read while the next poll
+// sees no newer one. Several sentinels watch the one commit stream, for more windows. (Before
+// the fix: a false foreign-write in each of 8 runs, within 0.6-3.2 s.)
+TEST_F(SentinelTest, ServerCommitsAtThePollRateRaiseNothing) {
+  sentinel_.reset();
+  SentinelOptions o = options_;
+  o.poll = std::chrono::milliseconds(1);
+  constexpr int kSentinels = 8;
+  alerts::MemorySink sinks[kSentinels];
+  std::vector<std::unique_ptr<Sentinel>> sentinels;
+  for (int i = 0; i < kSentinels; ++i) {
+    o.state_path = dir_.path() + "/sentinel" + std::to_string(i) + ".state";
+    auto s = Sentinel::start(o, sinks[i]);
+    ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+    sentinels.push_back(std::move(*s));
+  }
+  const auto raised = [&] {
+    return std::any_of(std::begin(sinks), std::end(sinks),
+                       [](const alerts::MemorySink& k) { return !k.alerts().empty(); });
+  };
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  int commits = 0;
+  while (std::chrono::steady_clock::now() < end && !raised()) {
+    std::string name;
+    write("Observation", observation_body(patient_), &name);
+    ++commits;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::printf("[ commits ] %d\n", commits);
+  for (const alerts::MemorySink& k : sinks) {
+    EXPECT_TRUE(k.alerts().empty()) << alerts::to_json(k.alerts().front()).dump();
+  }
 }
 
 TEST_F(SentinelTest, RollbackWhileStoppedIsCaughtAtStart) {

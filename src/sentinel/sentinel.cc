@@ -122,6 +122,8 @@ class Sentinel::Impl {
              merkle::CompactRange range, bool good);
   Status tick();
   Status on_change();
+  // Inside a snapshot: data_version_ becomes the snapshot's, so only a change after it counts.
+  Status adopt_data_version();
   Status check_head(const storage::LogHead& head, bool* foreign);
   Status check_growth(const storage::LogHead& head, const note::Checkpoint& checkpoint);
   Status check_beyond(uint64_t size);
@@ -312,8 +314,11 @@ Result<FullPassReport> Sentinel::Impl::initial_pass(
   storage::LogHead head{pass->checkpoint.size, ""};
   MEDSEAL_RETURN_IF_ERROR(view_.begin_snapshot());
   Result<storage::LogHead> stored = view_.head();
+  // The head is adopted as this snapshot shows it, so polls compare with its data_version; a head
+  // that moved on keeps the one read before the pass, so the first poll reads it again.
+  Status adopted = stored && stored->size == head.size ? adopt_data_version() : stored.status();
   view_.end_snapshot();
-  if (!stored) return stored.status();
+  MEDSEAL_RETURN_IF_ERROR(adopted);
   head.checkpoint = stored->size == head.size ? stored->checkpoint : "";
   live_ok_ = !pass->checker->broken();
   adopt(head, pass->checkpoint, std::move(pass->range), good && !head.checkpoint.empty());
@@ -376,6 +381,13 @@ Status Sentinel::Impl::check_growth(const storage::LogHead& head,
   return Status::ok();
 }
 
+Status Sentinel::Impl::adopt_data_version() {
+  Result<int64_t> version = view_.data_version();
+  if (!version) return version.status();
+  data_version_ = *version;
+  return Status::ok();
+}
+
 Status Sentinel::Impl::check_head(const storage::LogHead& head, bool* foreign) {
   *foreign = head.size == verified_size_ && head.checkpoint == verified_note_;
   if (*foreign) return Status::ok();
@@ -416,6 +428,10 @@ Status Sentinel::Impl::on_change() {
   bool foreign = false;
   Result<storage::LogHead> head = view_.head();
   Status s = head.status();
+  // The snapshot may hold commits made after tick() read data_version, and opening it moved the
+  // connection's data_version past them: keep the snapshot's own, or the next poll would see
+  // those commits as a change, find the head it already verified, and call them foreign.
+  if (s) s = adopt_data_version();
   if (s) s = check_head(*head, &foreign);
   if (s) s = check_beyond(std::max(head->size, verified_size_));
   view_.end_snapshot();

@@ -6,11 +6,13 @@
 // How it notices a change at once, without rescanning:
 //  - every `poll` (50 ms) it reads PRAGMA data_version, which changes whenever any other
 //    connection commits, and the file's inode (a copy moved over the store);
-//  - on a change it reads the head in one snapshot. Every commit of the server's writer signs a
-//    new checkpoint, so: a larger head is verified incrementally (the new entries as in checks.h,
-//    the compact range's root against the signed checkpoint, rows beyond the head); a smaller head
-//    is log-rollback (truncation, or an older copy restored); the same size with another root is
-//    fork; a checkpoint that does not verify under the log key is bad-signature;
+//  - on a change it reads the head, and data_version again, in one snapshot (what the next poll
+//    compares with: commits that snapshot took in are not a change). Every commit of the server's
+//    writer signs a new checkpoint, so: a larger head is verified incrementally (the new entries
+//    as in checks.h, the compact range's root against the signed checkpoint, rows beyond the
+//    head); a smaller head is log-rollback (truncation, or an older copy restored); the same size
+//    with another root is fork; a checkpoint that does not verify under the log key is
+//    bad-signature;
 //  - a change with the head unchanged was not made by the server's writer: foreign-write, followed
 //    at once by a sweep (a whole pass, below) that names what the write changed. This holds for a
 //    monitor in another process as well, with no cooperation from the server. (A WAL restart at

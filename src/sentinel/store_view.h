@@ -65,6 +65,8 @@ class StoreView : public EntryRows {
   static Result<StoreView> open(const std::string& path);
 
   // PRAGMA data_version: changes whenever another connection committed (never for our reads).
+  // It is the value of the newest snapshot this connection opened, whatever read opened it: a
+  // head() that takes in a commit moves it on too. Read inside a snapshot, it is that snapshot's.
   Result<int64_t> data_version();
   // The file's inode: a different one means the file was replaced (a copy moved over it).
   Result<ino_t> inode() const;
