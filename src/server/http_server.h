@@ -22,6 +22,7 @@
 
 #include "ledger/ledger.h"
 #include "server/fhir_api.h"
+#include "server/forwarding.h"
 #include "server/http_listener.h"
 #include "server/public_log.h"
 #include "server/tls.h"
@@ -44,6 +45,7 @@ struct HttpOptions {
   ForensicsHttp* forensics = nullptr;  // null: /forensics is 404 (forensics_http.h)
   TlsOptions tls;                // enabled: HTTPS only, and mutual TLS with client CAs (tls.h)
   ConnectionLimits limits;       // header size, request time, idle time, connections per client
+  RequestForwarder* forward = nullptr;  // asked first for /fhir and /ledger/ (forwarding.h)
 };
 
 class HttpServer {

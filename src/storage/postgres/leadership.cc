@@ -1,5 +1,6 @@
 #include "storage/postgres/leadership.h"
 
+#include <string_view>
 #include <thread>
 
 namespace medseal::storage::postgres {
@@ -33,6 +34,42 @@ Status Leadership::check() {
       p.i64(kLeaderLockKey), "check leadership");
   if (!held || held->integer(0, 0) == 0) return Status::precondition("leadership lost");
   return Status::ok();
+}
+
+namespace {
+constexpr std::string_view kAdvertisedPrefix = "medseal-leader ";
+}  // namespace
+
+Status Leadership::wait_for_deposed_writers() {
+  Status locked = conn_->exec("BEGIN; LOCK TABLE log_head IN SHARE ROW EXCLUSIVE MODE; COMMIT",
+                              "wait for a deposed leader's commit");
+  if (!locked.ok() && conn_->in_transaction()) (void)conn_->exec("ROLLBACK", "rollback");
+  return locked;
+}
+
+Status Leadership::advertise(const std::string& address) {
+  const std::string name = std::string(kAdvertisedPrefix) + address;
+  if (name.size() > 63) return Status::invalid("the advertised address is longer than 48 bytes");
+  for (char c : address) {
+    if (c <= ' ' || c > '~') return Status::invalid("the advertised address must be printable ASCII");
+  }
+  Params p;
+  return conn_->run("SELECT set_config('application_name', $1, false)", p.text(name), "advertise");
+}
+
+Result<std::string> find_leader_address(Conn& conn) {
+  Params p;
+  Result<Rows> got = conn.query(
+      "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+      "WHERE l.locktype = 'advisory' AND l.granted AND l.objid = $1 AND "
+      "l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+      p.i64(kLeaderLockKey), "find leader");
+  if (!got) return got.status();
+  for (int row = 0; row < got->count(); ++row) {
+    std::string_view name = got->bytes(row, 0);
+    if (name.starts_with(kAdvertisedPrefix)) return std::string(name.substr(kAdvertisedPrefix.size()));
+  }
+  return Status::not_found("no leader has advertised an address");
 }
 
 }  // namespace medseal::storage::postgres

@@ -37,11 +37,24 @@ class Leadership {
   int session_pid() const { return session_pid_; }
   // OK while the lock is still held; kFailedPrecondition once the session is gone (a round trip).
   Status check();
+  // Returns once no transaction of a deposed leader can commit any more: takes log_head's table
+  // lock once (what every commit holds while it checks its fence), so a batch the old leader had
+  // in flight has either committed or will be refused. Call it after acquire(), before reading the
+  // head to sign on from.
+  Status wait_for_deposed_writers();
+  // Publishes where this node takes forwarded requests ("http://host:port", at most 63 printable
+  // ASCII bytes) as the application_name of the lock's session: the address lives and dies with
+  // the lock, so no stale address outlives a dead leader.
+  Status advertise(const std::string& address);
 
  private:
   Leadership(std::unique_ptr<Conn> conn, int pid) : conn_(std::move(conn)), session_pid_(pid) {}
   std::unique_ptr<Conn> conn_;
   int session_pid_;
 };
+
+// The address the current leader advertised, read through `conn` (any session of the database);
+// kNotFound while no session holds the lock or its holder has not advertised yet.
+Result<std::string> find_leader_address(Conn& conn);
 
 }  // namespace medseal::storage::postgres
