@@ -360,5 +360,45 @@ TEST_F(PgNodes, ConcurrentUpdatesThroughTwoNodesOneWinsEachVersion) {
   }
 }
 
+// HTTP writes per second with every client on the leader, then spread over all three nodes (a
+// figure for the README, not a timed test: it fails only if writes fail).
+TEST_F(PgNodes, WritesPerSecondThroughTheLeaderAndThroughAllNodes) {
+  constexpr int kWriters = 24;
+  const auto seconds = std::chrono::seconds(env_int("MEDSEAL_PG_NODES_BENCH_S", 3));
+  Nodes nodes(dir_.path(), space_->location());
+  ASSERT_NO_FATAL_FAILURE(prepare_data_dirs(nodes));
+  for (int i = 0; i < kNodes; ++i) {
+    nodes.start(i);
+    ASSERT_TRUE(nodes.server(i).ready()) << nodes.server(i).stderr_text();
+  }
+  const auto elected = Clock::now();
+  while (nodes.leader() < 0 && ms_since(elected) < 10'000) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_NO_FATAL_FAILURE(register_patients(nodes));
+  auto run = [&](bool spread) {
+    std::atomic<size_t> written{0}, failed{0};
+    std::vector<std::thread> writers;
+    const int leader = nodes.leader();
+    const auto start = Clock::now();
+    for (int c = 0; c < kWriters; ++c) {
+      writers.emplace_back([&, c] {
+        httplib::Client http(nodes.base(spread ? c % kNodes : leader));
+        http.set_keep_alive(true);
+        http.set_tcp_nodelay(true);
+        for (int n = 0; Clock::now() - start < seconds; ++n) {
+          auto res = http.Post("/fhir/Observation", clinician_, observation(c, n, ""), "application/fhir+json");
+          ++(res && res->status == 201 ? written : failed);
+        }
+      });
+    }
+    for (std::thread& t : writers) t.join();
+    EXPECT_EQ(failed.load(), 0u);
+    EXPECT_GT(written.load(), 0u);
+    return static_cast<double>(written.load()) * 1000 / ms_since(start);
+  };
+  const double leader_only = run(false), spread = run(true);
+  std::printf("[ pg nodes ] %d keep-alive writers, POST Observation: %.0f writes/s all on the leader, "
+              "%.0f writes/s spread over %d nodes\n", kWriters, leader_only, spread, kNodes);
+}
+
 }  // namespace
 }  // namespace medseal::testing
