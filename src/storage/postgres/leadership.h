@@ -16,14 +16,19 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "storage/postgres/pg_conn.h"
 #include "util/status.h"
 
 namespace medseal::storage::postgres {
 
-// The advisory lock key of a log's leadership ("ldr!" in ASCII); one log per database schema.
-constexpr int64_t kLeaderLockKey = 0x6c647221;
+// The leadership lock's key, as SQL: one per log, that is per schema (the session's
+// current_schema()), so logs in other schemas of one database lead independently.
+inline constexpr std::string_view kLeaderLockKeySql =
+    "hashtextextended('medseal-leader:' || current_schema(), 0)";
+// A condition on pg_locks rows: the granted leadership lock of the log of this session's schema.
+std::string leader_lock_held_sql();
 
 class Leadership {
  public:
