@@ -43,11 +43,6 @@ constexpr int kPatients = 4;
 constexpr int kSharedRecords = 3;  // updated by clients of every node at once
 constexpr int kCheckThreads = 12;
 
-int env_int(const char* name, int fallback) {
-  const char* text = std::getenv(name);
-  return text != nullptr && *text != '\0' ? std::atoi(text) : fallback;
-}
-
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
@@ -55,12 +50,7 @@ double ms_since(Clock::time_point start) {
 std::string patient(int k) { return "Patient/nodes-p" + std::to_string(k); }
 
 std::string observation(int client, int n, const std::string& id) {
-  std::string body = R"({"resourceType":"Observation",)";
-  if (!id.empty()) body += R"("id":")" + id + R"(",)";
-  return body + R"("status":"final","code":{"text":"heart rate"},"subject":{"reference":")" +
-         patient(client % kPatients) + R"("},"valueQuantity":{"value":)" + std::to_string(60 + n % 60) +
-         R"(,"unit":"beats/min"},"note":[{"text":"client )" + std::to_string(client) + " write " +
-         std::to_string(n) + R"("}]})";
+  return observation_json(patient(client % kPatients), client, n, id);
 }
 
 // The three nodes; a killed one is replaced by a new process on the same data directory.
@@ -225,6 +215,19 @@ class PgNodes : public ::testing::Test {
     }
   }
 
+  // The first `running` nodes started, one of them leading, and the patients registered.
+  void start(Nodes& nodes, int running) {
+    ASSERT_NO_FATAL_FAILURE(prepare_data_dirs(nodes));
+    for (int i = 0; i < running; ++i) {
+      nodes.start(i);
+      ASSERT_TRUE(nodes.server(i).ready()) << nodes.server(i).stderr_text();
+    }
+    const auto elected = Clock::now();
+    while (nodes.leader() < 0 && ms_since(elected) < 10'000) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_GE(nodes.leader(), 0) << "no leader elected";
+    ASSERT_NO_FATAL_FAILURE(register_patients(nodes, running));
+  }
+
   // Every acknowledged write, checked in parallel through all nodes.
   void check_acknowledged(Nodes& nodes) {
     std::mutex mu;
@@ -267,15 +270,7 @@ class PgNodes : public ::testing::Test {
 TEST_F(PgNodes, LeaderKilledUnderLoadLosesNothingAndNeverForks) {
   const int kills = env_int("MEDSEAL_PG_NODES_KILLS", 10);
   Nodes nodes(dir_.path(), space_->location());
-  ASSERT_NO_FATAL_FAILURE(prepare_data_dirs(nodes));
-  for (int i = 0; i < kNodes; ++i) {
-    nodes.start(i);
-    ASSERT_TRUE(nodes.server(i).ready()) << nodes.server(i).stderr_text();
-  }
-  const auto elected = Clock::now();
-  while (nodes.leader() < 0 && ms_since(elected) < 10'000) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  ASSERT_GE(nodes.leader(), 0) << "no leader elected";
-  ASSERT_NO_FATAL_FAILURE(register_patients(nodes));
+  ASSERT_NO_FATAL_FAILURE(start(nodes, kNodes));
 
   std::atomic<bool> stop{false};
   std::vector<std::thread> clients;
@@ -329,14 +324,7 @@ TEST_F(PgNodes, LeaderKilledUnderLoadLosesNothingAndNeverForks) {
 // Two nodes updating one record with the same If-Match at once: exactly one wins each version.
 TEST_F(PgNodes, ConcurrentUpdatesThroughTwoNodesOneWinsEachVersion) {
   Nodes nodes(dir_.path(), space_->location());
-  ASSERT_NO_FATAL_FAILURE(prepare_data_dirs(nodes));
-  for (int i = 0; i < 2; ++i) {
-    nodes.start(i);
-    ASSERT_TRUE(nodes.server(i).ready()) << nodes.server(i).stderr_text();
-  }
-  const auto elected = Clock::now();
-  while (nodes.leader() < 0 && ms_since(elected) < 10'000) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  ASSERT_NO_FATAL_FAILURE(register_patients(nodes, 2));
+  ASSERT_NO_FATAL_FAILURE(start(nodes, 2));
   const std::string id = "nodes-race";
   httplib::Client first(nodes.base(0));
   auto created = first.Put("/fhir/Observation/" + id, clinician_, observation(0, 0, id), "application/fhir+json");
@@ -366,14 +354,7 @@ TEST_F(PgNodes, WritesPerSecondThroughTheLeaderAndThroughAllNodes) {
   constexpr int kWriters = 24;
   const auto seconds = std::chrono::seconds(env_int("MEDSEAL_PG_NODES_BENCH_S", 3));
   Nodes nodes(dir_.path(), space_->location());
-  ASSERT_NO_FATAL_FAILURE(prepare_data_dirs(nodes));
-  for (int i = 0; i < kNodes; ++i) {
-    nodes.start(i);
-    ASSERT_TRUE(nodes.server(i).ready()) << nodes.server(i).stderr_text();
-  }
-  const auto elected = Clock::now();
-  while (nodes.leader() < 0 && ms_since(elected) < 10'000) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  ASSERT_NO_FATAL_FAILURE(register_patients(nodes));
+  ASSERT_NO_FATAL_FAILURE(start(nodes, kNodes));
   auto run = [&](bool spread) {
     std::atomic<size_t> written{0}, failed{0};
     std::vector<std::thread> writers;
