@@ -228,14 +228,14 @@ class PgNodes : public ::testing::Test {
     ASSERT_NO_FATAL_FAILURE(register_patients(nodes, running));
   }
 
-  // Every acknowledged write, checked in parallel through all nodes.
-  void check_acknowledged(Nodes& nodes) {
+  // Every acknowledged write, checked in parallel through the first `running` nodes.
+  void check_acknowledged(Nodes& nodes, int running = kNodes) {
     std::mutex mu;
     std::vector<std::string> failures;
     std::vector<std::thread> threads;
     for (int t = 0; t < kCheckThreads; ++t) {
       threads.emplace_back([&, t] {
-        httplib::Client http(nodes.base(t % kNodes));
+        httplib::Client http(nodes.base(t % running));
         http.set_keep_alive(true);
         http.set_read_timeout(30);
         for (size_t i = static_cast<size_t>(t); i < seen_.acked.size(); i += kCheckThreads) {
@@ -346,6 +346,45 @@ TEST_F(PgNodes, ConcurrentUpdatesThroughTwoNodesOneWinsEachVersion) {
     EXPECT_EQ(won.load(), 1) << "version " << version;
     EXPECT_EQ(refused.load(), 1) << "version " << version;
   }
+}
+
+// A leader whose lock session ends while the process lives (a network cut to PostgreSQL, an
+// administrator's pg_terminate_backend) must stop: its commits are fenced, and it exits so that a
+// supervisor restarts it as a follower; the other node takes over and nothing acknowledged is lost.
+TEST_F(PgNodes, LeaderThatLosesItsLockSessionExitsAndAnotherTakesOver) {
+  Nodes nodes(dir_.path(), space_->location());
+  ASSERT_NO_FATAL_FAILURE(start(nodes, 2));
+  const int leader = nodes.leader(), follower = 1 - leader;
+  {
+    httplib::Client http(nodes.base(follower));
+    auto res = http.Put("/fhir/Observation/nodes-cut", clinician_, observation(0, 0, "nodes-cut"), "application/fhir+json");
+    auto acked = acked_write(res, "Observation");
+    ASSERT_TRUE(acked) << (res ? res->body : httplib::to_string(res.error()));
+    seen_.acked.push_back(*acked);
+  }
+  auto conn = storage::postgres::Conn::connect(space_->location());
+  ASSERT_TRUE(conn) << conn.status().to_string();
+  storage::postgres::Params p;
+  auto ended = (*conn)->query("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
+                              p.text("medseal-leader " + nodes.base(leader)), "end the leader's lock session");
+  ASSERT_TRUE(ended) << ended.status().to_string();
+  ASSERT_EQ(ended->integer(0, 0), 1);
+  const auto cut = Clock::now();
+  while (nodes.leader() != follower && ms_since(cut) < 10'000) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(nodes.leader(), follower) << "the other node did not take over";
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // the old leader checks its lock every 250 ms
+  EXPECT_EQ(nodes.server(leader).stop(), 75) << "the deposed leader did not exit by itself";
+  EXPECT_TRUE(nodes.server(leader).stderr_text().find("leadership lost") != std::string::npos);
+  httplib::Client http(nodes.base(follower));
+  auto res = http.Put("/fhir/Observation/nodes-cut", clinician_, observation(0, 1, "nodes-cut"), "application/fhir+json");
+  auto acked = acked_write(res, "Observation");
+  ASSERT_TRUE(acked) << (res ? res->body : httplib::to_string(res.error()));
+  EXPECT_EQ(acked->version, 2u);
+  seen_.acked.push_back(*acked);
+  nodes.start(leader);  // back as a follower
+  ASSERT_NO_FATAL_FAILURE(check_acknowledged(nodes, 2));
+  std::string why;
+  EXPECT_FALSE(verify_served_log(nodes.server(leader).log_url(), vkey_, "", &why).empty()) << why;
 }
 
 // HTTP writes per second with every client on the leader, then spread over all three nodes (a
