@@ -4,7 +4,7 @@ DATA ?= data
 LISTEN ?= 127.0.0.1:8080
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build test test-sanitized run bench soak clean
+.PHONY: deps deps-fuzz build test test-asan test-sanitized test-tsan fuzz fuzz-build run bench soak clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -22,12 +22,45 @@ test: build
 
 # The whole suite again under AddressSanitizer and UBSan (DESIGN.md section 9), in its own build dir.
 SANITIZE_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -O1
-test-sanitized: deps
+test-asan: deps
 	cmake -S . -B $(BUILD)-sanitized -G Ninja -DCMAKE_BUILD_TYPE=Debug \
 	  -DCMAKE_CXX_FLAGS="$(SANITIZE_FLAGS)" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined"
 	cmake --build $(BUILD)-sanitized -j $(JOBS)
 	bash scripts/pg-test-cluster.sh run sh -c 'cd $(BUILD)-sanitized && \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)'
+test-sanitized: test-asan
+
+# The concurrent parts under ThreadSanitizer (GCC), in build-tsan: the sequencer and ledger, the
+# sentinel, the record service, the stores, the HTTP server and FHIR API, the alerts pipeline, the
+# witness and the cosigner, the token store. Suppressions (third-party code only): .tsan-suppressions.
+TSAN_TESTS = ledger_append_test sentinel_test records_service_test storage_sqlite_test \
+  server_http_test server_fhir_api_test server_witness_test alerts_pipeline_test alerts_http_test \
+  witness_test cosigner_test identity_tokens_test
+TSAN_REGEX = ^([A-Za-z]+/)?(LedgerAppendTest|SentinelTest|RecordServiceTest|StorageSqlite|ServerHttpTest|FhirApiTest|WitnessedServerTest|Alert(LedgerTest|Metrics|Outbox|Serve|Webhook)|AlertsHttpTest|WitnessTest|CosignerTest|TokenStoreTest)\.
+test-tsan: deps
+	cmake -S . -B $(BUILD)-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_FLAGS="-fsanitize=thread -fno-omit-frame-pointer" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread"
+	cmake --build $(BUILD)-tsan -j $(JOBS) --target medseal $(TSAN_TESTS)
+	cd $(BUILD)-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/.tsan-suppressions" \
+	  ctest --output-on-failure -j $(JOBS) -R '$(TSAN_REGEX)'
+
+# libFuzzer targets (fuzz/), clang 14, in build-fuzz: `make fuzz FUZZ_SECONDS=600` runs each target
+# (or FUZZ_TARGETS) that long, FUZZ_JOBS at a time, from seeds made from ../shared, and prints
+# executions per target.
+FUZZ_SECONDS ?= 15
+FUZZ_JOBS ?= $(JOBS)
+# Some of them only, e.g. FUZZ_TARGETS="http_api_fuzz note_fuzz"; empty: all.
+FUZZ_TARGETS ?=
+deps-fuzz: deps
+	@bash scripts/install-deps.sh --fuzz
+
+fuzz-build: deps-fuzz
+	cmake -S . -B $(BUILD)-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 -DMEDSEAL_FUZZ=ON \
+	  -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -gline-tables-only"
+	cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_targets
+
+fuzz: fuzz-build
+	bash fuzz/run.sh $(BUILD)-fuzz $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
 
 # Demo identities (scripts/demo-identities.sh) are issued once, before the first start.
 run: build
@@ -45,4 +78,4 @@ soak: $(BUILD)/build.ninja
 	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_SVG=$(BUILD)/soak.svg $(BUILD)/soak_test
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-sanitized
+	rm -rf $(BUILD) $(BUILD)-sanitized $(BUILD)-tsan $(BUILD)-fuzz

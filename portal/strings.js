@@ -154,6 +154,8 @@ const en = {
   colKind: 'Kind',
   colResource: 'Record',
   colSummary: 'Summary',
+  colCommitted: 'Committed hash',
+  colFound: 'Found now',
   colCount: 'Accesses',
   colFirst: 'First',
   colLast: 'Last',

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages medseal builds, tests and runs with, only those missing, and
-# the npm packages of the JavaScript tests (tests/fhir_js, tests/portal).
+# the npm packages of the JavaScript tests (tests/fhir_js, tests/portal); with --fuzz, what
+# `make fuzz` needs besides those.
 # Run as root (CI, fresh machines) or with sudo available. Safe to run again.
 set -euo pipefail
 
@@ -20,14 +21,22 @@ packages=(
   chromium              # the browser the portal tests drive (tests/portal, playwright-core)
 )
 
+# --fuzz (make fuzz): clang 14 with libFuzzer and its sanitizer runtimes, and Python for the
+# script that makes the seed corpora.
+if [ "${1:-}" = "--fuzz" ]; then
+  packages=(clang-14 libclang-rt-14-dev llvm-14 python3)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 # Node.js and npm run tests/fhir_js. Asked for by command, not by package: a machine may have
 # them from elsewhere (a nodejs package that bundles npm), and Debian's npm would conflict.
-command -v node >/dev/null || missing+=(nodejs)
-command -v npm >/dev/null || missing+=(npm)
+if [ "${1:-}" != "--fuzz" ]; then
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
+fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
@@ -37,6 +46,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+[ "${1:-}" = "--fuzz" ] && exit 0
 
 # The npm packages of tests/fhir_js and tests/portal, exactly as their package-lock.json files pin
 # them; again only when node_modules is missing or older than the lock file.

@@ -1,14 +1,17 @@
 // Every answer of `medseal serve` carries X-Content-Type-Options: nosniff (and no-referrer, no
-// framing), and every answer but the public log's carries Cache-Control: no-store, so no proxy
+// framing), and every answer but the public log's and the portal's static files carries
+// Cache-Control: no-store, so no proxy
 // or browser cache keeps health data, receipts or alerts. Walks server::routes() with every
 // method, as a clinician (real records), an admin and nobody, plus the server's own refusals.
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "server/http_server.h"
+#include "server/portal_http.h"
 #include "support/paths.h"
 #include "support/process.h"
 #include "support/serve_process.h"
@@ -66,7 +69,10 @@ TEST_F(HeadersTest, EveryRouteAnswersWithTheSecurityHeaders) {
   httplib::Client c(server_.base());
   c.set_keep_alive(true);
   for (const server::ServerRoute& route : server::routes()) {
-    bool cacheable = route.path.starts_with("/log/");
+    // The public log, and the portal's static files (no health data; revalidated, not stored).
+    const std::vector<std::string> portal_files = server::PortalHttp::anonymous_paths();
+    bool cacheable = route.path.starts_with("/log/") ||
+                     std::find(portal_files.begin(), portal_files.end(), route.path) != portal_files.end();
     std::string path = instantiate(route.path);
     for (const std::string& token : tokens_) {
       if (route.path == "/alerts/stream" && !token.empty()) continue;  // never ends for an auditor

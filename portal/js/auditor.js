@@ -138,13 +138,14 @@ function forensicsSection() {
 }
 
 const time = (v) => (typeof v === 'number' ? formatTime(v) : String(v ?? ''));
+const short = (hex) => (hex ? `${hex.slice(0, 16)}…` : '');
 const list = (v) => (Array.isArray(v) ? v.join(', ') : String(v ?? ''));
 
 function report(r) {
   return [
     h('p', { class: 'muted' }, t('forensicsGenerated', { time: time(r.generated), since: time(r.since), until: time(r.until) })),
-    table(t('forensicsAltered'), ['colIndex', 'colKind', 'colResource', 'colSummary'], r.altered,
-      (a) => [a.index, a.kind, a.resource, a.summary], 'altered'),
+    table(t('forensicsAltered'), ['colIndex', 'colKind', 'colResource', 'colCommitted', 'colFound', 'colSummary'],
+      r.altered, (a) => [a.index, a.kind, a.resource, short(a.committed), short(a.found), a.summary], 'altered'),
     table(t('forensicsAccesses'), ['colIndex', 'colTime', 'colWho', 'colRole', 'colAction', 'colOutcome', 'colRule', 'colPurpose', 'colWhat', 'colPatient'],
       r.accesses, (a) => [a.index, time(a.time), a.who, a.role, a.op, a.outcome, a.rule, a.purpose, list(a.resources), list(a.patients)],
       (a) => (a.rule === 'break-glass' ? 'break-glass' : a.outcome === 'denied' ? 'refused' : null)),

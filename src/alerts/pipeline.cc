@@ -14,8 +14,8 @@ namespace {
 // A stream client this far behind is cut off; it can reconnect and read GET /alerts.
 constexpr size_t kMaxQueuedPerSubscriber = 1000;
 
-constexpr std::array<std::string_view, 4> kNonIntegrityKinds = {"witness-refusal", "access-anomaly",
-                                                                 "break-glass", "auth-failure-burst"};
+constexpr std::array<std::string_view, 5> kNonIntegrityKinds = {"witness-refusal", "access-anomaly", "break-glass",
+                                                                 "auth-failure-burst", "disk-full"};
 
 // A Prometheus label value: backslash, double quote and newline escaped.
 std::string label(std::string_view value) {

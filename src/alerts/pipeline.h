@@ -45,7 +45,7 @@ struct PipelineOptions {
 };
 
 // True for kinds that say the log or the records were tampered with (everything but
-// witness-refusal, access-anomaly, break-glass and auth-failure-burst, so a kind added later
+// witness-refusal, access-anomaly, break-glass, auth-failure-burst and disk-full, so a kind added later
 // counts as integrity until said otherwise). A critical one of these sets the gauge
 // medseal_integrity_ok to 0, for good: it is read back from the outbox at every start, and only
 // moving DATA/alerts.db aside (an operator's deliberate act; the alerts stay in the ledger) resets it.

@@ -32,12 +32,14 @@
 #include "records/resource.h"
 #include "records/service.h"
 #include "server/alerts_http.h"
+#include "server/disk_guard.h"
 #include "server/forensics_http.h"
 #include "server/http_server.h"
 #include "server/portal_http.h"
 #include "sentinel/integrity_page.h"
 #include "sentinel/sentinel.h"
 #include "server/json_log.h"
+#include "storage/disk_reserve.h"
 #include "storage/postgres/pg_store.h"
 #include "storage/sqlite/sqlite_store.h"
 #include "tlog_client/tile_source.h"
@@ -218,6 +220,16 @@ Result<std::unique_ptr<alerts::Pipeline>> start_alerts(const ServeArgs& args, Op
   options.webhooks = args.alert_webhooks;
   options.syslogs = args.alert_syslogs;
   return alerts::Pipeline::start(std::move(options));
+}
+
+// The space reserve that keeps reads working on a full disk (server/disk_guard.h); null when
+// --disk-reserve is 0, or with PostgreSQL, whose disk is not DATA's (a full one fails reads too).
+Result<std::unique_ptr<server::DiskGuard>> start_disk_guard(const ServeArgs& args, OpenLog& log,
+                                                            ledger::Ledger& ledger, alerts::AlertSink& alerts) {
+  if (args.disk_reserve_mib == 0 || !args.store.empty()) return std::unique_ptr<server::DiskGuard>();
+  server::DiskGuardOptions options;
+  options.reserve_bytes = args.disk_reserve_mib << 20;
+  return server::DiskGuard::start(ledger, storage::directory_volume(log.dir.path()), alerts, options);
 }
 
 Result<std::unique_ptr<tlog_client::TileSource>> open_source(const LogVerifyArgs& args) {
@@ -420,7 +432,9 @@ int run_serve(const ServeArgs& args) {
   ledger::Ledger& ledger = witnessing ? *witnessing->ledger : *(*log)->ledger;
   records::RecordOptions record_options;
   record_options.alerts = alerts->get();  // break-glass
-  records::RecordService records(ledger, *(*log)->store, system_clock(), record_options);
+  auto disk = start_disk_guard(args, **log, ledger, **alerts);
+  if (!disk) return fail("serve", disk.status());
+  records::RecordService records(*disk ? **disk : ledger, *(*log)->store, system_clock(), record_options);
   std::string host_port = url_host(addr.host) + ":" + std::to_string(addr.port);
   server::fhir::ApiOptions api_options{host_port};
   if (args.store.empty()) api_options.statements_page = statements_pages(**log);  // reads SQLite
@@ -449,6 +463,7 @@ int run_serve(const ServeArgs& args) {
   options.portal = &portal;
   server::ForensicsHttp forensics_http(records, *(*auth)->authenticator, store_options(**log), system_clock());
   if (args.store.empty()) options.forensics = &forensics_http;  // it reads the SQLite file too
+  options.disk = disk->get();
   auto* node_ledger = dynamic_cast<cluster::NodeLedger*>((*log)->ledger.get());
   std::optional<cluster::LeaderForwarder> forwarder;
   if (node_ledger) options.forward = &forwarder.emplace(*node_ledger, args.store);

@@ -44,6 +44,7 @@ struct ServeArgs {
   std::string identity_field = "serialNumber";
   bool allow_plain_http = false;   // plain HTTP on an address other machines can reach
   uint32_t auth_failure_limit = 20;  // failed authentications per minute per address or identity; 0: off
+  uint64_t disk_reserve_mib = 16;  // DATA/disk.reserve, spent on reads when the disk fills; 0: off
   bool sentinel = true;       // --no-sentinel turns the tamper sentinel off
   AnomalyFlags anomalies;     // the sentinel's access-anomaly rules
   // What one client may hold (server/http_listener.h ConnectionLimits, whose defaults these are).

@@ -92,6 +92,11 @@ void add_serve(CLI::App& app, Args& a) {
   cmd->add_option("--auth-failure-limit", a.serve.auth_failure_limit,
                   "Failed authentications per minute per address or identity before 429 (0: no limit)")
       ->capture_default_str();
+  cmd->add_option("--disk-reserve", a.serve.disk_reserve_mib,
+                  "MiB kept free in DATA/disk.reserve: when the disk fills, writes answer 503 and the "
+                  "reserve is freed so reads (each one recorded) go on (0: off; embedded store only)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 20))
+      ->capture_default_str();
   cmd->add_flag("--no-sentinel", a.no_sentinel,
                 "Do not run the tamper sentinel (on by default; alerts as JSON lines on stderr); "
                 "the access-anomaly rules below run inside it");

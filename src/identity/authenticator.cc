@@ -1,5 +1,7 @@
 #include "identity/authenticator.h"
 
+#include <cctype>
+
 namespace medseal::identity {
 namespace {
 
@@ -12,6 +14,21 @@ std::string identity_key(const Credentials& c) {
 }
 
 }  // namespace
+
+std::string_view bearer_token(std::string_view authorization) {
+  constexpr std::string_view kScheme = "bearer ";
+  constexpr size_t kMaxTokenBytes = 256;
+  auto is_space = [](char c) { return c == ' ' || c == '\t'; };
+  while (!authorization.empty() && is_space(authorization.front())) authorization.remove_prefix(1);
+  if (authorization.size() < kScheme.size()) return "";
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) != kScheme[i]) return "";
+  }
+  std::string_view token = authorization.substr(kScheme.size());
+  while (!token.empty() && is_space(token.front())) token.remove_prefix(1);
+  while (!token.empty() && is_space(token.back())) token.remove_suffix(1);
+  return token.size() <= kMaxTokenBytes ? token : "";
+}
 
 Authentication Authenticator::authenticate(const Credentials& c) {
   const std::string key = identity_key(c);

@@ -16,6 +16,10 @@
 
 namespace medseal::identity {
 
+// The token of an HTTP Authorization value "Bearer <token>" (scheme case-insensitive, RFC 7235;
+// spaces around the token ignored); "" when there is none or it is longer than any token we issue.
+std::string_view bearer_token(std::string_view authorization);
+
 struct Credentials {
   std::string_view bearer_token;        // "" when none
   std::string_view certificate_person;  // of a verified client certificate; "" when none

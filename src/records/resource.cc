@@ -410,7 +410,12 @@ Result<StampedResource> stamp_and_inspect(std::string_view bytes, std::string_vi
   MEDSEAL_RETURN_IF_ERROR(check_stamp_ids(id, version_id));
   Result<Document> doc = scan_object(bytes, kMaxDepth, "resource");
   if (!doc) return doc.status();
-  return stamp_at_sites(bytes, SiteFinder(*doc, kRoot).find(), {}, id, version_id, last_updated);
+  // The sites are relative to the object's first byte; whitespace before it is kept as sent.
+  const size_t start = doc->node(kRoot).begin;
+  Result<StampedResource> stamped = stamp_at_sites(bytes.substr(start), SiteFinder(*doc, kRoot).find(),
+                                                   {}, id, version_id, last_updated);
+  if (stamped && start > 0) stamped->bytes.insert(0, bytes.substr(0, start));
+  return stamped;
 }
 
 Result<std::string> stamp_resource(std::string_view bytes, std::string_view id,

@@ -13,7 +13,6 @@ namespace {
 
 constexpr size_t kDefaultLimit = 100;
 constexpr size_t kMaxLimit = 1000;
-constexpr size_t kMaxTokenBytes = 256;
 // How long a stream waits for an alert before looking whether the server is stopping.
 constexpr auto kStreamTick = std::chrono::milliseconds(1000);
 
@@ -21,17 +20,6 @@ void text(httplib::Response& res, int status, const std::string& message) {
   res.status = status;
   res.set_header("Cache-Control", "no-store");
   res.set_content(message + "\n", "text/plain; charset=utf-8");
-}
-
-std::string_view bearer_token(std::string_view authorization) {
-  if (authorization.size() < 7) return "";
-  std::string scheme(authorization.substr(0, 7));
-  for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (scheme != "bearer ") return "";
-  std::string_view token = authorization.substr(7);
-  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
-  return token.size() <= kMaxTokenBytes ? token : "";
 }
 
 std::optional<uint64_t> parse_number(const std::string& text) {
@@ -87,7 +75,7 @@ std::optional<identity::Identity> authenticate_request(identity::Authenticator& 
                                                        std::string_view certificate_person) {
   const std::string authorization = req.get_header_value("Authorization");  // the token views it
   identity::Authentication auth =
-      authenticator.authenticate({bearer_token(authorization), certificate_person, req.remote_addr});
+      authenticator.authenticate({identity::bearer_token(authorization), certificate_person, req.remote_addr});
   if (auth.retry_after_s > 0) {
     res.set_header("Retry-After", std::to_string(auth.retry_after_s));
     text(res, 429, auth.reason);

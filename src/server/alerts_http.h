@@ -30,7 +30,7 @@ namespace medseal::server {
 
 // Authenticates a request as these routes do (token or client certificate, failure limits): the
 // identity, or nullopt with `res` holding the 401 (WWW-Authenticate: Bearer) or 429. Shared with
-// forensics_http.h.
+// forensics_http.h and portal_http.h.
 std::optional<identity::Identity> authenticate_request(identity::Authenticator& authenticator,
                                                        const httplib::Request& req,
                                                        httplib::Response& res,

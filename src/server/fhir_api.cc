@@ -7,6 +7,7 @@
 
 #include "records/resource.h"
 #include "sentinel/integrity_page.h"
+#include "server/disk_guard.h"
 #include "server/fhir_query.h"
 #include "server/fhir_render.h"
 #include "server/json_log.h"
@@ -16,7 +17,6 @@ namespace medseal::server::fhir {
 namespace {
 
 constexpr uint64_t kNoIndex = UINT64_MAX;
-constexpr size_t kMaxTokenBytes = 256;
 constexpr size_t kMaxHostBytes = 255;
 constexpr size_t kMaxDiagnosticsBytes = 300;
 constexpr std::string_view kTextPlain = "text/plain; charset=utf-8";
@@ -250,14 +250,6 @@ std::optional<std::string> parse_printable(std::string_view value, size_t max_by
   return std::string(value);
 }
 
-// The bearer token of an Authorization value; "" when there is none.
-std::string_view bearer_token(std::string_view authorization) {
-  authorization = trim(authorization);
-  if (authorization.size() < 7 || lower(authorization.substr(0, 7)) != "bearer ") return "";
-  std::string_view token = trim(authorization.substr(7));
-  return token.size() <= kMaxTokenBytes ? token : "";
-}
-
 // Service errors -> status and issue code (see the header).
 Response service_error(const Status& s) {
   std::string message = s.message().substr(0, kMaxDiagnosticsBytes);
@@ -268,6 +260,11 @@ Response service_error(const Status& s) {
     case Code::kFailedPrecondition: return error(412, "conflict", message);
     case Code::kConflict: return error(409, "conflict", message);
     case Code::kIoError:
+      if (is_disk_low_refusal(s)) {  // counted and alerted once by the guard, not logged per request
+        Response r = error(503, "transient", message);
+        r.headers.emplace_back("Retry-After", "30");
+        return r;
+      }
       log_json("error", "storage failure in a FHIR request", {{"error", s.to_string()}});
       return error(503, "exception", "the store is unavailable; retry later");
     default:
@@ -373,7 +370,7 @@ struct Api::Impl {
   std::optional<Response> authenticate(Call& call, std::string_view op, std::string_view target) {
     const Request& req = call.request;
     identity::Authentication auth =
-        authenticator.authenticate({bearer_token(req.authorization), req.certificate_person, req.source});
+        authenticator.authenticate({identity::bearer_token(req.authorization), req.certificate_person, req.source});
     if (auth.retry_after_s > 0) {
       Response r = error(429, "throttled", auth.reason);
       r.headers.emplace_back("Retry-After", std::to_string(auth.retry_after_s));

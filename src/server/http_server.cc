@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "server/alerts_http.h"
+#include "server/disk_guard.h"
 #include "server/forensics_http.h"
 #include "server/http_listener.h"
 #include "server/json_log.h"
@@ -157,6 +158,9 @@ struct HttpServer::Impl {
     }
     if (options.alerts && AlertsHttp::is_alerts_path(path)) {
       options.alerts->handle(req, res, client_certificate_person(req.ssl, options.tls));
+      // An authorized scrape leaves the status unset (-1: cpp-httplib sends 200).
+      const bool scraped = path == "/metrics" && (res.status == -1 || res.status == 200);
+      if (options.disk && scraped) res.body += options.disk->metrics_text();
       return true;
     }
     if (options.portal && PortalHttp::is_portal_path(path)) {
@@ -194,9 +198,16 @@ struct HttpServer::Impl {
   }
 
   Reply answer(const httplib::Request& req, std::string_view path) {
-    if (path == "/healthz") return Reply{200, std::string(kTextPlain), "no-store", "ok\n"};
+    if (path == "/healthz") return Reply{200, std::string(kTextPlain), "no-store", health()};
     if (path != req.path) return text_reply(400, "percent-encoded log path");
     return public_log.get(path.substr(kLogPrefix.size()));
+  }
+
+  // Still 200 on a full disk: the server answers reads, and a probe that restarted it or took it
+  // out of rotation would stop those too. The body says why writes are refused.
+  std::string health() {
+    if (options.disk && options.disk->state().low) return "disk-low: record writes refused until space is freed; reads served\n";
+    return "ok\n";
   }
 
   fhir::Response answer_fhir(const httplib::Request& req, std::string_view path) {

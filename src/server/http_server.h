@@ -10,6 +10,8 @@
 // X-Frame-Options: DENY (and over TLS Strict-Transport-Security); every answer but the public
 // log's carries Cache-Control: no-store (health data, receipts, alerts: never kept by a cache).
 // Only /fhir reads bodies: everything else is read-only and refuses other methods unread.
+// With a disk guard (disk_guard.h), /healthz answers 200 "disk-low: ..." instead of "ok" while
+// record writes are refused, and an authorized /metrics scrape gets the disk gauges too.
 //
 // The server's life (threads, keep-alive, bind, run, stop) is http_listener.h's; keep the pool
 // larger than the number of keep-alive clients (64 in DESIGN.md section 8).
@@ -33,6 +35,7 @@ namespace medseal::server {
 class AlertsHttp;
 class PortalHttp;
 class ForensicsHttp;
+class DiskGuard;
 
 struct HttpOptions {
   std::string host = "127.0.0.1";
@@ -43,6 +46,7 @@ struct HttpOptions {
   AlertsHttp* alerts = nullptr;  // null: /alerts, /alerts/stream and /metrics are 404
   PortalHttp* portal = nullptr;  // null: / and /portal/ are 404 (portal_http.h)
   ForensicsHttp* forensics = nullptr;  // null: /forensics is 404 (forensics_http.h)
+  DiskGuard* disk = nullptr;     // disk-low on /healthz and /metrics (disk_guard.h); null: not reported
   TlsOptions tls;                // enabled: HTTPS only, and mutual TLS with client CAs (tls.h)
   ConnectionLimits limits;       // header size, request time, idle time, connections per client
   RequestForwarder* forward = nullptr;  // asked first for /fhir and /ledger/ (forwarding.h)

@@ -3,8 +3,9 @@
 #include <httplib.h>
 
 #include <algorithm>
-#include <cctype>
 #include <nlohmann/json.hpp>
+
+#include "server/alerts_http.h"
 
 namespace medseal::server {
 namespace {
@@ -14,12 +15,10 @@ namespace {
 constexpr const char* kContentSecurityPolicy =
     "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 constexpr std::string_view kIndex = "index.html";
-constexpr size_t kMaxAuthorizationBytes = 300;
 
+// nosniff, no-referrer and no framing are on every answer of the server (http_server.cc).
 void secure_headers(httplib::Response& res, const char* cache_control) {
   res.set_header("Content-Security-Policy", kContentSecurityPolicy);
-  res.set_header("X-Content-Type-Options", "nosniff");
-  res.set_header("Referrer-Policy", "no-referrer");
   res.set_header("Cache-Control", cache_control);
 }
 
@@ -33,19 +32,6 @@ const PortalAsset* find_asset(std::string_view path) {
   auto assets = portal_assets();
   auto it = std::find_if(assets.begin(), assets.end(), [path](const PortalAsset& a) { return a.path == path; });
   return it == assets.end() ? nullptr : &*it;
-}
-
-// "Bearer <token>" (scheme case-insensitive, RFC 7235); "" for anything else.
-std::string_view token_of(std::string_view authorization) {
-  constexpr std::string_view kScheme = "bearer ";
-  if (authorization.size() <= kScheme.size() || authorization.size() > kMaxAuthorizationBytes) return "";
-  for (size_t i = 0; i < kScheme.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(authorization[i])) != kScheme[i]) return "";
-  }
-  std::string_view token = authorization.substr(kScheme.size());
-  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
-  return token;
 }
 
 }  // namespace
@@ -101,19 +87,10 @@ void PortalHttp::handle(const httplib::Request& req, httplib::Response& res,
 
 void PortalHttp::whoami(const httplib::Request& req, httplib::Response& res,
                         std::string_view certificate_person) const {
-  const std::string authorization = req.get_header_value("Authorization");
-  identity::Authentication auth =
-      authenticator_.authenticate({token_of(authorization), certificate_person, req.remote_addr});
-  if (auth.retry_after_s > 0) {
-    res.set_header("Retry-After", std::to_string(auth.retry_after_s));
-    return text(res, 429, auth.reason);
-  }
-  if (!auth.who) {
-    res.set_header("WWW-Authenticate", "Bearer");
-    return text(res, 401, auth.reason);
-  }
-  nlohmann::json body = {{"name", auth.who->name}, {"role", identity::role_name(auth.who->role)}};
-  if (!auth.who->patient.empty()) body["patient"] = auth.who->patient;
+  std::optional<identity::Identity> who = authenticate_request(authenticator_, req, res, certificate_person);
+  if (!who) return;
+  nlohmann::json body = {{"name", who->name}, {"role", identity::role_name(who->role)}};
+  if (!who->patient.empty()) body["patient"] = who->patient;
   secure_headers(res, "no-store");
   res.set_content(body.dump(), "application/json");
 }
