@@ -6,7 +6,7 @@
 // leader had in flight either committed before or is refused by its fence); open the ledger over a
 // store fenced by this node's lock, which re-reads and verifies the head, so the first checkpoint
 // this node signs extends the last one committed; run `on_promoted` (the record layer reloads
-// what it keeps in memory); only then advertise this node's address, so no request is forwarded
+// what it keeps in memory, while no request runs here); promote the node's ledger; only then advertise this node's address, so no request is forwarded
 // here before it can sequence. Two different checkpoints of one size can never be signed: every
 // commit is fenced, and each extends the size it read under the log_head lock.
 //
@@ -32,6 +32,7 @@ struct ClusterOptions {
   std::string advertise;   // where the other nodes forward to: "http://host:port"
   std::chrono::milliseconds poll{100};  // how often a follower tries for the lock
   std::chrono::milliseconds watch{250};  // how often a leader checks it still holds the lock
+  // Runs once the ledger is opened, just before this node starts sequencing.
   std::function<Status()> on_promoted = [] { return Status::ok(); };
   std::function<void(const Status&)> on_lost;  // default: log and _Exit(75)
 };
