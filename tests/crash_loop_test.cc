@@ -45,11 +45,6 @@ constexpr int kOlderSample = 16;  // writes of earlier lives checked again after
 // The load runs this long (uniformly random, ms) before the kill.
 constexpr int kMinLoadMs = 10, kMaxLoadMs = 150;
 
-int env_int(const char* name, int fallback) {
-  const char* text = std::getenv(name);
-  return text != nullptr && *text != '\0' ? std::atoi(text) : fallback;
-}
-
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
@@ -57,12 +52,7 @@ double ms_since(Clock::time_point start) {
 std::string patient(int k) { return "Patient/crash-p" + std::to_string(k); }
 
 std::string observation(int client, int n, const std::string& id) {
-  std::string body = R"({"resourceType":"Observation",)";
-  if (!id.empty()) body += R"("id":")" + id + R"(",)";
-  return body + R"("status":"final","code":{"text":"heart rate"},"subject":{"reference":")" +
-         patient(client % kPatients) + R"("},"valueQuantity":{"value":)" + std::to_string(60 + n % 60) +
-         R"(,"unit":"beats/min"},"note":[{"text":"client )" + std::to_string(client) + " write " +
-         std::to_string(n) + R"("}]})";
+  return observation_json(patient(client % kPatients), client, n, id);
 }
 
 // What one client saw during one life of the server.

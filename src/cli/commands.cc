@@ -17,6 +17,8 @@
 #include "cli/common.h"
 #include "cli/data_dir.h"
 #include "cli/progress.h"
+#include "cluster/cluster_node.h"
+#include "cluster/leader_forwarder.h"
 #include "alerts/pipeline.h"
 #include "crypto/base64.h"
 #include "identity/auth_limiter.h"
@@ -58,7 +60,7 @@ struct OpenLog {
   DataDir dir;
   note::SignerKey key;
   std::unique_ptr<storage::Store> store;
-  std::unique_ptr<ledger::Ledger> ledger;
+  std::unique_ptr<ledger::Ledger> ledger;  // with a PostgreSQL store, a cluster::NodeLedger
 
   ~OpenLog() {
     ledger.reset();  // drains the sequencer before the store goes away
@@ -77,9 +79,11 @@ Status check_private_data_dir(const DataDir& dir) {
   return Status::ok();
 }
 
-// `store`: a postgresql:// URL, or empty for the embedded store in the data directory.
+// `store`: a postgresql:// URL, or empty for the embedded store in the data directory. `node`:
+// with a URL, the ledger of one node of several (cluster/node_ledger.h), following until its
+// ClusterNode takes over.
 Result<std::unique_ptr<OpenLog>> open_log(const std::string& data_dir, const std::string& origin,
-                                          const std::string& store_url) {
+                                          const std::string& store_url, bool node = false) {
   if (!store_url.empty() && !storage::is_postgres_url(store_url)) {
     return Status::invalid("--store must be a postgresql:// URL");
   }
@@ -91,6 +95,10 @@ Result<std::unique_ptr<OpenLog>> open_log(const std::string& data_dir, const std
   auto store = storage::open_store_at(store_url.empty() ? dir->file(kStoreFile) : store_url);
   if (!store) return store.status();
   auto log = std::make_unique<OpenLog>(std::move(*dir), *key, std::move(*store), nullptr);
+  if (node && !store_url.empty()) {
+    log->ledger = std::make_unique<cluster::NodeLedger>(*log->store, log->key);
+    return log;
+  }
   auto ledger = ledger::Ledger::open(*log->store, log->key);
   if (!ledger) return ledger.status();
   log->ledger = std::move(*ledger);
@@ -401,7 +409,7 @@ int run_serve(const ServeArgs& args) {
 
   // The store, its WAL and the alert outbox hold health data: owner-only like the key files.
   ::umask(077);
-  auto log = open_log(args.data_dir, args.origin, args.store);
+  auto log = open_log(args.data_dir, args.origin, args.store, /*node=*/true);
   if (!log) return fail("serve", log.status());
   if (args.witnesses.empty() && args.witness_quorum != 0) {
     return fail("serve", "--witness-quorum needs --witness", kExitUsage);
@@ -456,9 +464,18 @@ int run_serve(const ServeArgs& args) {
   server::ForensicsHttp forensics_http(records, *(*auth)->authenticator, store_options(**log), system_clock());
   if (args.store.empty()) options.forensics = &forensics_http;  // it reads the SQLite file too
   options.disk = disk->get();
+  auto* node_ledger = dynamic_cast<cluster::NodeLedger*>((*log)->ledger.get());
+  std::optional<cluster::LeaderForwarder> forwarder;
+  if (node_ledger) options.forward = &forwarder.emplace(*node_ledger, args.store);
   server::HttpServer http(ledger, options, &api);
   auto port = http.bind();
   if (!port) return fail("serve", port.status());
+  std::unique_ptr<cluster::ClusterNode> node;  // destroyed first: its thread reloads `records`
+  if (node_ledger) {
+    cluster::ClusterOptions cluster{args.store, args.advertise, {}, {}, [&records] { return records.reload(); }, {}};
+    if (cluster.advertise.empty()) cluster.advertise = "http://" + url_host(addr.host) + ":" + std::to_string(*port);
+    node = std::make_unique<cluster::ClusterNode>(*node_ledger, (*log)->key, std::move(cluster));
+  }
   auto sentinel = start_sentinel(args, **log, **alerts);
   if (!sentinel) return fail("serve", sentinel.status());
 

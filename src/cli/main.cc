@@ -59,7 +59,11 @@ void add_serve(CLI::App& app, Args& a) {
   auto* cmd = app.add_subcommand("serve", "Serve the ledger over HTTP (creates keys and store on first start)");
   cmd->add_option("--data", a.serve.data_dir, "Data directory: keys and the embedded store")->required();
   cmd->add_option("--store", a.serve.store,
-                  "postgresql://... : keep the ledger in PostgreSQL instead of DATA (keys stay in DATA)");
+                  "postgresql://... : keep the ledger in PostgreSQL instead of DATA (keys stay in DATA); "
+                  "several nodes may share one database (README, Three nodes on one PostgreSQL)");
+  cmd->add_option("--advertise", a.serve.advertise,
+                  "With --store: the http://HOST:PORT other nodes forward requests to while this node "
+                  "leads (default: the listen address)");
   cmd->add_option("--listen", a.serve.listen, "HOST:PORT to listen on (port 0: any free port)")
       ->capture_default_str();
   cmd->add_option("--origin", a.serve.origin,

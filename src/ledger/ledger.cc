@@ -94,17 +94,7 @@ class LedgerImpl final : public Ledger {
   }
 
   Result<std::string> read_tile(const merkle::TileId& id) override {
-    if (id.width == 0 || id.width > merkle::kTileWidth || id.level > merkle::kMaxTileLevel ||
-        (id.entries && id.level != 0)) {
-      return Status::invalid("no such tile: bad level or width");
-    }
-    const uint64_t size = head().size;
-    const uint32_t width = merkle::tile_width(id.level, id.index, size);
-    if (width == 0 || id.width > width) {
-      return Status::not_found("the tree of size " + std::to_string(size) + " has no " +
-                               merkle::tile_path(id));
-    }
-    return read_exact_tile(store_, id);
+    return read_tree_tile(store_, id, head().size);
   }
 
   Result<std::string> receipt(uint64_t index) override {

@@ -170,4 +170,17 @@ Result<std::string> read_exact_tile(storage::Store& store, const merkle::TileId&
   return cut_tile(id, *t);
 }
 
+Result<std::string> read_tree_tile(storage::Store& store, const merkle::TileId& id, uint64_t size) {
+  if (id.width == 0 || id.width > merkle::kTileWidth || id.level > merkle::kMaxTileLevel ||
+      (id.entries && id.level != 0)) {
+    return Status::invalid("no such tile: bad level or width");
+  }
+  const uint32_t width = merkle::tile_width(id.level, id.index, size);
+  if (width == 0 || id.width > width) {
+    return Status::not_found("the tree of size " + std::to_string(size) + " has no " +
+                             merkle::tile_path(id));
+  }
+  return read_exact_tile(store, id);
+}
+
 }  // namespace medseal::ledger

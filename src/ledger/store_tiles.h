@@ -46,4 +46,8 @@ Result<std::string> cut_tile(const merkle::TileId& id, std::string_view stored);
 // Reads tile `id` from the store and cuts it to exactly id.width.
 Result<std::string> read_exact_tile(storage::Store& store, const merkle::TileId& id);
 
+// Tile `id` of the tree of `size` leaves held in `store`, exactly id.width wide: kInvalidArgument
+// for an impossible id, kNotFound if that tree has no such tile (never a tile wider than the tree).
+Result<std::string> read_tree_tile(storage::Store& store, const merkle::TileId& id, uint64_t size);
+
 }  // namespace medseal::ledger

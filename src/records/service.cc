@@ -87,7 +87,7 @@ struct RecordService::Impl {
   const Clock& clock;
   RecordOptions options;
   RecordLocks locks;
-  RelationIndex relations{options.relations};
+  std::unique_ptr<RelationIndex> relations = std::make_unique<RelationIndex>(options.relations);
   Status relations_loaded = Status::ok();
 
   // The decision on `op` by `caller` on data of `type` in `compartment`.
@@ -96,8 +96,8 @@ struct RecordService::Impl {
     Situation s{type, compartment, {}, true,
                 may_break_glass ? std::string_view(caller.break_glass) : std::string_view()};
     if (!compartment.empty() && caller.who.role != identity::Role::kPatient) {
-      s.relation = relations.lookup(actors_of(caller.who), compartment, clock.now_ms());
-      s.patient_exists = relations.patient_exists(compartment);
+      s.relation = relations->lookup(actors_of(caller.who), compartment, clock.now_ms());
+      s.patient_exists = relations->patient_exists(compartment);
     }
     return decide(caller.who, op, s);
   }
@@ -132,7 +132,7 @@ struct RecordService::Impl {
 
   // After a committed write: the relation index learns it.
   void learn(const Caller& caller, const RecordVersion& r) {
-    relations.apply(r, registrant_of(caller.who));
+    relations->apply(r, registrant_of(caller.who));
   }
 
   // One critical alert for a request that broke the glass; `s` is its (first) statement.
@@ -333,9 +333,17 @@ RecordService::RecordService(ledger::Ledger& ledger, storage::Store& store, cons
                              RecordOptions options)
     : impl_(new Impl{ledger, store, clock, options, {}}) {
   // A service that cannot know the care relations refuses every request with the load's error.
-  impl_->relations_loaded = impl_->relations.load(store, [](std::string_view name) {
+  impl_->relations_loaded = reload();
+}
+
+Status RecordService::reload() {
+  auto fresh = std::make_unique<RelationIndex>(impl_->options.relations);
+  Status loaded = fresh->load(impl_->store, [](std::string_view name) {
     return registrant_of(identity::Identity{std::string(name), identity::Role::kClinician, ""});
   });
+  impl_->relations = std::move(fresh);
+  impl_->relations_loaded = loaded;
+  return loaded;
 }
 
 RecordService::~RecordService() = default;
@@ -729,7 +737,7 @@ Result<std::vector<uint64_t>> RecordService::erase(const Caller& caller, std::st
   gone.type = std::string(type);
   gone.id = std::string(id);
   gone.deleted = true;
-  m.relations.apply(gone, "");
+  m.relations->apply(gone, "");
   return erased;
 }
 

@@ -74,6 +74,9 @@ class RecordService {
   RecordService(ledger::Ledger& ledger, storage::Store& store, const Clock& clock,
                 RecordOptions options = {});
   ~RecordService();
+  // Rebuilds what the service keeps in memory (the care relations) from the store, for a node
+  // that takes over sequencing from another (cluster/cluster_node.h). Not while requests run.
+  Status reload();
 
   // POST [type]: a new record with a server-assigned id (a UUID).
   Result<Written> create(const Caller& caller, std::string_view type, std::string_view body,

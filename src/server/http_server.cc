@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <httplib.h>
 
+#include <optional>
+
 #include "server/alerts_http.h"
 #include "server/disk_guard.h"
 #include "server/forensics_http.h"
@@ -149,7 +151,9 @@ struct HttpServer::Impl {
     }
     if (path == kStatementsPath) {
       if (!fhir) return false;
-      send_fhir(res, fhir->ledger_statements(fhir_request(req, "", options.tls)));
+      fhir::Request r = fhir_request(req, "", options.tls);
+      auto forwarded = forward(r, req);
+      send_fhir(res, forwarded ? std::move(*forwarded) : fhir->ledger_statements(r));
       return true;
     }
     if (options.alerts && AlertsHttp::is_alerts_path(path)) {
@@ -208,13 +212,23 @@ struct HttpServer::Impl {
 
   fhir::Response answer_fhir(const httplib::Request& req, std::string_view path) {
     if (!fhir) return fhir::Api::outcome(404, "not-supported", "this server has no FHIR API");
-    return fhir->handle(fhir_request(req, path, options.tls));
+    fhir::Request r = fhir_request(req, path, options.tls);
+    if (auto forwarded = forward(r, req)) return std::move(*forwarded);
+    return fhir->handle(r);
+  }
+
+  // The leader's answer when this node does not lead (forwarding.h); nullopt to answer here.
+  std::optional<fhir::Response> forward(const fhir::Request& r, const httplib::Request& req) {
+    if (options.forward == nullptr) return std::nullopt;
+    return options.forward->forward(r, req.target);
   }
 
   // Receipts name who accessed whose record: authenticated like /fhir.
   fhir::Response answer_receipt(const httplib::Request& req, std::string_view index_text) {
     if (!fhir) return fhir::Api::outcome(404, "not-supported", "this server serves no receipts");
-    return fhir->ledger_receipt(fhir_request(req, "", options.tls), index_text);
+    fhir::Request r = fhir_request(req, "", options.tls);
+    if (auto forwarded = forward(r, req)) return std::move(*forwarded);
+    return fhir->ledger_receipt(r, index_text);
   }
 
   // cpp-httplib's own refusals of /fhir requests (a body over the limit, a bad request line).

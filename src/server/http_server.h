@@ -24,6 +24,7 @@
 
 #include "ledger/ledger.h"
 #include "server/fhir_api.h"
+#include "server/forwarding.h"
 #include "server/http_listener.h"
 #include "server/public_log.h"
 #include "server/tls.h"
@@ -48,6 +49,7 @@ struct HttpOptions {
   DiskGuard* disk = nullptr;     // disk-low on /healthz and /metrics (disk_guard.h); null: not reported
   TlsOptions tls;                // enabled: HTTPS only, and mutual TLS with client CAs (tls.h)
   ConnectionLimits limits;       // header size, request time, idle time, connections per client
+  RequestForwarder* forward = nullptr;  // asked first for /fhir and /ledger/ (forwarding.h)
 };
 
 class HttpServer {

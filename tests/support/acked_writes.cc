@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "crypto/sha256.h"
@@ -79,6 +80,20 @@ httplib::Headers issue_bearer(const std::string& data, const std::string& role, 
   ProgramOutcome t = run_medseal({"token", "issue", "--data", data, "--role", role, "--name", name});
   EXPECT_EQ(t.status, 0) << t.err;
   return {{"Authorization", "Bearer " + t.out.substr(0, t.out.find('\n'))}};
+}
+
+std::string observation_json(const std::string& patient, int client, int n, const std::string& id) {
+  std::string body = R"({"resourceType":"Observation",)";
+  if (!id.empty()) body += R"("id":")" + id + R"(",)";
+  return body + R"("status":"final","code":{"text":"heart rate"},"subject":{"reference":")" + patient +
+         R"("},"valueQuantity":{"value":)" + std::to_string(60 + n % 60) +
+         R"(,"unit":"beats/min"},"note":[{"text":"client )" + std::to_string(client) + " write " +
+         std::to_string(n) + R"("}]})";
+}
+
+int env_int(const char* name, int fallback) {
+  const char* text = std::getenv(name);
+  return text != nullptr && *text != '\0' ? std::atoi(text) : fallback;
 }
 
 size_t alert_lines(const std::string& stderr_text) {

@@ -43,6 +43,12 @@ std::string verify_served_log(const std::string& log_url, const note::VerifierKe
 // while a server runs there); fails the test and gives an empty token if issuing fails.
 httplib::Headers issue_bearer(const std::string& data, const std::string& role, const std::string& name);
 
+// Load for these tests: a heart-rate Observation of `patient` ("Patient/x"), unique per `client`
+// and write number `n`; with `id` (for a PUT) the body names it.
+std::string observation_json(const std::string& patient, int client, int n, const std::string& id);
+// The integer in environment variable `name`, or `fallback` when unset or empty.
+int env_int(const char* name, int fallback);
+
 // Alert JSON lines ({"alert":...}) in a process's stderr text.
 size_t alert_lines(const std::string& stderr_text);
 

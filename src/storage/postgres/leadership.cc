@@ -1,8 +1,16 @@
 #include "storage/postgres/leadership.h"
 
+#include <string_view>
 #include <thread>
 
 namespace medseal::storage::postgres {
+
+std::string leader_lock_held_sql() {
+  // A bigint advisory key is held as classid (high 32 bits) and objid (low), objsubid 1.
+  return "locktype = 'advisory' AND granted AND objsubid = 1 AND "
+         "((classid::bigint << 32) | objid::bigint) = " + std::string(kLeaderLockKeySql) +
+         " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+}
 
 Result<std::unique_ptr<Leadership>> Leadership::acquire(const std::string& url,
                                                         std::chrono::milliseconds poll,
@@ -10,9 +18,9 @@ Result<std::unique_ptr<Leadership>> Leadership::acquire(const std::string& url,
   Result<std::unique_ptr<Conn>> conn = Conn::connect(url);
   if (!conn) return conn.status();
   for (;;) {
-    Params p;
-    Result<Rows> got =
-        (*conn)->query("SELECT pg_try_advisory_lock($1)::int", p.i64(kLeaderLockKey), "lead");
+    static const std::string kTryLock =
+        "SELECT pg_try_advisory_lock(" + std::string(kLeaderLockKeySql) + ")::int";
+    Result<Rows> got = (*conn)->query(kTryLock.c_str(), Params(), "lead");
     if (!got) return got.status();
     if (got->integer(0, 0) == 1) {
       const int pid = (*conn)->backend_pid();
@@ -26,13 +34,45 @@ Result<std::unique_ptr<Leadership>> Leadership::acquire(const std::string& url,
 Status Leadership::check() {
   // No reconnect here: a new session would not hold the lock.
   if (PQstatus(conn_->raw()) != CONNECTION_OK) return Status::precondition("leadership lost");
-  Params p;
-  Result<Rows> held = conn_->query(
-      "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
-      "pid = pg_backend_pid() AND objid = $1",
-      p.i64(kLeaderLockKey), "check leadership");
+  static const std::string kHeld =
+      "SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND " + leader_lock_held_sql();
+  Result<Rows> held = conn_->query(kHeld.c_str(), Params(), "check leadership");
   if (!held || held->integer(0, 0) == 0) return Status::precondition("leadership lost");
   return Status::ok();
+}
+
+namespace {
+constexpr std::string_view kAdvertisedPrefix = "medseal-leader ";
+}  // namespace
+
+Status Leadership::wait_for_deposed_writers() {
+  Status locked = conn_->exec("BEGIN; LOCK TABLE log_head IN SHARE ROW EXCLUSIVE MODE; COMMIT",
+                              "wait for a deposed leader's commit");
+  if (!locked.ok() && conn_->in_transaction()) (void)conn_->exec("ROLLBACK", "rollback");
+  return locked;
+}
+
+Status Leadership::advertise(const std::string& address) {
+  const std::string name = std::string(kAdvertisedPrefix) + address;
+  if (name.size() > 63) return Status::invalid("the advertised address is longer than 48 bytes");
+  for (char c : address) {
+    if (c <= ' ' || c > '~') return Status::invalid("the advertised address must be printable ASCII");
+  }
+  Params p;
+  return conn_->run("SELECT set_config('application_name', $1, false)", p.text(name), "advertise");
+}
+
+Result<std::string> find_leader_address(Conn& conn) {
+  static const std::string kFind =
+      "SELECT a.application_name FROM pg_stat_activity a WHERE a.pid IN "
+      "(SELECT pid FROM pg_locks WHERE " + leader_lock_held_sql() + ")";
+  Result<Rows> got = conn.query(kFind.c_str(), Params(), "find leader");
+  if (!got) return got.status();
+  for (int row = 0; row < got->count(); ++row) {
+    std::string_view name = got->bytes(row, 0);
+    if (name.starts_with(kAdvertisedPrefix)) return std::string(name.substr(kAdvertisedPrefix.size()));
+  }
+  return Status::not_found("no leader has advertised an address");
 }
 
 }  // namespace medseal::storage::postgres

@@ -16,14 +16,19 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "storage/postgres/pg_conn.h"
 #include "util/status.h"
 
 namespace medseal::storage::postgres {
 
-// The advisory lock key of a log's leadership ("ldr!" in ASCII); one log per database schema.
-constexpr int64_t kLeaderLockKey = 0x6c647221;
+// The leadership lock's key, as SQL: one per log, that is per schema (the session's
+// current_schema()), so logs in other schemas of one database lead independently.
+inline constexpr std::string_view kLeaderLockKeySql =
+    "hashtextextended('medseal-leader:' || current_schema(), 0)";
+// A condition on pg_locks rows: the granted leadership lock of the log of this session's schema.
+std::string leader_lock_held_sql();
 
 class Leadership {
  public:
@@ -37,11 +42,24 @@ class Leadership {
   int session_pid() const { return session_pid_; }
   // OK while the lock is still held; kFailedPrecondition once the session is gone (a round trip).
   Status check();
+  // Returns once no transaction of a deposed leader can commit any more: takes log_head's table
+  // lock once (what every commit holds while it checks its fence), so a batch the old leader had
+  // in flight has either committed or will be refused. Call it after acquire(), before reading the
+  // head to sign on from.
+  Status wait_for_deposed_writers();
+  // Publishes where this node takes forwarded requests ("http://host:port", at most 63 printable
+  // ASCII bytes) as the application_name of the lock's session: the address lives and dies with
+  // the lock, so no stale address outlives a dead leader.
+  Status advertise(const std::string& address);
 
  private:
   Leadership(std::unique_ptr<Conn> conn, int pid) : conn_(std::move(conn)), session_pid_(pid) {}
   std::unique_ptr<Conn> conn_;
   int session_pid_;
 };
+
+// The address the current leader advertised, read through `conn` (any session of the database);
+// kNotFound while no session holds the lock or its holder has not advertised yet.
+Result<std::string> find_leader_address(Conn& conn);
 
 }  // namespace medseal::storage::postgres

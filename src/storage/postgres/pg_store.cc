@@ -169,11 +169,10 @@ Status erase_extra(Conn& c, uint64_t index) {
 
 // kFailedPrecondition unless session `pid` holds the leadership lock (postgres/leadership.h).
 Status check_fence(Conn& c, int pid) {
+  static const std::string kHeld =
+      "SELECT count(*) FROM pg_locks WHERE pid = $1 AND " + postgres::leader_lock_held_sql();
   Params p;
-  Result<Rows> held = c.query(
-      "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = $1 "
-      "AND objid = $2",
-      p.i64(pid).i64(postgres::kLeaderLockKey), "check leadership");
+  Result<Rows> held = c.query(kHeld.c_str(), p.i64(pid), "check leadership");
   if (!held) return held.status();
   if (held->integer(0, 0) == 0) return Status::precondition("this node no longer leads the log");
   return Status::ok();

@@ -1,0 +1,23 @@
+// Handing FHIR requests to another node (issue 7 section 2): on a node that does not sequence, the
+// FHIR API and receipts are answered by the leader, since every FHIR request, reads included,
+// appends to the ledger (DESIGN.md 3, "A read"). The server asks its forwarder first; the public log
+// (/log/...) is always answered locally, from the shared store.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "server/fhir_api.h"
+
+namespace medseal::server {
+
+class RequestForwarder {
+ public:
+  virtual ~RequestForwarder() = default;
+  // nullopt: this node answers `request` itself. Otherwise the answer to give the client: the
+  // leader's, or 503 when no leader could be reached (nothing was acknowledged, the client may
+  // retry). `target` is the request target as sent (path and query, not decoded).
+  virtual std::optional<fhir::Response> forward(const fhir::Request& request, std::string_view target) = 0;
+};
+
+}  // namespace medseal::server
