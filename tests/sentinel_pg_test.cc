@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <thread>
 
@@ -23,6 +24,8 @@
 #include "support/eventually.h"
 #include "support/ledger_check.h"
 #include "support/paths.h"
+#include "support/process.h"
+#include "support/serve_process.h"
 #include "support/test_stores.h"
 #include "util/clock.h"
 
@@ -339,6 +342,47 @@ TEST_F(SentinelPgTest, ForensicsAndStatementsPageRead) {
   Result<IntegrityPage> parsed = parse_integrity_page(*page);
   ASSERT_TRUE(parsed.is_ok()) << parsed.status().to_string();
   EXPECT_EQ(parsed->records.size(), 4u);
+}
+
+}  // namespace
+}  // namespace medseal::sentinel
+
+namespace medseal::sentinel {
+namespace {
+
+// The programs: `serve --store postgresql://...` runs the sentinel by default, and
+// `monitor --store ... --data DIR --full` verifies the store from another process.
+TEST(SentinelPgProgramTest, ServeAndMonitorWatchThePostgresStore) {
+  if (testing::test_pg_url().empty()) GTEST_SKIP() << testing::kNoTestPg;
+  StoreSpace space(StoreKind::kPostgres);
+  testing::TempDir tmp;
+  const std::string data = tmp.path() + "/data", input = tmp.path() + "/stdin";
+  {
+    std::ofstream out(input);
+    for (int i = 0; i < 50; ++i) out << R"({"event":"test","n":)" << i << "}\n";
+  }
+  testing::ProgramOutcome appended =
+      testing::run_medseal({"log", "append", "--data", data, "--store", space.location()}, input);
+  ASSERT_EQ(appended.status, 0) << appended.err;
+  const std::vector<std::string> monitor = {"monitor", "--data", data, "--store", space.location(),
+                                            "--full", "--state", tmp.path() + "/monitor.state"};
+  testing::ProgramOutcome clean = testing::run_medseal(monitor);
+  EXPECT_EQ(clean.status, 0) << clean.err;
+
+  testing::Server server(data, {"--store", space.location()});
+  ASSERT_TRUE(server.ready()) << server.stderr_text();
+  EXPECT_EQ(server.stderr_text().find("not started"), std::string::npos) << server.stderr_text();
+  const auto start = std::chrono::steady_clock::now();
+  space.raw_exec("UPDATE entry_extras SET data = overlay(data placing '\\x77'::bytea from 40 for 1) "
+                 "WHERE first_idx = 0");
+  EXPECT_TRUE(server.wait_for_stderr("\"foreign-write\"", 15)) << server.stderr_text();
+  EXPECT_TRUE(server.wait_for_stderr("\"content-mismatch\"", 15)) << server.stderr_text();
+  std::printf("[ latency ] serve: %.1f ms\n",
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  testing::ProgramOutcome tampered = testing::run_medseal(monitor);
+  EXPECT_NE(tampered.status, 0);
+  EXPECT_NE(tampered.err.find("content-mismatch"), std::string::npos) << tampered.err;
+  EXPECT_EQ(server.stop(), 0);
 }
 
 }  // namespace
