@@ -280,7 +280,8 @@ TEST_F(SentinelPgTest, DumpRestoredByOwner) {
   const uint64_t later = write("Observation", observation_body(patient_), &name);
   ASSERT_TRUE(testing::eventually([&] { return sentinel_->full_passes() >= 2; },
                                   std::chrono::seconds(10)));
-  const std::string restore = "pg_restore --clean -d '" + base + "' " + dump;
+  // In one transaction, as a careful attacker would: no half-restored state to see.
+  const std::string restore = "pg_restore --clean --single-transaction -d '" + base + "' " + dump;
   ASSERT_EQ(std::system(restore.c_str()), 0) << restore;
   attacked_ = std::chrono::steady_clock::now();
   await("log-rollback", [&](const alerts::Alert& a) {

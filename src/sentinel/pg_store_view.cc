@@ -62,7 +62,7 @@ constexpr char kJournal[] =
     "ORDER BY j.id";
 constexpr char kPrune[] =
     "DELETE FROM medseal_sentinel_journal WHERE tx < $1::text::xid8 "
-    "AND at < now() - interval '10 minutes'";
+    "AND at < now() - interval '2 minutes'";
 
 constexpr char kHead[] = "SELECT size, checkpoint FROM log_head WHERE id = 0";
 constexpr char kTile[] =
@@ -192,7 +192,8 @@ Result<int64_t> PgStoreView::data_version() {
   return counter_;
 }
 
-// Drops journal rows older than ten minutes once a minute, where the role may.
+// Drops journal rows older than two minutes once a minute, where the role may: they only serve
+// attribution, which reads the rows of transactions that were running at the last poll.
 Status PgStoreView::prune() {
   using namespace std::chrono;
   const int64_t now_s = duration_cast<seconds>(steady_clock::now().time_since_epoch()).count();
