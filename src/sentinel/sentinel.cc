@@ -122,6 +122,8 @@ class Sentinel::Impl {
              merkle::CompactRange range, bool good);
   Status tick();
   Status on_change();
+  // on_change() if data_version moved since the last look.
+  Status catch_up();
   Status check_head(const storage::LogHead& head, bool* foreign);
   Status check_growth(const storage::LogHead& head, const note::Checkpoint& checkpoint);
   Status check_beyond(uint64_t size);
@@ -496,7 +498,17 @@ Status Sentinel::Impl::rolling_step() {
     rolling_ = std::move(*pass);
   }
   if (now < next_chunk_) return Status::ok();
-  Result<bool> stepped = step_pass(*rolling_, options_.full_chunk_entries, true);
+  // Only the last chunk needs the guard: an erasure seen by an earlier chunk's snapshot is in the
+  // last one's too, and finish() judges the gaps after it. Guarding every chunk would starve the
+  // pass under steady load (a commit lands between nearly any two polls).
+  const bool last = rolling_->cursor + options_.full_chunk_entries >= rolling_->checkpoint.size;
+  Result<bool> stepped = step_pass(*rolling_, options_.full_chunk_entries, last);
+  if (stepped && !*stepped) {
+    // A commit the live checks have not seen: take it in, then try once more.
+    MEDSEAL_RETURN_IF_ERROR(catch_up());
+    if (!rolling_) return Status::ok();  // a sweep restarted the pass
+    stepped = step_pass(*rolling_, options_.full_chunk_entries, true);
+  }
   if (!stepped) return stepped.status();
   if (*stepped && rolling_->done()) {
     std::vector<Alert> found = finish_pass(*rolling_);
@@ -510,6 +522,14 @@ Status Sentinel::Impl::rolling_step() {
   return Status::ok();
 }
 
+Status Sentinel::Impl::catch_up() {
+  Result<int64_t> version = view_->data_version();
+  if (!version) return version.status();
+  if (*version == data_version_) return Status::ok();
+  data_version_ = *version;
+  return on_change();
+}
+
 Status Sentinel::Impl::tick() {
   Result<bool> replaced = view_->replaced();
   if (!replaced) return replaced.status();
@@ -520,12 +540,7 @@ Status Sentinel::Impl::tick() {
     rolling_.reset();
     return on_change();
   }
-  Result<int64_t> version = view_->data_version();
-  if (!version) return version.status();
-  if (*version != data_version_) {
-    data_version_ = *version;
-    return on_change();
-  }
+  MEDSEAL_RETURN_IF_ERROR(catch_up());
   if (state_dirty_ && Clock::now() - last_save_ >= std::chrono::seconds(1)) {
     MEDSEAL_RETURN_IF_ERROR(save_state());
   }
