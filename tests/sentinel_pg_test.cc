@@ -25,6 +25,7 @@
 #include "support/ledger_check.h"
 #include "support/paths.h"
 #include "support/process.h"
+#include "support/sentinel_alerts.h"
 #include "support/serve_process.h"
 #include "support/test_stores.h"
 #include "util/clock.h"
@@ -40,26 +41,11 @@ using testing::StoreSpace;
 constexpr const char* kTables[] = {"log_head", "tiles", "entry_extras", "record_versions",
                                    "entry_keys"};
 
-Caller caller(Role role, std::string name) {
-  return Caller{identity::Identity{std::move(name), role, ""}, "TREAT"};
-}
-
-std::string patient_body() {
-  return R"({"resourceType":"Patient","name":[{"family":"Tamm"}],"birthDate":"1980-01-01"})";
-}
-
-std::string observation_body(const std::string& patient) {
-  return R"({"resourceType":"Observation","status":"final","code":{"text":"weight"},)"
-         R"("subject":{"reference":")" + patient + R"("}})";
-}
-
-bool names(const alerts::Alert& a, const std::string& resource) {
-  return std::find(a.resources.begin(), a.resources.end(), resource) != a.resources.end();
-}
-
-bool has_index(const alerts::Alert& a, uint64_t index) {
-  return std::find(a.indexes.begin(), a.indexes.end(), index) != a.indexes.end();
-}
+Caller caller(Role role, std::string name) { return testing::sentinel_caller(role, std::move(name)); }
+using testing::has_index;
+using testing::names;
+using testing::observation_body;
+using testing::patient_body;
 
 // The foreign-write alert names the attacking role among the journalled transactions.
 bool by_role(const alerts::Alert& a, const std::string& role) {
@@ -145,13 +131,7 @@ class SentinelPgTest : public ::testing::Test {
   }
 
   uint64_t write(const std::string& type, const std::string& body, std::string* name) {
-    uint64_t index = 0;
-    auto w = service_->create(clinician_, type, body, &index);
-    EXPECT_TRUE(w.is_ok()) << w.status().to_string();
-    if (!w) return 0;
-    *name = type + "/" + w->version.id + "/_history/1";
-    patient_ = type == "Patient" && patient_.empty() ? type + "/" + w->version.id : patient_;
-    return w->version.ledger_index;
+    return testing::create_resource(*service_, clinician_, type, body, name, &patient_);
   }
 
   // Two patients (then a copy of every table: the "older dump"), an observation, an update, a
@@ -176,24 +156,7 @@ class SentinelPgTest : public ::testing::Test {
   // Waits for an alert of `kind` that `match` accepts; prints the latency from the attack's
   // commit and returns it in ms (-1 after the 15 s bound).
   double await(const std::string& kind, const std::function<bool(const alerts::Alert&)>& match) {
-    bool seen = testing::eventually(
-        [&] {
-          for (const alerts::Alert& a : sink_.alerts()) {
-            if (a.kind == kind && match(a)) return true;
-          }
-          return false;
-        },
-        std::chrono::seconds(15));
-    const double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - attacked_).count();
-    std::printf("[ latency ] %-18s %7.1f ms\n", kind.c_str(), ms);
-    if (!seen) {
-      std::string all;
-      for (const alerts::Alert& a : sink_.alerts()) all += alerts::to_json(a).dump() + "\n";
-      ADD_FAILURE() << "no " << kind << " alert; got:\n" << all;
-      return -1;
-    }
-    return ms;
+    return testing::await_alert(sink_, kind, match, std::chrono::seconds(15), attacked_);
   }
 
   testing::TempDir dir_;
