@@ -152,8 +152,17 @@ void PgStoreView::end_snapshot() {
 Result<bool> PgStoreView::replaced() {
   Result<std::string> now = layout();
   if (!now) return now.status();
-  if (*now == layout_) return false;
+  if (*now == layout_) {
+    // Once more at the poll after a change: a snapshot taken before a TRUNCATE or re-created
+    // table committed reads the new, empty file (neither is MVCC-safe), so the head rule runs
+    // again on a snapshot that sees the committed state.
+    if (!settle_) return false;
+    settle_ = false;
+    ++counter_;
+    return true;
+  }
   layout_changed_ = true;
+  settle_ = true;
   if (!healthy(*now)) {
     Status installed = install();  // may be refused to a role that only reads: then alert only
     if (installed) {

@@ -16,7 +16,9 @@
 //  - the tables' layout: oid, relfilenode and the watch trigger's enabled state. A table dropped
 //    and re-created (pg_restore --clean), rewritten (TRUNCATE, VACUUM FULL, CLUSTER) or whose
 //    trigger was disabled or dropped changes it: replaced() reinstalls what is missing and the
-//    change counts as foreign.
+//    change counts as foreign. Neither TRUNCATE nor a re-created table is MVCC-safe (an older
+//    snapshot reads the new, empty table), so replaced() reports the change once more at the next
+//    poll and the head rule runs again on the committed state.
 //  - attribution: the server's commit (storage/postgres/pg_store.cc write_batch) always ends with
 //    INSERT ... ON CONFLICT DO UPDATE on log_head. A journalled transaction without an INSERT on
 //    log_head is foreign (foreign_commits()), whatever else commits in the same poll interval,
@@ -90,6 +92,7 @@ class PgStoreView final : public SentinelView {
   std::map<int64_t, uint64_t> seen_;       // journal id -> its transaction, at or past horizon_
   std::map<uint64_t, Touched> pending_;    // observed, not yet attributed
   bool layout_changed_ = false;
+  bool settle_ = false;  // replaced() reports the change again at the next poll
   nlohmann::json evidence_ = nlohmann::json::object();
   int64_t counter_ = 0;
   int64_t last_prune_s_ = 0;
