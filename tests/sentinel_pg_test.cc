@@ -303,6 +303,31 @@ TEST_F(SentinelPgTest, SteadyLoadRaisesNothing) {
   EXPECT_TRUE(sink_.alerts().empty()) << alerts::to_json(sink_.alerts().front()).dump();
 }
 
+// A monitor under a role that may only read (SELECT on the tables and the journal the first
+// sentinel installed) sees the attack too.
+TEST_F(SentinelPgTest, AReadOnlyRoleMonitors) {
+  const std::string reader = space_->schema() + "_reader";
+  space_->raw_exec("CREATE ROLE " + reader + " LOGIN; GRANT USAGE ON SCHEMA " + space_->schema() +
+                   " TO " + reader + "; GRANT SELECT ON ALL TABLES IN SCHEMA " +
+                   space_->schema() + " TO " + reader);
+  {
+    SentinelOptions o = options_;
+    o.db_path = url_as(reader, space_->schema());
+    o.state_path = dir_.path() + "/reader.state";
+    alerts::MemorySink seen;
+    auto monitor = Sentinel::start(o, seen);
+    ASSERT_TRUE(monitor.is_ok()) << monitor.status().to_string();
+    attack("DELETE FROM entry_keys WHERE idx = " + std::to_string(read_index_));
+    EXPECT_GE(testing::await_alert(seen, "missing-row",
+                                   [&](const alerts::Alert& a) { return has_index(a, read_index_); },
+                                   std::chrono::seconds(15), attacked_), 0);
+    EXPECT_GE(testing::await_alert(seen, "foreign-write",
+                                   [&](const alerts::Alert& a) { return by_role(a, attacker_); },
+                                   std::chrono::seconds(15), attacked_), 0);
+  }
+  space_->raw_exec("DROP OWNED BY " + reader + "; DROP ROLE " + reader);
+}
+
 // Forensics and the statements page read the PostgreSQL store through the same view.
 TEST_F(SentinelPgTest, ForensicsAndStatementsPageRead) {
   attack("UPDATE record_versions SET bytes = '\\x7b7d'::bytea WHERE ledger_idx = " +

@@ -138,6 +138,10 @@ Status PgStoreView::install() {
   sql += "COMMIT;";
   Status s = conn_->exec(sql.c_str(), "install the sentinel's change journal");
   if (!s && conn_->in_transaction()) (void)conn_->exec("ROLLBACK", "install rollback");
+  if (!s) {
+    return Status::precondition(s.message() + " (the sentinel's role needs CREATE on the schema and "
+                            "TRIGGER on the ledger's tables once; serve --no-sentinel runs without)");
+  }
   return s;
 }
 
