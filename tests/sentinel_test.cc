@@ -24,6 +24,7 @@
 #include "support/ledger_check.h"
 #include "support/paths.h"
 #include "support/raw_sqlite.h"
+#include "support/sentinel_alerts.h"
 #include "util/clock.h"
 
 namespace medseal::sentinel {
@@ -33,28 +34,11 @@ using identity::Role;
 using records::Caller;
 using testing::raw_exec;
 
-Caller caller(Role role, std::string name) {
-  return Caller{identity::Identity{std::move(name), role, ""}, "TREAT"};
-}
-
-std::string patient_body(const std::string& id = "") {
-  const std::string with_id = id.empty() ? "" : R"("id":")" + id + R"(",)";
-  return R"({"resourceType":"Patient",)" + with_id +
-         R"("name":[{"family":"Tamm"}],"birthDate":"1980-01-01"})";
-}
-
-std::string observation_body(const std::string& patient) {
-  return R"({"resourceType":"Observation","status":"final","code":{"text":"weight"},)"
-         R"("subject":{"reference":")" + patient + R"("}})";
-}
-
-bool names(const alerts::Alert& a, const std::string& resource) {
-  return std::find(a.resources.begin(), a.resources.end(), resource) != a.resources.end();
-}
-
-bool has_index(const alerts::Alert& a, uint64_t index) {
-  return std::find(a.indexes.begin(), a.indexes.end(), index) != a.indexes.end();
-}
+Caller caller(Role role, std::string name) { return testing::sentinel_caller(role, std::move(name)); }
+using testing::has_index;
+using testing::names;
+using testing::observation_body;
+using testing::patient_body;
 
 // Copies the database at `from` into the live database at `to` through SQLite's backup API: the
 // whole store replaced by an older copy, the way a restore would do it.
@@ -101,13 +85,7 @@ class SentinelTest : public ::testing::Test {
   }
 
   uint64_t write(const std::string& type, const std::string& body, std::string* name) {
-    uint64_t index = 0;
-    auto w = service_->create(clinician_, type, body, &index);
-    EXPECT_TRUE(w.is_ok()) << w.status().to_string();
-    if (!w) return 0;
-    *name = type + "/" + w->version.id + "/_history/1";
-    patient_ = type == "Patient" && patient_.empty() ? type + "/" + w->version.id : patient_;
-    return w->version.ledger_index;
+    return testing::create_resource(*service_, clinician_, type, body, name, &patient_);
   }
 
   // Two patients, an observation, an update, a read, then a third patient erased: the store the
@@ -139,25 +117,8 @@ class SentinelTest : public ::testing::Test {
   // Waits for an alert of `kind` that `match` accepts; prints and returns the latency in ms (or
   // -1 after the 5 s bound).
   double await(const std::string& kind, const std::function<bool(const alerts::Alert&)>& match) {
-    const auto start = std::chrono::steady_clock::now();
-    bool seen = testing::eventually(
-        [&] {
-          for (const alerts::Alert& a : sink_.alerts()) {
-            if (a.kind == kind && match(a)) return true;
-          }
-          return false;
-        },
-        std::chrono::seconds(5));
-    const double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    std::printf("[ latency ] %-18s %7.1f ms\n", kind.c_str(), ms);
-    if (!seen) {
-      std::string all;
-      for (const alerts::Alert& a : sink_.alerts()) all += alerts::to_json(a).dump() + "\n";
-      ADD_FAILURE() << "no " << kind << " alert; got:\n" << all;
-      return -1;
-    }
-    return ms;
+    return testing::await_alert(sink_, kind, match, std::chrono::seconds(5),
+                                std::chrono::steady_clock::now());
   }
 
   testing::TempDir dir_;

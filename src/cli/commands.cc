@@ -326,26 +326,23 @@ int run_keygen(const KeygenArgs& args) {
   return kExitOk;
 }
 
-// The server's store as the sentinel and forensics read it.
-sentinel::SentinelOptions store_options(const OpenLog& log) {
+// The server's store as the sentinel and forensics read it: the SQLite file, or `store` (a
+// postgresql:// URL) when given.
+sentinel::SentinelOptions store_options(const OpenLog& log, const std::string& store) {
   sentinel::SentinelOptions options;
-  options.db_path = log.dir.file(kStoreFile);
+  options.db_path = store.empty() ? log.dir.file(kStoreFile) : store;
   options.state_path = log.dir.file(kSentinelStateFile);
   options.vkey = note::verifier_of(log.key);
   return options;
 }
 
 // The tamper sentinel over the server's store (sentinel/sentinel.h), unless --no-sentinel; its
-// access-anomaly rules were checked before anything started. It reads the SQLite file itself, so
-// it does not watch a PostgreSQL store.
+// access-anomaly rules were checked before anything started. It reads the store through a
+// connection of its own (the SQLite file, or a PostgreSQL session: sentinel/pg_store_view.h).
 Result<std::unique_ptr<sentinel::Sentinel>> start_sentinel(const ServeArgs& args, const OpenLog& log,
                                                            alerts::AlertSink& sink) {
   if (!args.sentinel) return std::unique_ptr<sentinel::Sentinel>();
-  if (!args.store.empty()) {
-    server::log_json("warning", "the tamper sentinel watches the embedded store only; not started", {});
-    return std::unique_ptr<sentinel::Sentinel>();
-  }
-  sentinel::SentinelOptions options = store_options(log);
+  sentinel::SentinelOptions options = store_options(log, args.store);
   Result<sentinel::AccessRuleOptions> rules = access_rule_options(args.anomalies);
   if (!rules) return rules.status();
   options.access_rules = *rules;
@@ -355,21 +352,21 @@ Result<std::unique_ptr<sentinel::Sentinel>> start_sentinel(const ServeArgs& args
   return sentinel::Sentinel::start(options, sink);
 }
 
-// GET /ledger/statements on the embedded store: one page at a time through a read-only
-// connection of its own (opened at the first request), as the sentinel reads the store.
-std::function<Result<std::string>(uint64_t, uint64_t)> statements_pages(const OpenLog& log) {
-  if (dynamic_cast<storage::SqliteStore*>(log.store.get()) == nullptr) return {};
+// GET /ledger/statements: one page at a time through a read-only connection of its own (opened
+// at the first request), as the sentinel reads the store.
+std::function<Result<std::string>(uint64_t, uint64_t)> statements_pages(const OpenLog& log,
+                                                                        const std::string& store) {
   struct Reader {
     std::mutex mu;
-    std::optional<sentinel::StoreView> view;
+    std::unique_ptr<sentinel::SentinelView> view;
   };
   auto reader = std::make_shared<Reader>();
-  return [reader, path = log.dir.file(kStoreFile)](uint64_t from, uint64_t count) -> Result<std::string> {
+  return [reader, location = store_options(log, store).db_path](uint64_t from, uint64_t count) -> Result<std::string> {
     std::lock_guard lock(reader->mu);
     if (!reader->view) {
-      Result<sentinel::StoreView> view = sentinel::StoreView::open(path);
+      Result<std::unique_ptr<sentinel::SentinelView>> view = sentinel::open_sentinel_view(location);
       if (!view) return view.status();
-      reader->view.emplace(std::move(*view));
+      reader->view = std::move(*view);
     }
     return sentinel::read_integrity_page(*reader->view, from, count);
   };
@@ -437,7 +434,7 @@ int run_serve(const ServeArgs& args) {
   records::RecordService records(*disk ? **disk : ledger, *(*log)->store, system_clock(), record_options);
   std::string host_port = url_host(addr.host) + ":" + std::to_string(addr.port);
   server::fhir::ApiOptions api_options{host_port};
-  if (args.store.empty()) api_options.statements_page = statements_pages(**log);  // reads SQLite
+  api_options.statements_page = statements_pages(**log, args.store);
   server::HttpOptions options{addr.host, addr.port, args.threads, args.access_log};
   options.tls = *tls;
   options.limits = *limits;
@@ -461,8 +458,8 @@ int run_serve(const ServeArgs& args) {
   server::PortalHttp portal(*(*auth)->authenticator,
                             portal_keys(args, **log, witnessing ? witnessing->cosigner->quorum() : 0));
   options.portal = &portal;
-  server::ForensicsHttp forensics_http(records, *(*auth)->authenticator, store_options(**log), system_clock());
-  if (args.store.empty()) options.forensics = &forensics_http;  // it reads the SQLite file too
+  server::ForensicsHttp forensics_http(records, *(*auth)->authenticator, store_options(**log, args.store), system_clock());
+  options.forensics = &forensics_http;
   options.disk = disk->get();
   auto* node_ledger = dynamic_cast<cluster::NodeLedger*>((*log)->ledger.get());
   std::optional<cluster::LeaderForwarder> forwarder;

@@ -186,6 +186,7 @@ int run_mirror(const MirrorArgs& args);
 // MB/s, exit 0 if it raised no alert, 1 otherwise.
 struct MonitorArgs {
   std::string data_dir;
+  std::string store;        // with data_dir: a postgresql:// store instead of DIR/medseal.db
   std::string vkey;         // default DIR/log.vkey
   std::string alerts_file;  // also append alerts here
   std::string state_file;   // default DIR/monitor.state (another user: a file of its own)

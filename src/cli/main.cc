@@ -124,6 +124,9 @@ void add_monitor(CLI::App& app, Args& a) {
   auto* url = cmd->add_option("--url", a.monitor.url,
                               "A server's base URL, e.g. http://127.0.0.1:8080: the remote monitor");
   data->excludes(url);
+  cmd->add_option("--store", a.monitor.store,
+                  "With --data: the server's PostgreSQL store (postgresql://...), as serve --store took it")
+      ->excludes(url);
   cmd->add_option("--vkey", a.monitor.vkey, "The log's verifier key (default DIR/log.vkey; required with --url)");
   cmd->add_option("--token-file", a.monitor.token_file, "With --url: a file holding an auditor's bearer token");
   cmd->add_option("--witness", a.monitor.witnesses,

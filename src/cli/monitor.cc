@@ -3,7 +3,8 @@
 //
 // medseal monitor --data DIR: the sentinel (sentinel/sentinel.h) in a process of its own beside a
 // running `medseal serve` on the same host, possibly as another user with read access to the data
-// directory. It takes no store lock and never writes the store; its state is DIR/monitor.state
+// directory (with --store postgresql://...: beside servers on that PostgreSQL store,
+// sentinel/pg_store_view.h). It takes no store lock and never writes the store's tables; its state is DIR/monitor.state
 // (or --state FILE). SQLite in WAL mode needs the reader to open DIR/medseal.db-shm for writing:
 // another user needs read access to DIR and the store files and write access to that one.
 #include <pthread.h>
@@ -37,7 +38,7 @@ Result<sentinel::SentinelOptions> monitor_options(const MonitorArgs& args) {
       load_vkey(args.vkey.empty() ? dir + "/" + std::string(ledger::kLogVkeyFile) : args.vkey);
   if (!vkey) return vkey.status();
   sentinel::SentinelOptions o;
-  o.db_path = dir + "/" + std::string(kStoreFile);
+  o.db_path = args.store.empty() ? dir + "/" + std::string(kStoreFile) : args.store;
   o.state_path =
       args.state_file.empty() ? dir + "/" + std::string(kMonitorStateFile) : args.state_file;
   o.vkey = *vkey;
@@ -173,7 +174,9 @@ int run_monitor(const MonitorArgs& args) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   Result<std::unique_ptr<sentinel::Sentinel>> running = sentinel::Sentinel::start(*options, sink);
   if (!running) return fail("monitor", running.status());
-  std::printf("monitoring %s (state in %s)\n", options->db_path.c_str(), options->state_path.c_str());
+  std::printf("monitoring %s (state in %s)\n",
+              args.store.empty() ? options->db_path.c_str() : "the PostgreSQL store",
+              options->state_path.c_str());
   std::fflush(stdout);
   int signal = 0;
   sigwait(&signals, &signal);

@@ -144,7 +144,7 @@ struct Walk {
 
 class EntryWalker {
  public:
-  EntryWalker(StoreView& view, const ForensicsQuery& query) : view_(view), query_(query) {}
+  EntryWalker(SentinelView& view, const ForensicsQuery& query) : view_(view), query_(query) {}
 
   Status walk(uint64_t size, Walk& out) {
     for (uint64_t b = 0; b * merkle::kTileWidth < size; b += kBundlesPerSnapshot) {
@@ -232,7 +232,7 @@ class EntryWalker {
     return Status::not_found("no extras");
   }
 
-  StoreView& view_;
+  SentinelView& view_;
   const ForensicsQuery& query_;
 };
 
@@ -333,14 +333,14 @@ Result<ForensicsReport> build_forensics(const SentinelOptions& store, const Fore
   if (!pass) return pass.status();
   for (const alerts::Alert& a : found.alerts()) add_altered(a, report.altered);
 
-  Result<StoreView> view = StoreView::open(store.db_path);
+  Result<std::unique_ptr<SentinelView>> view = open_sentinel_view(store.db_path);
   if (!view) return view.status();
-  MEDSEAL_RETURN_IF_ERROR(view->begin_snapshot());
-  Result<storage::LogHead> head = view->head();
-  view->end_snapshot();
+  MEDSEAL_RETURN_IF_ERROR((*view)->begin_snapshot());
+  Result<storage::LogHead> head = (*view)->head();
+  (*view)->end_snapshot();
   if (!head) return head.status();
   Walk walk;
-  EntryWalker walker(*view, query);
+  EntryWalker walker(**view, query);
   MEDSEAL_RETURN_IF_ERROR(walker.walk(head->size, walk));
   for (const auto& [index, e] : walk.erased) {
     Result<std::optional<std::string>> committed = walker.commitment_at(index, head->size);

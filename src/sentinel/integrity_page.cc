@@ -40,7 +40,7 @@ OrderedJson entry_json(uint64_t index, const std::vector<ExtrasRow>& rows) {
   return e;
 }
 
-Result<std::string> read_page(StoreView& view, uint64_t from, uint64_t count) {
+Result<std::string> read_page(SentinelView& view, uint64_t from, uint64_t count) {
   Result<storage::LogHead> head = view.head();
   if (!head) return head.status();
   uint64_t to = from >= head->size ? from : std::min(head->size, from + count);
@@ -198,7 +198,7 @@ Status parse_rows(const Json& page, IntegrityPage& out) {
 
 }  // namespace
 
-Result<std::string> read_integrity_page(StoreView& view, uint64_t from, uint64_t count) {
+Result<std::string> read_integrity_page(SentinelView& view, uint64_t from, uint64_t count) {
   if (count == 0 || count > kMaxPageEntries) {
     return Status::invalid("count must be 1.." + std::to_string(kMaxPageEntries));
   }

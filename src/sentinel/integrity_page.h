@@ -2,7 +2,7 @@
 // server/fhir_api.h), so a remote monitor (remote_monitor.h) can run the sentinel's per-entry
 // checks (checks.h) against what the store holds now, without access to the store file.
 //
-// The page is read in one snapshot of the store (StoreView) and covers entries [from, to), where
+// The page is read in one snapshot of the store (SentinelView) and covers entries [from, to), where
 // to = min(from + count, size) and the server may stop earlier (kPageBudgetBytes; at least one
 // entry). JSON, fields in this order:
 //
@@ -43,7 +43,7 @@ inline constexpr size_t kMaxPageBytes = kPageBudgetBytes + (24 << 20);
 
 // Server side: the page of entries [from, from + count) (count 1..kMaxPageEntries) in one
 // snapshot of `view`. A `from` at or beyond the size gives an empty page (to == from).
-Result<std::string> read_integrity_page(StoreView& view, uint64_t from, uint64_t count);
+Result<std::string> read_integrity_page(SentinelView& view, uint64_t from, uint64_t count);
 
 struct PageEntry {
   enum class State { kPresent, kErased, kMalformed, kMissing };

@@ -91,7 +91,7 @@ struct Pass {
 
 class Sentinel::Impl {
  public:
-  Impl(SentinelOptions options, alerts::AlertSink& sink, StoreView view)
+  Impl(SentinelOptions options, alerts::AlertSink& sink, std::unique_ptr<SentinelView> view)
       : options_(std::move(options)), sink_(sink), view_(std::move(view)) {
     if (options_.access_rules) access_ = std::make_unique<AccessRules>(*options_.access_rules, sink_);
   }
@@ -124,6 +124,8 @@ class Sentinel::Impl {
   Status on_change();
   // Inside a snapshot: data_version_ becomes the snapshot's, so only a change after it counts.
   Status adopt_data_version();
+  // on_change() if data_version moved since the last look.
+  Status catch_up();
   Status check_head(const storage::LogHead& head, bool* foreign);
   Status check_growth(const storage::LogHead& head, const note::Checkpoint& checkpoint);
   Status check_beyond(uint64_t size);
@@ -133,7 +135,7 @@ class Sentinel::Impl {
 
   SentinelOptions options_;
   alerts::AlertSink& sink_;
-  StoreView view_;
+  std::unique_ptr<SentinelView> view_;
   std::unique_ptr<AccessRules> access_;
   ErasedSet erased_;
   std::set<std::string> raised_;
@@ -145,7 +147,6 @@ class Sentinel::Impl {
   merkle::CompactRange live_;
   bool live_ok_ = true;
   int64_t data_version_ = 0;
-  ino_t inode_ = 0;
 
   std::optional<Pass> rolling_;
   Clock::time_point next_chunk_{};
@@ -189,9 +190,9 @@ void Sentinel::Impl::feed_accesses(EntryChecker& checker, uint64_t from) {
 
 
 Result<Pass> Sentinel::Impl::begin_pass(std::optional<SavedState> pin) {
-  MEDSEAL_RETURN_IF_ERROR(view_.begin_snapshot());
-  Result<storage::LogHead> head = view_.head();
-  view_.end_snapshot();
+  MEDSEAL_RETURN_IF_ERROR(view_->begin_snapshot());
+  Result<storage::LogHead> head = view_->head();
+  view_->end_snapshot();
   if (!head) return head.status();
   Pass pass;
   if (head->size > 0 || !head->checkpoint.empty()) {
@@ -204,7 +205,7 @@ Result<Pass> Sentinel::Impl::begin_pass(std::optional<SavedState> pin) {
     pass.checkpoint = std::move(*cp);
     pass.signed_head = true;
   }
-  pass.checker = std::make_unique<EntryChecker>(view_, erased_);
+  pass.checker = std::make_unique<EntryChecker>(*view_, erased_);
   if (pin) {
     Result<note::Checkpoint> old = tlog_client::open_checkpoint(pin->checkpoint, options_.vkey);
     if (old && old->size == pin->size) {
@@ -218,18 +219,18 @@ Result<Pass> Sentinel::Impl::begin_pass(std::optional<SavedState> pin) {
 Result<bool> Sentinel::Impl::step_pass(Pass& pass, uint64_t max_entries, bool guard) {
   uint64_t to = std::min(pass.checkpoint.size, pass.cursor + max_entries);
   if (pass.pin && pass.pin->size > pass.cursor && pass.pin->size < to) to = pass.pin->size;
-  MEDSEAL_RETURN_IF_ERROR(view_.begin_snapshot());
+  MEDSEAL_RETURN_IF_ERROR(view_->begin_snapshot());
   if (guard) {
-    Result<storage::LogHead> head = view_.head();  // starts the read transaction
-    Result<int64_t> version = head ? view_.data_version() : head.status();
+    Result<storage::LogHead> head = view_->head();  // starts the read transaction
+    Result<int64_t> version = head ? view_->data_version() : head.status();
     if (!version || *version != data_version_) {
-      view_.end_snapshot();
+      view_->end_snapshot();
       if (!version) return version.status();
       return false;
     }
   }
   Status s = pass.checker->check(pass.cursor, to, pass.checkpoint.size, &pass.range);
-  view_.end_snapshot();
+  view_->end_snapshot();
   MEDSEAL_RETURN_IF_ERROR(s);
   pass.cursor = to;
   if (pass.pin && pass.cursor == pass.pin->size && !pass.checker->broken() &&
@@ -275,21 +276,18 @@ Result<FullPassReport> Sentinel::Impl::initial_pass(
     const std::function<void(uint64_t, uint64_t)>& progress) {
   Result<std::optional<SavedState>> saved = load_state(options_.state_path);
   if (!saved) return saved.status();
-  Result<int64_t> version = view_.data_version();
+  Result<int64_t> version = view_->data_version();
   if (!version) return version.status();
   data_version_ = *version;
   if (options_.foreign_commits) {
     Result<bool> primed = options_.foreign_commits();  // the first call starts the count
     if (!primed) return primed.status();
   }
-  Result<ino_t> inode = view_.inode();
-  if (!inode) return inode.status();
-  inode_ = *inode;
   if (*saved) good_note_ = (*saved)->checkpoint;
 
   const Clock::time_point start = Clock::now();
   const double cpu_start = thread_cpu_seconds();
-  const uint64_t bytes_before = view_.bytes_read();
+  const uint64_t bytes_before = view_->bytes_read();
   FullPassReport report;
   Result<Pass> pass = begin_pass(*saved);
   if (!pass) {
@@ -312,19 +310,19 @@ Result<FullPassReport> Sentinel::Impl::initial_pass(
   raise_all(found);
   report.findings = alerts_raised;
   storage::LogHead head{pass->checkpoint.size, ""};
-  MEDSEAL_RETURN_IF_ERROR(view_.begin_snapshot());
-  Result<storage::LogHead> stored = view_.head();
+  MEDSEAL_RETURN_IF_ERROR(view_->begin_snapshot());
+  Result<storage::LogHead> stored = view_->head();
   // The head is adopted as this snapshot shows it, so polls compare with its data_version; a head
   // that moved on keeps the one read before the pass, so the first poll reads it again.
   Status adopted = stored && stored->size == head.size ? adopt_data_version() : stored.status();
-  view_.end_snapshot();
+  view_->end_snapshot();
   MEDSEAL_RETURN_IF_ERROR(adopted);
   head.checkpoint = stored->size == head.size ? stored->checkpoint : "";
   live_ok_ = !pass->checker->broken();
   adopt(head, pass->checkpoint, std::move(pass->range), good && !head.checkpoint.empty());
   if (head.checkpoint.empty()) verified_note_.clear();  // the head moved on: re-read next poll
   report.entries = pass->checkpoint.size;
-  report.bytes = view_.bytes_read() - bytes_before;
+  report.bytes = view_->bytes_read() - bytes_before;
   report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   report.cpu_seconds = thread_cpu_seconds() - cpu_start;
   return report;
@@ -343,13 +341,13 @@ Status Sentinel::Impl::save_state() {
 
 Status Sentinel::Impl::check_beyond(uint64_t size) {
   std::vector<Alert> found;
-  Result<std::vector<RecordRow>> records = view_.records(size, UINT64_MAX);
+  Result<std::vector<RecordRow>> records = view_->records(size, UINT64_MAX);
   if (!records) return records.status();
   for (const RecordRow& r : *records) {
     found.push_back(finding("unexpected-row", "a record version lies beyond the signed log",
                             {versioned_name(r)}, {r.ledger_index}, {{"table", "record_versions"}}));
   }
-  Result<std::vector<KeyRow>> keys = view_.keys(size, UINT64_MAX);
+  Result<std::vector<KeyRow>> keys = view_->keys(size, UINT64_MAX);
   if (!keys) return keys.status();
   for (const KeyRow& k : *keys) {
     found.push_back(finding("unexpected-row", "an access-trail key row lies beyond the signed log",
@@ -361,7 +359,7 @@ Status Sentinel::Impl::check_beyond(uint64_t size) {
 
 Status Sentinel::Impl::check_growth(const storage::LogHead& head,
                                     const note::Checkpoint& checkpoint) {
-  EntryChecker checker(view_, erased_);
+  EntryChecker checker(*view_, erased_);
   feed_accesses(checker, verified_size_);
   merkle::CompactRange range = live_;
   MEDSEAL_RETURN_IF_ERROR(checker.check(verified_size_, head.size, head.size, &range));
@@ -382,7 +380,7 @@ Status Sentinel::Impl::check_growth(const storage::LogHead& head,
 }
 
 Status Sentinel::Impl::adopt_data_version() {
-  Result<int64_t> version = view_.data_version();
+  Result<int64_t> version = view_->data_version();
   if (!version) return version.status();
   data_version_ = *version;
   return Status::ok();
@@ -424,9 +422,9 @@ Status Sentinel::Impl::check_head(const storage::LogHead& head, bool* foreign) {
 }
 
 Status Sentinel::Impl::on_change() {
-  MEDSEAL_RETURN_IF_ERROR(view_.begin_snapshot());
+  MEDSEAL_RETURN_IF_ERROR(view_->begin_snapshot());
   bool foreign = false;
-  Result<storage::LogHead> head = view_.head();
+  Result<storage::LogHead> head = view_->head();
   Status s = head.status();
   // The snapshot may hold commits made after tick() read data_version, and opening it moved the
   // connection's data_version past them: keep the snapshot's own, or the next poll would see
@@ -434,12 +432,19 @@ Status Sentinel::Impl::on_change() {
   if (s) s = adopt_data_version();
   if (s) s = check_head(*head, &foreign);
   if (s) s = check_beyond(std::max(head->size, verified_size_));
-  view_.end_snapshot();
+  view_->end_snapshot();
   MEDSEAL_RETURN_IF_ERROR(s);
   if (options_.foreign_commits) {
     Result<bool> told = options_.foreign_commits();
     if (!told) return told.status();
     if (*told) return sweep_foreign_write(data_version_);
+  }
+  Result<std::optional<bool>> attributed = view_->foreign_commits();
+  if (!attributed) return attributed.status();
+  if (attributed->has_value()) {
+    // Exact: the head rule would call the server's commit that landed between our poll and our
+    // read of the head foreign.
+    return **attributed ? sweep_foreign_write(data_version_) : Status::ok();
   }
   if (!foreign) return Status::ok();
   Result<bool> committed = foreign_commit_landed();
@@ -452,11 +457,12 @@ Status Sentinel::Impl::on_change() {
 // head was read. The WAL index is read before the head is read again, so a commit the index
 // shows is visible to that read.
 Result<bool> Sentinel::Impl::foreign_commit_landed() {
-  Result<uint32_t> frames = view_.wal_frames();
-  if (frames && *frames == 0) return false;
-  MEDSEAL_RETURN_IF_ERROR(view_.begin_snapshot());
-  Result<storage::LogHead> head = view_.head();
-  view_.end_snapshot();
+  Result<bool> may = view_->may_have_committed();
+  if (!may) return may.status();
+  if (!*may) return false;
+  MEDSEAL_RETURN_IF_ERROR(view_->begin_snapshot());
+  Result<storage::LogHead> head = view_->head();
+  view_->end_snapshot();
   if (!head) return head.status();
   return head->size == verified_size_ && head->checkpoint == verified_note_;
 }
@@ -488,6 +494,8 @@ Status Sentinel::Impl::sweep_foreign_write(int64_t version) {
   Alert a = finding("foreign-write",
                     "a connection other than the server's writer committed to the store", resources,
                     indexes, {{"data_version", version}, {"findings", kinds}});
+  const nlohmann::json attributed = view_->foreign_evidence();  // which transactions, roles
+  for (auto it = attributed.begin(); it != attributed.end(); ++it) a.evidence[it.key()] = *it;
   a.evidence["verified_checkpoint"] = good_note_;
   sink_.raise(a);
   ++alerts_raised;
@@ -506,7 +514,17 @@ Status Sentinel::Impl::rolling_step() {
     rolling_ = std::move(*pass);
   }
   if (now < next_chunk_) return Status::ok();
-  Result<bool> stepped = step_pass(*rolling_, options_.full_chunk_entries, true);
+  // Only the last chunk needs the guard: an erasure seen by an earlier chunk's snapshot is in the
+  // last one's too, and finish() judges the gaps after it. Guarding every chunk would starve the
+  // pass under steady load (a commit lands between nearly any two polls).
+  const bool last = rolling_->cursor + options_.full_chunk_entries >= rolling_->checkpoint.size;
+  Result<bool> stepped = step_pass(*rolling_, options_.full_chunk_entries, last);
+  if (stepped && !*stepped) {
+    // A commit the live checks have not seen: take it in, then try once more.
+    MEDSEAL_RETURN_IF_ERROR(catch_up());
+    if (!rolling_) return Status::ok();  // a sweep restarted the pass
+    stepped = step_pass(*rolling_, options_.full_chunk_entries, true);
+  }
   if (!stepped) return stepped.status();
   if (*stepped && rolling_->done()) {
     std::vector<Alert> found = finish_pass(*rolling_);
@@ -520,23 +538,25 @@ Status Sentinel::Impl::rolling_step() {
   return Status::ok();
 }
 
+Status Sentinel::Impl::catch_up() {
+  Result<int64_t> version = view_->data_version();
+  if (!version) return version.status();
+  if (*version == data_version_) return Status::ok();
+  data_version_ = *version;
+  return on_change();
+}
+
 Status Sentinel::Impl::tick() {
-  Result<ino_t> inode = view_.inode();
-  if (inode && *inode != inode_) {
-    inode_ = *inode;
-    MEDSEAL_RETURN_IF_ERROR(view_.reopen());
-    Result<int64_t> version = view_.data_version();
+  Result<bool> replaced = view_->replaced();
+  if (!replaced) return replaced.status();
+  if (*replaced) {
+    Result<int64_t> version = view_->data_version();
     if (!version) return version.status();
     data_version_ = *version;
     rolling_.reset();
     return on_change();
   }
-  Result<int64_t> version = view_.data_version();
-  if (!version) return version.status();
-  if (*version != data_version_) {
-    data_version_ = *version;
-    return on_change();
-  }
+  MEDSEAL_RETURN_IF_ERROR(catch_up());
   if (state_dirty_ && Clock::now() - last_save_ >= std::chrono::seconds(1)) {
     MEDSEAL_RETURN_IF_ERROR(save_state());
   }
@@ -551,7 +571,7 @@ void Sentinel::Impl::run() {
       if (cv_.wait_for(lock, options_.poll, [this] { return stopping_; })) break;
     }
     Status s = tick();
-    view_.end_snapshot();
+    view_->end_snapshot();
     if (!s && s.message() != last_error) {
       // One line per distinct error: a busy or replaced file is retried at the next poll.
       std::fprintf(stderr, "medseal sentinel: %s\n", s.message().c_str());
@@ -580,7 +600,7 @@ Result<std::unique_ptr<Sentinel::Impl>> open_impl(const SentinelOptions& options
   if (options.full_duty <= 0 || options.full_duty > 1) {
     return Status::invalid("the full pass duty must be in (0, 1]");
   }
-  Result<StoreView> view = StoreView::open(options.db_path);
+  Result<std::unique_ptr<SentinelView>> view = open_sentinel_view(options.db_path);
   if (!view) return view.status();
   return std::make_unique<Sentinel::Impl>(options, sink, std::move(*view));
 }

@@ -1,6 +1,8 @@
-// The sentinel: real-time tamper detection on the embedded store (DESIGN.md 2, 7; issue 6).
+// The sentinel: real-time tamper detection on the store (DESIGN.md 2, 7; issues 6 and 7).
 //
-// It runs on its own thread with its own read-only use of its own SQLite connection (StoreView),
+// It runs on its own thread with its own read-only use of its own connection to the store
+// (SentinelView: StoreView for SQLite, described below; PgStoreView for PostgreSQL, whose change
+// signal and attribution pg_store_view.h describes — the head rule, checks and passes are shared),
 // inside `medseal serve` (on by default) or in another process (`medseal monitor --data DIR`).
 //
 // How it notices a change at once, without rescanning:
@@ -57,7 +59,7 @@
 namespace medseal::sentinel {
 
 struct SentinelOptions {
-  std::string db_path;     // DATA/medseal.db
+  std::string db_path;     // DATA/medseal.db, or a postgresql:// URL (pg_store_view.h)
   std::string state_path;  // e.g. DATA/sentinel.state; one per sentinel process
   note::VerifierKey vkey;  // the log's key
   std::chrono::milliseconds poll{50};

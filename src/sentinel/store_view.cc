@@ -41,7 +41,23 @@ Result<StoreView> StoreView::open(const std::string& path) {
   StoreView view;
   view.path_ = path;
   MEDSEAL_RETURN_IF_ERROR(view.reopen());
+  Result<ino_t> inode = view.inode();
+  if (!inode) return inode.status();
+  view.inode_ = *inode;
   return view;
+}
+
+Result<bool> StoreView::replaced() {
+  Result<ino_t> inode = this->inode();
+  if (!inode || *inode == inode_) return false;  // a file briefly missing is retried next poll
+  inode_ = *inode;
+  MEDSEAL_RETURN_IF_ERROR(reopen());
+  return true;
+}
+
+Result<bool> StoreView::may_have_committed() {
+  Result<uint32_t> frames = wal_frames();
+  return !frames || *frames != 0;
 }
 
 Status StoreView::reopen() {

@@ -9,9 +9,12 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "storage/sqlite/sqlite_db.h"
 #include "storage/store.h"
@@ -59,7 +62,38 @@ class EntryRows {
   virtual Result<std::vector<KeyRow>> keys(uint64_t from, uint64_t to) = 0;
 };
 
-class StoreView : public EntryRows {
+// What the sentinel (sentinel.h), forensics and the statements page read: the rows (EntryRows) and
+// the head in one snapshot, and a cheap signal that someone else committed. StoreView reads the
+// embedded store; PgStoreView (pg_store_view.h) a PostgreSQL one.
+class SentinelView : public EntryRows {
+ public:
+  // Reads between these see one snapshot.
+  virtual Status begin_snapshot() = 0;
+  virtual void end_snapshot() = 0;
+  virtual Result<storage::LogHead> head() = 0;
+  // Bytes read through this view since it was opened, for throughput figures.
+  virtual uint64_t bytes_read() const = 0;
+
+  // A counter that changes whenever another connection committed to the store (never for our
+  // reads). Inside a snapshot it reflects the commits that snapshot sees.
+  virtual Result<int64_t> data_version() = 0;
+  // True when the store was replaced as a whole since the last call (then the view has been
+  // reopened on the new one).
+  virtual Result<bool> replaced() = 0;
+  // False when the last change of data_version() is known to hold no commit yet.
+  virtual Result<bool> may_have_committed() { return true; }
+  // Views that attribute commits (PgStoreView): whether a transaction observed by data_version()
+  // since the last call changed the store without writing a head, and what it touched (for the
+  // foreign-write alert's evidence). nullopt: the view cannot tell (StoreView).
+  virtual Result<std::optional<bool>> foreign_commits() { return std::optional<bool>(); }
+  virtual nlohmann::json foreign_evidence() { return nlohmann::json::object(); }
+};
+
+// The view for a store location as `medseal serve --store` takes it: a postgresql:// URL, or the
+// path of the SQLite file.
+Result<std::unique_ptr<SentinelView>> open_sentinel_view(const std::string& location);
+
+class StoreView : public SentinelView {
  public:
   // Opens the SQLite file at `path`, which must exist and hold the store's schema.
   static Result<StoreView> open(const std::string& path);
@@ -67,7 +101,11 @@ class StoreView : public EntryRows {
   // PRAGMA data_version: changes whenever another connection committed (never for our reads).
   // It is the value of the newest snapshot this connection opened, whatever read opened it: a
   // head() that takes in a commit moves it on too. Read inside a snapshot, it is that snapshot's.
-  Result<int64_t> data_version();
+  Result<int64_t> data_version() override;
+  // The inode changed (a copy moved over the file): reopened.
+  Result<bool> replaced() override;
+  // wal_frames() != 0.
+  Result<bool> may_have_committed() override;
   // The file's inode: a different one means the file was replaced (a copy moved over it).
   Result<ino_t> inode() const;
   // mxFrame of the WAL index (DATA/medseal.db-shm): the frames of committed transactions in the
@@ -78,10 +116,10 @@ class StoreView : public EntryRows {
   // Closes and reopens the connection (after the file was replaced).
   Status reopen();
 
-  Status begin_snapshot();
-  void end_snapshot();
+  Status begin_snapshot() override;
+  void end_snapshot() override;
 
-  Result<storage::LogHead> head();
+  Result<storage::LogHead> head() override;
   // EntryRows, read from the store.
   Result<std::optional<storage::StoredTile>> tile(bool entries, uint8_t level,
                                                   uint64_t index) override;
@@ -92,11 +130,12 @@ class StoreView : public EntryRows {
   Result<std::vector<uint64_t>> tile_indexes(uint8_t level);
 
   // Bytes read through this view since it was opened (blobs and text), for throughput figures.
-  uint64_t bytes_read() const { return bytes_read_; }
+  uint64_t bytes_read() const override { return bytes_read_; }
 
  private:
   Status prepare();
   std::string path_;
+  ino_t inode_ = 0;
   storage::sqlite::Db db_;
   storage::sqlite::Stmt version_, head_, tile_, extras_, records_, keys_, levels_;
   uint64_t bytes_read_ = 0;

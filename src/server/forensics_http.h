@@ -26,8 +26,8 @@ namespace medseal::server {
 
 class ForensicsHttp {
  public:
-  // `store`: the embedded store's db_path, state_path (read, never written) and log key. All
-  // references outlive this object.
+  // `store`: the store's location (db_path: file or postgresql:// URL), state_path (read, never
+  // written) and log key. All references outlive this object.
   ForensicsHttp(records::RecordService& records, identity::Authenticator& authenticator,
                 sentinel::SentinelOptions store, const Clock& clock)
       : records_(records), authenticator_(authenticator), store_(std::move(store)), clock_(clock) {}
