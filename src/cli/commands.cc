@@ -469,7 +469,12 @@ int run_serve(const ServeArgs& args) {
   if (!port) return fail("serve", port.status());
   std::unique_ptr<cluster::ClusterNode> node;  // destroyed first: its thread reloads `records`
   if (node_ledger) {
-    cluster::ClusterOptions cluster{args.store, args.advertise, {}, {}, [&records] { return records.reload(); }, {}};
+    // Named fields: "{}" for poll and watch would make them 0 ms (not their defaults), and a
+    // leader would then check its lock, and a follower try for it, in a busy loop.
+    cluster::ClusterOptions cluster;
+    cluster.store_url = args.store;
+    cluster.advertise = args.advertise;
+    cluster.on_promoted = [&records] { return records.reload(); };
     if (cluster.advertise.empty()) cluster.advertise = "http://" + url_host(addr.host) + ":" + std::to_string(*port);
     node = std::make_unique<cluster::ClusterNode>(*node_ledger, (*log)->key, std::move(cluster));
   }
