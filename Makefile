@@ -69,8 +69,20 @@ run: build
 	@sh scripts/demo-identities.sh $(BUILD)/medseal $(DATA)
 	$(BUILD)/medseal serve --data $(DATA) --listen $(LISTEN)
 
+# The PostgreSQL rows (issue 7 section 5) run on MEDSEAL_BENCH_PG if set, else on a throwaway
+# PostgreSQL 15 with fsync on started for the run (scripts/pg-test-cluster.sh); without either the
+# summary says why they were not run.
+PG_BIN ?= /usr/lib/postgresql/15/bin
 bench: build
-	$(BUILD)/medseal_bench --summary $(BUILD)/bench.json
+	@if [ -n "$$MEDSEAL_BENCH_PG" ]; then \
+	  $(BUILD)/medseal_bench --summary $(BUILD)/bench.json; \
+	elif [ -x $(PG_BIN)/initdb ]; then \
+	  PG_TEST_FSYNC=on bash scripts/pg-test-cluster.sh run \
+	    sh -c 'MEDSEAL_BENCH_PG=$$MEDSEAL_TEST_PG exec $(BUILD)/medseal_bench --summary $(BUILD)/bench.json'; \
+	else \
+	  MEDSEAL_BENCH_PG_NOT_RUN="MEDSEAL_BENCH_PG is not set and PostgreSQL 15 is not installed ($(PG_BIN)/initdb; make deps installs it)" \
+	    $(BUILD)/medseal_bench --summary $(BUILD)/bench.json; \
+	fi
 
 # Mixed load at a fixed rate against a real server for SOAK_SECONDS (tests/soak_test.cc): fails if
 # memory, open files or p99 latency grow or anything is alerted; plots to $(BUILD)/soak.svg.

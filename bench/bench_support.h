@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "note/keys.h"
 #include "util/status.h"
@@ -30,6 +31,16 @@ uint64_t file_bytes(const std::filesystem::path& db);
 
 // sqlite3_exec or die.
 void exec(sqlite3* db, const char* sql);
+
+// R4's Patient "example" without its narrative, contacts and extra names: 585 bytes.
+inline constexpr std::string_view kPatient =
+    R"({"resourceType":"Patient","identifier":[{"use":"usual","type":{"coding":[{"system":)"
+    R"("http://terminology.hl7.org/CodeSystem/v2-0203","code":"MR"}]},"system":)"
+    R"("urn:oid:1.2.36.146.595.217.0.1","value":"12345","assigner":{"display":"Acme Healthcare"}}],)"
+    R"("active":true,"name":[{"use":"official","family":"Chalmers","given":["Peter","James"]}],)"
+    R"("telecom":[{"system":"phone","value":"(03) 5555 6473","use":"work","rank":1}],)"
+    R"("gender":"male","birthDate":"1974-12-25","address":[{"use":"home","line":["534 Erewhon St"],)"
+    R"("city":"PleasantVille","district":"Rainbow","state":"Vic","postalCode":"3999"}]})";
 
 // ../shared beside the checkout (test data for benchmarks).
 std::string shared_dir();

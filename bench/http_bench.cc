@@ -34,16 +34,6 @@ constexpr std::chrono::milliseconds kDuration{5000};
 constexpr size_t kReadPatients = 4096;
 constexpr size_t kPatientsPerBundle = 512;
 
-// R4's Patient "example" without its narrative, contacts and extra names: 585 bytes.
-constexpr std::string_view kPatient =
-    R"({"resourceType":"Patient","identifier":[{"use":"usual","type":{"coding":[{"system":)"
-    R"("http://terminology.hl7.org/CodeSystem/v2-0203","code":"MR"}]},"system":)"
-    R"("urn:oid:1.2.36.146.595.217.0.1","value":"12345","assigner":{"display":"Acme Healthcare"}}],)"
-    R"("active":true,"name":[{"use":"official","family":"Chalmers","given":["Peter","James"]}],)"
-    R"("telecom":[{"system":"phone","value":"(03) 5555 6473","use":"work","rank":1}],)"
-    R"("gender":"male","birthDate":"1974-12-25","address":[{"use":"home","line":["534 Erewhon St"],)"
-    R"("city":"PleasantVille","district":"Rainbow","state":"Vic","postalCode":"3999"}]})";
-
 // The production server on a scratch directory, serving from a thread of its own.
 class BenchServer {
  public:

@@ -9,6 +9,11 @@ namespace medseal::bench {
 
 LoadResult run_load(const std::string& host, int port, size_t clients,
                     std::chrono::milliseconds duration, const SendRequest& send) {
+  return run_load(std::vector<Target>{{host, port}}, clients, duration, send);
+}
+
+LoadResult run_load(const std::vector<Target>& targets, size_t clients,
+                    std::chrono::milliseconds duration, const SendRequest& send) {
   using Clock = std::chrono::steady_clock;
   std::vector<std::vector<float>> latencies(clients);  // per client: no sharing while running
   std::vector<size_t> failures(clients, 0);
@@ -17,7 +22,8 @@ LoadResult run_load(const std::string& host, int port, size_t clients,
   const Clock::time_point start = Clock::now();
   for (size_t c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
-      httplib::Client client(host, port);
+      const Target& target = targets[c % targets.size()];
+      httplib::Client client(target.host, target.port);
       client.set_keep_alive(true);
       client.set_tcp_nodelay(true);
       for (size_t n = 0; !stop.load(std::memory_order_relaxed); ++n) {

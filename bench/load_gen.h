@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace medseal::bench {
 
@@ -25,6 +26,15 @@ struct LoadResult {
 using SendRequest = std::function<bool(httplib::Client& client, size_t client_no, size_t n)>;
 
 LoadResult run_load(const std::string& host, int port, size_t clients,
+                    std::chrono::milliseconds duration, const SendRequest& send);
+
+// One server of several: client c talks to targets[c % targets.size()], so the clients are spread
+// evenly.
+struct Target {
+  std::string host;
+  int port = 0;
+};
+LoadResult run_load(const std::vector<Target>& targets, size_t clients,
                     std::chrono::milliseconds duration, const SendRequest& send);
 
 }  // namespace medseal::bench

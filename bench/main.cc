@@ -25,6 +25,7 @@ class RecordingReporter : public benchmark::ConsoleReporter {
 
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& run : runs) {
+      if (run.error_occurred) not_run_[run.benchmark_name()] = run.error_message;
       if (run.error_occurred || run.run_type != Run::RT_Iteration) continue;
       Figures f;
       f.ns_per_op = run.GetAdjustedRealTime() *
@@ -47,8 +48,15 @@ class RecordingReporter : public benchmark::ConsoleReporter {
     return it->second;
   }
 
+  // Why the benchmark named `name` gave no figures ("" if it did or was not selected).
+  std::string not_run(const std::string& name) const {
+    auto it = not_run_.find(name);
+    return it == not_run_.end() ? "" : it->second;
+  }
+
  private:
   std::map<std::string, Figures> figures_;
+  std::map<std::string, std::string> not_run_;
 };
 
 // One line of the summary. With a baseline, the ratio figure/baseline is compared with `target`;
@@ -63,6 +71,14 @@ struct SummaryRow {
   bool lower_is_better;
   const char* target_text;
 };
+
+constexpr const char* kPg1x64 = "BM_PgHttpCreate/nodes:1/clients:64/iterations:1/manual_time";
+constexpr const char* kPg3x64 = "BM_PgHttpCreate/nodes:3/clients:64/iterations:1/manual_time";
+constexpr const char* kPg1x256 = "BM_PgHttpCreate/nodes:1/clients:256/iterations:1/manual_time";
+constexpr const char* kPg3x256 = "BM_PgHttpCreate/nodes:3/clients:256/iterations:1/manual_time";
+constexpr const char* kPlain16 = "BM_PgPlainInsert/connections:16/iterations:1/manual_time";
+constexpr const char* kPlain64 = "BM_PgPlainInsert/connections:64/iterations:1/manual_time";
+constexpr const char* kPlain256 = "BM_PgPlainInsert/connections:256/iterations:1/manual_time";
 
 const SummaryRow kRows[] = {
     {"Merkle node hash (65 B) vs raw SHA-256", "BM_NodeHash", "bytes_per_second", "B/s",
@@ -105,6 +121,48 @@ const SummaryRow kRows[] = {
      "(reported)"},
     {"HTTP FHIR reads p99", "BM_HttpFhirRead/iterations:1/manual_time", "p99_ms", "ms", nullptr,
      50, true, "< 50 ms"},
+    // PostgreSQL (issue 7 section 5; pg_bench.cc, pg_nodes_bench.cc): the baselines are plain
+    // inserts of the same rows from as many connections, same durability, same run.
+    {"PG appends (batches of 4096) vs plain inserts", "BM_LedgerAppendPostgres/min_time:3.000/real_time",
+     "items_per_second", "entries/s", "BM_PostgresBaselineInsert/min_time:3.000/real_time", 0.0, false,
+     "(reported)"},
+    {"PG HTTP creates, 1 node, 64 clients vs plain", kPg1x64, "items_per_second", "writes/s", kPlain64,
+     0.0, false, "(reported)"},
+    {"PG HTTP creates, 2 nodes, 64 clients vs plain", "BM_PgHttpCreate/nodes:2/clients:64/iterations:1/manual_time",
+     "items_per_second", "writes/s", kPlain64, 0.0, false, "(reported)"},
+    {"PG HTTP creates, 3 nodes, 64 clients vs plain", kPg3x64, "items_per_second", "writes/s", kPlain64,
+     0.0, false, "(reported)"},
+    {"PG HTTP creates, 1 node, 16 clients vs plain", "BM_PgHttpCreate/nodes:1/clients:16/iterations:1/manual_time",
+     "items_per_second", "writes/s", kPlain16, 0.0, false, "(reported)"},
+    {"PG HTTP creates, 3 nodes, 16 clients vs plain", "BM_PgHttpCreate/nodes:3/clients:16/iterations:1/manual_time",
+     "items_per_second", "writes/s", kPlain16, 0.0, false, "(reported)"},
+    {"PG HTTP creates, 1 node, 256 clients vs plain", kPg1x256, "items_per_second", "writes/s", kPlain256,
+     0.0, false, "(reported)"},
+    {"PG HTTP creates, 3 nodes, 256 clients vs plain", kPg3x256, "items_per_second", "writes/s", kPlain256,
+     0.0, false, "(reported)"},
+    {"PG HTTP creates p99, 3 nodes, 64 clients", kPg3x64, "p99_ms", "ms", nullptr, 0.0, true, "(reported)"},
+    {"PG leader CPU per write, 1 node, 64 clients", kPg1x64, "leader_cpu_us", "us", nullptr, 0.0, true,
+     "(reported)"},
+    {"PG leader CPU per write, 3 nodes, 64 clients", kPg3x64, "leader_cpu_us", "us", nullptr, 0.0, true,
+     "(reported)"},
+    {"PG followers' CPU per write, 3 nodes, 64 cl.", kPg3x64, "followers_cpu_us", "us", nullptr, 0.0, true,
+     "(reported)"},
+    {"PG server CPU per write, 1 node vs plain", kPg1x64, "pg_cpu_us", "us", kPlain64, 0.0, true,
+     "(reported)"},
+    {"PG server CPU per write, 3 nodes vs plain", kPg3x64, "pg_cpu_us", "us", kPlain64, 0.0, true,
+     "(reported)"},
+    {"PG WAL bytes per write, 1 node vs plain", kPg1x64, "wal_bytes", "B", kPlain64, 0.0, true,
+     "(reported)"},
+    {"PG writes per WAL fsync, 1 node vs plain", kPg1x64, "writes_per_fsync", "writes", kPlain64, 0.0,
+     false, "(reported)"},
+    {"PG sequencer thread busy, 1 node, 256 cl.", kPg1x256, "seq_busy", "fraction", nullptr, 0.0, true,
+     "(reported)"},
+    {"PG busiest server process busy, 1 node, 256", kPg1x256, "pg_busiest_busy", "fraction", nullptr, 0.0,
+     true, "(reported)"},
+    {"PG ceiling: writes/s per leader core", kPg1x256, "leader_writes_per_core", "writes/s", nullptr, 0.0,
+     false, "(reported)"},
+    {"PG ceiling: writes/s per PostgreSQL core", kPg1x256, "pg_writes_per_core", "writes/s", kPlain256,
+     0.0, false, "(reported)"},
 };
 
 nlohmann::json summarize(const RecordingReporter& reporter) {
@@ -128,6 +186,9 @@ nlohmann::json summarize(const RecordingReporter& reporter) {
     j["baseline"] = baseline ? nlohmann::json(*baseline) : nlohmann::json(nullptr);
     j["ratio"] = ratio ? nlohmann::json(*ratio) : nlohmann::json(nullptr);
     j["met"] = met ? nlohmann::json(*met) : nlohmann::json(nullptr);
+    std::string why_not = reporter.not_run(row.benchmark);
+    if (why_not.empty() && row.baseline_benchmark) why_not = reporter.not_run(row.baseline_benchmark);
+    if (!value) j["not_run"] = why_not.empty() ? "not selected" : why_not;
     rows.push_back(j);
     auto num = [](std::optional<double> v) {
       char buf[32];
@@ -137,7 +198,8 @@ nlohmann::json summarize(const RecordingReporter& reporter) {
     };
     std::printf("%-46s %16s %-10s %16s %8s  %-22s %s\n", row.title, num(value).c_str(), row.unit,
                 num(baseline).c_str(), num(ratio).c_str(), row.target_text,
-                !value ? "not run" : reported_only ? "" : (met && *met) ? "yes" : "NO");
+                !value ? ("not run" + (why_not.empty() ? "" : ": " + why_not)).c_str()
+                : reported_only ? "" : (met && *met) ? "yes" : "NO");
   }
   return rows;
 }

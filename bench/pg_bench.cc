@@ -2,13 +2,10 @@
 // plain PostgreSQL inserts of the same rows into one table, same server, same run, same
 // durability (synchronous_commit on, one transaction per 4096 entries). The server is the one
 // MEDSEAL_BENCH_PG names (a libpq URL; a fresh schema is made for each run and dropped after);
-// without it both are skipped. For figures that mean anything the server must run with fsync on:
-//   PG_TEST_FSYNC=on scripts/pg-test-cluster.sh run sh -c 'MEDSEAL_BENCH_PG=$MEDSEAL_TEST_PG
-//     build/medseal_bench --benchmark_filter=Postgres'
+// without it both are skipped. `make bench` starts a throwaway cluster with fsync on for them (for
+// figures that mean anything the server must run with fsync on).
 #include <benchmark/benchmark.h>
-#include <unistd.h>
 
-#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +13,7 @@
 #include "bench_support.h"
 #include "ledger/entry.h"
 #include "ledger/ledger.h"
+#include "pg_support.h"
 #include "storage/postgres/pg_conn.h"
 #include "storage/postgres/pg_store.h"
 
@@ -27,42 +25,12 @@ using storage::postgres::Params;
 
 constexpr size_t kPgBatch = 4096;
 
-std::string pg_statement(uint64_t n) {  // ~100 bytes, as ledger_bench's
-  std::string s = R"({"op":"read","resource":"Patient/)" + std::to_string(n) +
-                  R"(/_history/1","actor":"Practitioner/42","purpose":"TREAT"})";
-  s.resize(100, ' ');
-  return s;
-}
-
-// A schema of its own on the benchmark server, dropped with the object; empty url: none.
-struct PgSchema {
-  std::string admin_url, url, name;
-  PgSchema() {
-    const char* env = std::getenv("MEDSEAL_BENCH_PG");
-    if (env == nullptr || *env == '\0') return;
-    admin_url = env;
-    name = "bench" + std::to_string(getpid());
-    url = admin_url + (admin_url.find('?') == std::string::npos ? "?" : "&") +
-          "options=-csearch_path%3D" + name;
-    run(admin_url, "DROP SCHEMA IF EXISTS " + name + " CASCADE; CREATE SCHEMA " + name);
-  }
-  ~PgSchema() {
-    if (!name.empty()) run(admin_url, "DROP SCHEMA " + name + " CASCADE");
-  }
-  static void run(const std::string& u, const std::string& sql) {
-    auto c = Conn::connect(u);
-    if (!c) die(c.status());
-    if (Status s = (*c)->exec(sql.c_str(), "bench setup"); !s) die(s);
-  }
-};
-
 // The same rows the ledger stores per entry (leaf, salt, statement), one INSERT each.
 void BM_PostgresBaselineInsert(benchmark::State& state) {
+  if (std::string why = pg_not_run_reason(); !why.empty()) return state.SkipWithError(why.c_str());
   PgSchema schema;
-  if (schema.url.empty()) return state.SkipWithError("MEDSEAL_BENCH_PG is not set");
-  auto c = Conn::connect(schema.url);
-  if (!c) die(c.status());
-  Conn& db = **c;
+  auto connection = pg_connect(schema.url);
+  Conn& db = *connection;
   if (Status s = db.exec("CREATE TABLE entries (idx BIGINT PRIMARY KEY, entry BYTEA, salt BYTEA, "
                          "statement BYTEA)", "create");
       !s) {
@@ -84,8 +52,8 @@ void BM_PostgresBaselineInsert(benchmark::State& state) {
 BENCHMARK(BM_PostgresBaselineInsert)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3);
 
 void BM_LedgerAppendPostgres(benchmark::State& state) {
+  if (std::string why = pg_not_run_reason(); !why.empty()) return state.SkipWithError(why.c_str());
   PgSchema schema;
-  if (schema.url.empty()) return state.SkipWithError("MEDSEAL_BENCH_PG is not set");
   auto store = storage::open_postgres_store(schema.url);
   if (!store) die(store.status());
   ledger::LedgerOptions options;
