@@ -73,15 +73,17 @@ run: build
 # PostgreSQL 15 with fsync on started for the run (scripts/pg-test-cluster.sh); without either the
 # summary says why they were not run.
 PG_BIN ?= /usr/lib/postgresql/15/bin
+# More medseal_bench flags, e.g. BENCH_ARGS=--benchmark_filter='Pg|Postgres' (the PostgreSQL rows only).
+BENCH_ARGS ?=
 bench: build
 	@if [ -n "$$MEDSEAL_BENCH_PG" ]; then \
-	  $(BUILD)/medseal_bench --summary $(BUILD)/bench.json; \
+	  $(BUILD)/medseal_bench --summary $(BUILD)/bench.json $(BENCH_ARGS); \
 	elif [ -x $(PG_BIN)/initdb ]; then \
 	  PG_TEST_FSYNC=on bash scripts/pg-test-cluster.sh run \
-	    sh -c 'MEDSEAL_BENCH_PG=$$MEDSEAL_TEST_PG exec $(BUILD)/medseal_bench --summary $(BUILD)/bench.json'; \
+	    sh -c 'MEDSEAL_BENCH_PG=$$MEDSEAL_TEST_PG exec $(BUILD)/medseal_bench --summary $(BUILD)/bench.json "$$@"' sh $(BENCH_ARGS); \
 	else \
 	  MEDSEAL_BENCH_PG_NOT_RUN="MEDSEAL_BENCH_PG is not set and PostgreSQL 15 is not installed ($(PG_BIN)/initdb; make deps installs it)" \
-	    $(BUILD)/medseal_bench --summary $(BUILD)/bench.json; \
+	    $(BUILD)/medseal_bench --summary $(BUILD)/bench.json $(BENCH_ARGS); \
 	fi
 
 # Mixed load at a fixed rate against a real server for SOAK_SECONDS (tests/soak_test.cc): fails if
