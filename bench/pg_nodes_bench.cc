@@ -10,7 +10,8 @@
 // (pg_current_wal_lsn) and WAL fsyncs (pg_stat_wal). On a machine where everything shares the
 // same cores these say more than the rates; the ceilings (writes per second per core of each) are
 // their inverses. Runs on MEDSEAL_BENCH_PG (see pg_support.h); `make bench` starts a cluster with
-// fsync on for it.
+// fsync on for it. MEDSEAL_BENCH_PG_SECONDS sets each run's length (default 4);
+// MEDSEAL_BENCH_PG_PROCESSES=1 prints every PostgreSQL process's CPU with what it last ran.
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
