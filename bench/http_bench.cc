@@ -8,6 +8,7 @@
 // Counters: cpu_us is the server process's CPU time per request (user + system, from
 // /proc/PID/stat), total_cpu_us adds the load generator's; disk_kb is what the server wrote to
 // storage per request (/proc/PID/io write_bytes: WAL frames of 8 KiB pages and checkpoints).
+// MEDSEAL_BENCH_SERVE=PATH runs another medseal binary (to compare two builds on one machine).
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -147,7 +149,8 @@ class ServeProcess {
   void start() {
     int out[2];
     if (::pipe(out) != 0) die(Status::io("pipe"));
-    const std::string binary = MEDSEAL_BUILD_DIR "/medseal";
+    const char* other = std::getenv("MEDSEAL_BENCH_SERVE");
+    const std::string binary = other != nullptr ? other : MEDSEAL_BUILD_DIR "/medseal";
     const std::string data = dir_.path.string();
     const std::string err_path = data + "/serve.err";
     pid_ = ::fork();
