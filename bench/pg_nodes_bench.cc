@@ -161,20 +161,20 @@ void BM_PgHttpCreate(benchmark::State& state) {
   const size_t clients = size_t(state.range(1));
   PgSchema schema;
   Nodes nodes(schema.url, node_count, int(clients));
-  const std::string body(kPatient);
+  const std::string request =
+      fhir_request("POST", "/fhir/Patient", nodes.clinician().find("Authorization")->second, kPatient);
   std::atomic<int> first_other{0};
   for (auto _ : state) {
     const PgSnapshot pg_start = pg_before(schema.admin_url);
     const NodeTicks start = node_ticks(nodes);
     const double clients_start = process_cpu_seconds();
-    LoadResult r = run_load(nodes.targets(), clients, run_time(), [&](httplib::Client& c, size_t, size_t) {
-      auto res = c.Post("/fhir/Patient", nodes.clinician(), body, "application/fhir+json");
-      const int got = res ? res->status : -1;
-      if (got == 201 && res->has_header(std::string(server::fhir::kLedgerIndexHeader))) return true;
-      int none = 0;
-      first_other.compare_exchange_strong(none, got);
-      return false;
-    });
+    LoadResult r = run_load(nodes.targets(), clients, run_time(), [&](size_t, size_t) { return request; },
+                            [&](const Answer& answer) {
+                              if (answer.status == 201 && answer.has_header(server::fhir::kLedgerIndexHeader)) return true;
+                              int none = 0;
+                              first_other.compare_exchange_strong(none, answer.status);
+                              return false;
+                            });
     const NodeTicks end = node_ticks(nodes);
     const double clients_cpu = process_cpu_seconds() - clients_start;
     const PgUsage pg = pg_usage(pg_start, pg_after(schema.admin_url));

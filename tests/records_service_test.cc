@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -113,6 +114,28 @@ TEST_P(RecordServiceTest, CreateWritesAVersionEntryThatCommitsToTheStoredBytes) 
   auto verified = ledger::verify_receipt(*receipt, note::verifier_of(key_));
   ASSERT_TRUE(verified.is_ok()) << verified.status().to_string();
   EXPECT_EQ(verified->entry.kind, ledger::EntryKind::kRecordVersion);
+}
+
+// Server-assigned ids are version 7 UUIDs: a later create sorts after an earlier one (so the
+// indexes keyed by id grow at their right edge), and the tails are random.
+TEST_P(RecordServiceTest, ServerAssignedIdsAreTimeOrderedUuids) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    uint64_t index = 0;
+    auto w = service_->create(doctor_, "Patient", patient_body(), &index);
+    ASSERT_TRUE(w.is_ok()) << w.status().to_string();
+    ids.push_back(w->version.id);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ASSERT_EQ(ids[i].size(), 36u) << ids[i];
+    EXPECT_EQ(ids[i][14], '7') << ids[i];
+    EXPECT_NE(std::string("89ab").find(ids[i][19]), std::string::npos) << ids[i];
+    if (i > 0) {
+      EXPECT_LT(ids[i - 1], ids[i]);
+      EXPECT_NE(ids[i - 1].substr(24), ids[i].substr(24));
+    }
+  }
 }
 
 TEST_P(RecordServiceTest, DecimalsAndKeyOrderComeBackExactly) {

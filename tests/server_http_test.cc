@@ -4,7 +4,11 @@
 // receipts without the record service (they are tested with it in server_fhir_api_test), and our
 // own verifier over HTTP.
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <thread>
 
@@ -183,6 +187,51 @@ TEST_F(ServerHttpTest, OnlyGetAndHeadAreAllowed) {
   EXPECT_EQ(head->status, 200);
   EXPECT_EQ(head->get_header_value("Content-Length"), "8192");
   EXPECT_TRUE(head->body.empty());
+}
+
+// Everything the connection brings back until the server closes it (or 5 s pass).
+std::string exchange_until_closed(int port, std::string_view request) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  std::string got;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0 &&
+      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+    timeval timeout{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    char buf[4096];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) got.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return got;
+}
+
+size_t count_of(std::string_view text, std::string_view what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string_view::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// A body the server answers without reading closes the connection after the answer (header
+// and body of each answer go out together, but a "Connection: close" one is the last); the
+// unread bytes are never taken for further requests. A bodiless keep-alive request is answered
+// and the connection stays open for the next.
+TEST_F(ServerHttpTest, AnAnswerLeavingTheBodyUnreadClosesTheConnection) {
+  const std::string body = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";  // would be a request if parsed
+  const std::string post = "POST /log/checkpoint HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+                           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  std::string got = exchange_until_closed(port_, post + "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(got.starts_with("HTTP/1.1 405 ")) << got;
+  EXPECT_NE(got.find("\r\nConnection: close\r\n"), std::string::npos) << got;
+  EXPECT_EQ(count_of(got, "HTTP/1.1 "), 1u) << got;
+
+  const std::string two_gets = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nHEAD /healthz HTTP/1.1\r\nHost: x\r\n"
+                               "Connection: close\r\n\r\n";
+  got = exchange_until_closed(port_, two_gets);
+  EXPECT_EQ(count_of(got, "HTTP/1.1 200 "), 2u) << got;
+  EXPECT_NE(got.find("\r\n\r\nok\n"), std::string::npos) << got;
 }
 
 TEST_F(ServerHttpTest, UnknownPathsAre404WithABody) {

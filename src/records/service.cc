@@ -1,6 +1,7 @@
 #include "records/service.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <set>
 #include <utility>
@@ -22,11 +23,20 @@ using storage::RecordVersion;
 
 constexpr std::string_view kUrnUuid = "urn:uuid:";
 
-// A random (version 4) UUID: server-assigned ids reveal neither order nor count.
+// A time-ordered (version 7, RFC 9562) UUID: 48 bits of Unix milliseconds, then 74 random bits.
+// The ids of new records sort after those before them, so the indexes keyed by id (the version
+// index, the compartment index, entry keys: storage/schema.h) grow at their right edge instead of
+// dirtying a random leaf page per create: fewer WAL frames per batch. An id shows its creation
+// time (as its first version's meta.lastUpdated does to whoever may read it), not how many
+// records exist; 74 random bits keep ids unguessable.
 std::string new_id() {
   uint8_t b[16];
   crypto::random_bytes(b, sizeof b);
-  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);
+  const auto ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count());
+  for (int i = 0; i < 6; ++i) b[i] = static_cast<uint8_t>(ms >> (8 * (5 - i)));
+  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x70);
   b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
   const std::string hex = hex_encode(std::string_view(reinterpret_cast<const char*>(b), sizeof b));
   return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +

@@ -122,6 +122,7 @@ class LimitedStream final : public httplib::Stream {
 
   // Waits for the next request's first byte until idle_timeout, or until `stopping` says so.
   bool wait_for_request(const std::function<bool()>& stopping) {
+    if (!flush()) return false;
     auto idle_end = Clock::now() + limits_.idle_timeout;
     while (!stopping()) {
       if (begin_ < end_ || t_.has_pending()) return true;
@@ -137,16 +138,20 @@ class LimitedStream final : public httplib::Stream {
     header_bytes_ = 0;
     blank_line_state_ = 0;
     cut_short_ = 0;
+    closing_ = false;
     t_cut_short_status = 0;
     request_deadline_ = Clock::now() + limits_.request_timeout;
   }
 
   bool cut_short() const { return cut_short_ != 0; }
+  // The last answer said "Connection: close".
+  bool closing() const { return closing_; }
 
   bool is_readable() const override {
+    if (!flush()) return false;
     return begin_ < end_ || t_.has_pending() || wait_fd(t_.fd(), POLLIN, Clock::now() + limits_.io_timeout);
   }
-  bool is_writable() const override { return wait_fd(t_.fd(), POLLOUT, Clock::now() + limits_.io_timeout); }
+  bool is_writable() const override { return flush() && wait_fd(t_.fd(), POLLOUT, Clock::now() + limits_.io_timeout); }
 
   ssize_t read(char* out, size_t size) override {
     if (cut_short_) return -1;
@@ -161,17 +166,68 @@ class LimitedStream final : public httplib::Stream {
     return static_cast<ssize_t>(n);
   }
 
+  // cpp-httplib writes an answer's status line and headers, then its body: the header block is
+  // held and goes out with what follows, one send and one segment for the client to wake up for
+  // instead of two. Whatever is held is sent before any wait and after each request (flush()).
   ssize_t write(const char* data, size_t size) override {
+    if (held_.empty() && size <= kMaxHeld && std::string_view(data, size).ends_with("\r\n\r\n")) {
+      // cpp-httplib writes this header but keeps reading the connection: the answer's promise
+      // is kept by serve_requests, which closes after it.
+      if (std::string_view(data, size).find("\r\nConnection: close\r\n") != std::string_view::npos) closing_ = true;
+      held_.assign(data, size);
+      return static_cast<ssize_t>(size);
+    }
+    if (!held_.empty()) {
+      if (held_.size() + size <= kMaxHeld) {
+        held_.append(data, size);
+        return flush() ? static_cast<ssize_t>(size) : -1;
+      }
+      if (!flush()) return -1;
+    }
     return t_.send(data, size, Clock::now() + limits_.io_timeout);
   }
 
-  void get_remote_ip_and_port(std::string& ip, int& port) const override { address_of(::getpeername, ip, port); }
-  void get_local_ip_and_port(std::string& ip, int& port) const override { address_of(::getsockname, ip, port); }
+  // Sends what write() held back; false if the connection failed. Const for the const waits
+  // (is_readable, is_writable), which must not wait with an answer held back.
+  bool flush() const {
+    std::string_view left = held_;
+    while (!left.empty()) {
+      ssize_t n = t_.send(left.data(), left.size(), Clock::now() + limits_.io_timeout);
+      if (n <= 0) {
+        held_.clear();
+        return false;
+      }
+      left.remove_prefix(static_cast<size_t>(n));
+    }
+    held_.clear();
+    return true;
+  }
+
+  // A connection's addresses do not change: asked once (cpp-httplib asks for every request).
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    if (!remote_.known) remote_ = address_of(::getpeername);
+    ip = remote_.ip;
+    port = remote_.port;
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    if (!local_.known) local_ = address_of(::getsockname);
+    ip = local_.ip;
+    port = local_.port;
+  }
   socket_t socket() const override { return t_.fd(); }
 
  private:
+  static constexpr size_t kMaxHeld = 64 << 10;
+
+  struct Address {
+    bool known = false;
+    std::string ip;
+    int port = 0;
+  };
+
   // Refills the buffer, waiting until the request's deadline but no longer than io_timeout.
   ssize_t fill() {
+    if (!flush()) return -1;  // e.g. "100 Continue" before the body is read
     auto now = Clock::now();
     if (now >= request_deadline_) return cut(408);
     ssize_t n = t_.receive(buffer_.data(), buffer_.size(), std::min(request_deadline_, now + limits_.io_timeout));
@@ -212,7 +268,9 @@ class LimitedStream final : public httplib::Stream {
   }
 
   template <typename GetName>
-  void address_of(GetName get_name, std::string& ip, int& port) const {
+  Address address_of(GetName get_name) const {
+    Address a;
+    a.known = true;
     sockaddr_storage addr{};
     socklen_t length = sizeof addr;
     char host[NI_MAXHOST];
@@ -220,10 +278,11 @@ class LimitedStream final : public httplib::Stream {
     if (get_name(t_.fd(), reinterpret_cast<sockaddr*>(&addr), &length) != 0 ||
         ::getnameinfo(reinterpret_cast<sockaddr*>(&addr), length, host, sizeof host, service, sizeof service,
                       NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-      return;
+      return a;
     }
-    ip = host;
-    port = std::atoi(service);
+    a.ip = host;
+    a.port = std::atoi(service);
+    return a;
   }
 
   Transport& t_;
@@ -234,7 +293,10 @@ class LimitedStream final : public httplib::Stream {
   size_t header_bytes_ = 0;
   size_t blank_line_state_ = 0;
   int cut_short_ = 0;
+  bool closing_ = false;
   Clock::time_point request_deadline_;
+  mutable std::string held_;  // a header block waiting for its body (write())
+  mutable Address remote_, local_;
 };
 
 // The key a client's connections are counted under: its IPv4 address, or its IPv6 /64 (one
@@ -352,13 +414,16 @@ class GuardedServer final : public httplib::Server {
     auto stopping = [this] { return svr_sock_ == INVALID_SOCKET; };
     auto setup = [&transport](httplib::Request& req) { req.ssl = transport.ssl(); };
     bool ok = false;
+    bool closed = false;  // by cpp-httplib (the client asked for it, or the last request allowed)
     for (size_t left = keep_alive_max_count_; left > 0 && stream.wait_for_request(stopping); --left) {
       stream.begin_request();
-      bool closed = false;
       ok = process_request(stream, left == 1, closed, setup);
-      if (!ok || closed || stream.cut_short()) break;
+      const bool sent = stream.flush();
+      if (!ok || !sent || closed || stream.cut_short() || stream.closing()) break;
     }
-    *cut_short = stream.cut_short();
+    // An answer of ours that closes may have left the request's body unread: drain it like a
+    // cut-short one.
+    *cut_short = stream.cut_short() || (stream.closing() && !closed);
     return ok;
   }
 

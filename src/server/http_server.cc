@@ -132,9 +132,24 @@ struct HttpServer::Impl {
     });
   }
 
+  // Answers here come before cpp-httplib reads a body: the connection of a request that has one
+  // is closed after the answer, or the unread bytes would be parsed as further requests (each a
+  // 400, and a client reading answers out of step).
+  bool route(const httplib::Request& req, httplib::Response& res) {
+    const bool answered = route_unread(req, res);
+    if (answered && has_body(req) && !res.has_header("Connection")) res.set_header("Connection", "close");
+    return answered;
+  }
+
+  static bool has_body(const httplib::Request& req) {
+    if (req.has_header("Transfer-Encoding")) return true;
+    const std::string length = req.get_header_value("Content-Length");
+    return !length.empty() && length != "0";
+  }
+
   // Our routes, dispatched by prefix without std::regex (which recurses per character and is
   // slower than the lookups themselves). Returns false for paths left to other routes.
-  bool route(const httplib::Request& req, httplib::Response& res) {
+  bool route_unread(const httplib::Request& req, httplib::Response& res) {
     std::string_view path = raw_path(req);
     if (compressed_body(req)) {
       refuse_compressed(res, is_fhir_path(path));
