@@ -212,6 +212,7 @@ int run_monitor(const MonitorArgs& args);
 // not written): GET /forensics is the recorded way.
 struct ForensicsArgs {
   std::string data_dir;
+  std::string store;    // postgresql://...: the store serve --store keeps; "" for DIR's embedded store
   std::string vkey;     // default DIR/log.vkey
   std::string state_file;  // default DIR/sentinel.state (read if present)
   std::string since, until;  // RFC 3339 or Unix ms

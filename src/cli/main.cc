@@ -157,6 +157,8 @@ void add_forensics(CLI::App& app, Args& a) {
   cmd->footer("Exit codes: 0 nothing altered; 1 altered entries found (or the store could not be read); "
               "2 usage error.");
   cmd->add_option("--data", a.forensics.data_dir, "The server's data directory")->required();
+  cmd->add_option("--store", a.forensics.store,
+                  "The server's PostgreSQL store (postgresql://...), as serve --store took it");
   cmd->add_option("--vkey", a.forensics.vkey, "The log's verifier key (default DIR/log.vkey)");
   cmd->add_option("--state", a.forensics.state_file,
                   "The sentinel state to check against, read only (default DIR/sentinel.state)");
