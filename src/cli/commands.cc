@@ -40,6 +40,7 @@
 #include "sentinel/sentinel.h"
 #include "server/json_log.h"
 #include "storage/disk_reserve.h"
+#include "storage/postgres/leadership.h"
 #include "storage/postgres/pg_store.h"
 #include "storage/sqlite/sqlite_store.h"
 #include "tlog_client/tile_source.h"
@@ -463,14 +464,20 @@ int run_serve(const ServeArgs& args) {
   options.disk = disk->get();
   auto* node_ledger = dynamic_cast<cluster::NodeLedger*>((*log)->ledger.get());
   std::optional<cluster::LeaderForwarder> forwarder;
-  if (node_ledger) options.forward = &forwarder.emplace(*node_ledger, args.store);
+  if (node_ledger) {
+    auto secret = storage::postgres::cluster_secret(args.store, cluster::kClusterSecretBytes);
+    if (!secret) return fail("serve", secret.status());
+    options.forward = &forwarder.emplace(*node_ledger, args.store, std::move(*secret));
+  }
   server::HttpServer http(ledger, options, &api);
   auto port = http.bind();
   if (!port) return fail("serve", port.status());
   std::unique_ptr<cluster::ClusterNode> node;  // destroyed first: its thread reloads `records`
   if (node_ledger) {
     cluster::ClusterOptions cluster{args.store, args.advertise, {}, {}, [&records] { return records.reload(); }, {}};
-    if (cluster.advertise.empty()) cluster.advertise = "http://" + url_host(addr.host) + ":" + std::to_string(*port);
+    if (cluster.advertise.empty()) {
+      cluster.advertise = (tls->enabled() ? "https://" : "http://") + url_host(addr.host) + ":" + std::to_string(*port);
+    }
     node = std::make_unique<cluster::ClusterNode>(*node_ledger, (*log)->key, std::move(cluster));
   }
   auto sentinel = start_sentinel(args, **log, **alerts);

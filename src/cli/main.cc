@@ -62,8 +62,8 @@ void add_serve(CLI::App& app, Args& a) {
                   "postgresql://... : keep the ledger in PostgreSQL instead of DATA (keys stay in DATA); "
                   "several nodes may share one database (README, Three nodes on one PostgreSQL)");
   cmd->add_option("--advertise", a.serve.advertise,
-                  "With --store: the http://HOST:PORT other nodes forward requests to while this node "
-                  "leads (default: the listen address)");
+                  "With --store: the http(s)://HOST:PORT other nodes forward requests to while this node "
+                  "leads (default: the listen address, https with --tls-cert)");
   cmd->add_option("--listen", a.serve.listen, "HOST:PORT to listen on (port 0: any free port)")
       ->capture_default_str();
   cmd->add_option("--origin", a.serve.origin,

@@ -59,7 +59,7 @@ Status ClusterNode::lead_and_watch() {
   const uint64_t size = (*ledger)->head().size;
   // Before promote(): until then no request runs here (they are forwarded), so the record
   // layer reloads alone; nothing else commits meanwhile, since this node holds the lock.
-  if (Status ready = options_.on_promoted(); !ready.ok()) return ready;
+  if (Status ready = options_.on_promoted(); !ready.is_ok()) return ready;
   ledger_.promote(std::move(*store), std::move(*ledger));
   MEDSEAL_RETURN_IF_ERROR((*lead)->advertise(options_.advertise));
   server::log_json("info", "leading", {{"advertise", options_.advertise}, {"size", size}});

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "server/json_log.h"
 #include "storage/postgres/leadership.h"
 
 namespace medseal::cluster {
@@ -24,7 +25,8 @@ bool own_header(const std::string& name) {
   return false;
 }
 
-httplib::Request leader_request(const server::fhir::Request& r, std::string_view target) {
+httplib::Request leader_request(const server::fhir::Request& r, std::string_view target,
+                                const ForwardedIdentity& identity) {
   httplib::Request out;
   out.method = r.method;
   out.path = std::string(target);
@@ -39,6 +41,7 @@ httplib::Request leader_request(const server::fhir::Request& r, std::string_view
   put("If-Match", r.if_match);
   put(std::string(server::fhir::kPurposeHeader).c_str(), r.purpose);
   put(std::string(server::fhir::kBreakGlassHeader).c_str(), r.break_glass);
+  for (auto& [name, value] : identity.sign(r, target)) out.headers.emplace(std::move(name), std::move(value));
   return out;
 }
 
@@ -63,6 +66,9 @@ httplib::Client& client_for(const std::string& address) {
     client->set_connection_timeout(2);
     client->set_read_timeout(60);
     client->set_write_timeout(10);
+    // Over https the leader's certificate is not checked: requests are authenticated by their
+    // forwarded proof, not by the channel (leader_forwarder.h, Limits).
+    client->enable_server_certificate_verification(false);
   }
   return *client;
 }
@@ -88,10 +94,7 @@ std::string LeaderForwarder::leader_address(bool refresh) {
 std::optional<server::fhir::Response> LeaderForwarder::forward(const server::fhir::Request& request,
                                                                std::string_view target) {
   if (ledger_.leads()) return std::nullopt;
-  if (!request.certificate_person.empty()) {
-    return unavailable("this node does not lead: send requests with client certificates to the leader");
-  }
-  const httplib::Request out = leader_request(request, target);
+  const httplib::Request out = leader_request(request, target, identity_);
   for (bool refresh : {false, true}) {
     const std::string address = leader_address(refresh);
     if (address.empty()) continue;
@@ -110,6 +113,15 @@ std::optional<server::fhir::Response> LeaderForwarder::forward(const server::fhi
     return answer;
   }
   return unavailable("no leader reachable just now (failover in progress); retry");
+}
+
+void LeaderForwarder::identify(server::fhir::Request& request, std::string_view target,
+                               const std::function<std::string(std::string_view)>& header) {
+  const std::string peer = request.source;
+  Status accepted = identity_.accept(request, target, header);
+  if (accepted.is_ok() || accepted.code() == Code::kNotFound) return;
+  // Answered as the connection's own request; logged, since a node's proof should never fail.
+  server::log_json("warning", "forwarded identity ignored", {{"remote", peer}, {"reason", accepted.message()}});
 }
 
 }  // namespace medseal::cluster

@@ -58,6 +58,12 @@ class Leadership {
   int session_pid_;
 };
 
+// The cluster secret of the log of `url`'s schema (cluster/forwarded_identity.h): `bytes` random
+// bytes generated once, by the first node that asks, into the table cluster_secret (created then,
+// under an advisory lock, so nodes starting together agree on one), and read by every node at
+// start. Any role that may read the ledger's tables may read it.
+Result<std::string> cluster_secret(const std::string& url, size_t bytes);
+
 // The address the current leader advertised, read through `conn` (any session of the database);
 // kNotFound while no session holds the lock or its holder has not advertised yet.
 Result<std::string> find_leader_address(Conn& conn);
