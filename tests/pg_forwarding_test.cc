@@ -1,0 +1,188 @@
+// Who the client is, through a follower (cluster/forwarded_identity.h): two `medseal serve` nodes
+// over TLS with client certificates (scripts/test-pki.sh) on one PostgreSQL schema, started once
+// for the file. A card holder is served through the follower as by the leader; failed
+// authentications through the follower are counted against the client's own address, so one bad
+// client does not lock out everyone behind that follower; and a client that writes the forwarding
+// headers itself, to either node, gains nothing. Clients pick their loopback source address
+// (127.0.0.0/8 is all local) so that the leader can tell them from the follower.
+// Skipped without MEDSEAL_TEST_PG (support/test_stores.h).
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "storage/postgres/leadership.h"
+#include "support/acked_writes.h"
+#include "support/eventually.h"
+#include "support/paths.h"
+#include "support/process.h"
+#include "support/serve_process.h"
+#include "support/test_stores.h"
+
+namespace medseal::testing {
+namespace {
+
+constexpr const char* kCardHolder = "PNOEE-38001085718";  // valid.pem, a clinician
+constexpr int kFailureLimit = 5;                          // --auth-failure-limit on both nodes
+
+class PgForwarding : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (test_pg_url().empty()) return;
+    ::signal(SIGPIPE, SIG_IGN);
+    tmp_ = new TempDir();
+    space_ = new StoreSpace(StoreKind::kPostgres);
+    pki_ = tmp_->path() + "/pki";
+    auto made = run_command(shell_quote(source_dir() + "/scripts/test-pki.sh") + " " + shell_quote(pki_));
+    ASSERT_EQ(made.status, 0) << made.output;
+    const std::string first = tmp_->path() + "/node0";
+    ProgramOutcome key = run_medseal({"keygen", "--out", first, "--origin", "forwarding.example/medseal"});
+    ASSERT_EQ(key.status, 0) << key.err;
+    std::filesystem::permissions(first, std::filesystem::perms::owner_all);
+    ProgramOutcome user = run_medseal({"user", "add", "--data", first, "--person", kCardHolder, "--role",
+                                       "clinician", "--name", "mari.tamm"});
+    ASSERT_EQ(user.status, 0) << user.err;
+    clinician_ = issue_bearer(first, "clinician", "dr.token");
+    std::filesystem::copy(first, tmp_->path() + "/node1", std::filesystem::copy_options::recursive);
+    for (int i = 0; i < 2; ++i) {
+      nodes_[i] = new Server(tmp_->path() + "/node" + std::to_string(i),
+                             {"--store", space_->location(), "--tls-cert", pki_ + "/server.pem", "--tls-key",
+                              pki_ + "/server.key", "--client-ca", pki_ + "/ca.pem", "--crl", pki_ + "/crl.pem",
+                              "--auth-failure-limit", std::to_string(kFailureLimit)});
+      ASSERT_TRUE(nodes_[i]->ready()) << nodes_[i]->stderr_text();
+    }
+    ASSERT_TRUE(eventually([] { return leader() >= 0; })) << "no leader elected";
+  }
+  static void TearDownTestSuite() {
+    for (Server*& node : nodes_) delete node, node = nullptr;
+    delete space_;
+    delete tmp_;
+  }
+  void SetUp() override {
+    if (test_pg_url().empty()) GTEST_SKIP() << kNoTestPg;
+  }
+
+  // The node whose address the leader advertised, or -1.
+  static int leader() {
+    auto conn = storage::postgres::Conn::connect(space_->location());
+    if (!conn) return -1;
+    auto address = storage::postgres::find_leader_address(**conn);
+    for (int i = 0; address && i < 2; ++i) {
+      if (nodes_[i]->base() == *address) return i;
+    }
+    return -1;
+  }
+  static int follower() { return 1 - leader(); }
+
+  // A client of node `node` from loopback address `from`, with client certificate `cert` ("" none),
+  // verifying the node against the test CA.
+  static std::unique_ptr<httplib::SSLClient> client(int node, const std::string& from, const std::string& cert = "") {
+    const std::string& base = nodes_[node]->base();
+    const int port = std::stoi(base.substr(base.rfind(':') + 1));
+    auto c = cert.empty() ? std::make_unique<httplib::SSLClient>("127.0.0.1", port)
+                          : std::make_unique<httplib::SSLClient>("127.0.0.1", port, pki_ + "/" + cert + ".pem",
+                                                                 pki_ + "/" + cert + ".key");
+    c->set_ca_cert_path((pki_ + "/ca.pem").c_str());
+    c->enable_server_certificate_verification(true);
+    c->set_connection_timeout(5);
+    c->set_socket_options([from](int sock) {
+      sockaddr_in local{};
+      local.sin_family = AF_INET;
+      ::inet_pton(AF_INET, from.c_str(), &local.sin_addr);
+      EXPECT_EQ(::bind(sock, reinterpret_cast<sockaddr*>(&local), sizeof local), 0) << from;
+    });
+    return c;
+  }
+
+  // The status of GET /fhir/Patient with `headers`; 0 when there was no answer. Authenticated
+  // clients get 200 or 403 (a page with patients they have no relation to), others 401 or 429.
+  static int get_patients(httplib::SSLClient& c, httplib::Headers headers = {}) {
+    headers.emplace("Accept", "application/fhir+json");
+    auto res = c.Get("/fhir/Patient", headers);
+    return res ? res->status : 0;
+  }
+
+  static bool authenticated(int status) { return status == 200 || status == 403; }
+
+  static TempDir* tmp_;
+  static StoreSpace* space_;
+  static std::string pki_;
+  static Server* nodes_[2];
+  static httplib::Headers clinician_;
+};
+
+TempDir* PgForwarding::tmp_ = nullptr;
+StoreSpace* PgForwarding::space_ = nullptr;
+std::string PgForwarding::pki_;
+Server* PgForwarding::nodes_[2] = {nullptr, nullptr};
+httplib::Headers PgForwarding::clinician_;
+
+TEST_F(PgForwarding, ACardHolderIsServedThroughTheFollowerAsThePerson) {
+  auto card = client(follower(), "127.0.0.2", "valid");
+  auto put = card->Put("/fhir/Patient/fwd-1", {{"Accept", "application/fhir+json"}},
+                       R"({"resourceType":"Patient","id":"fwd-1"})", "application/fhir+json");
+  ASSERT_TRUE(put) << httplib::to_string(put.error());
+  ASSERT_EQ(put->status, 201) << put->body;
+  auto read = card->Get("/fhir/Patient/fwd-1", {{"Accept", "application/fhir+json"}});
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->status, 200) << read->body;
+  // The leader recorded the person the users registry names for the card, not the follower.
+  ProgramOutcome auditor = run_medseal({"token", "issue", "--data", tmp_->path() + "/node0", "--role", "auditor", "--name", "audit"});
+  ASSERT_EQ(auditor.status, 0) << auditor.err;
+  auto trail = client(leader(), "127.0.0.2")
+                   ->Get("/fhir/AuditEvent?patient=Patient/fwd-1",
+                         {{"Accept", "application/fhir+json"},
+                          {"Authorization", "Bearer " + auditor.out.substr(0, auditor.out.find('\n'))}});
+  ASSERT_TRUE(trail);
+  EXPECT_EQ(trail->status, 200) << trail->body;
+  EXPECT_NE(trail->body.find(R"("display":"mari.tamm")"), std::string::npos) << trail->body;
+}
+
+TEST_F(PgForwarding, FailedAuthenticationsThroughTheFollowerCountAgainstTheClient) {
+  const int through = follower();
+  auto bad = client(through, "127.0.0.3");
+  for (int i = 0; i < kFailureLimit; ++i) {
+    EXPECT_EQ(get_patients(*bad, {{"Authorization", "Bearer wrong-" + std::to_string(i)}}), 401) << i;
+  }
+  EXPECT_EQ(get_patients(*bad, clinician_), 429) << "the bad client's address is over its limit";
+  // Another client behind the same follower is not: the leader counted the bad client's address.
+  auto good = client(through, "127.0.0.4");
+  EXPECT_TRUE(authenticated(get_patients(*good, clinician_)));
+  auto card = client(through, "127.0.0.4", "valid");
+  EXPECT_TRUE(authenticated(get_patients(*card)));
+}
+
+TEST_F(PgForwarding, ForwardingHeadersAClientWritesItselfGainNothing) {
+  const httplib::Headers forged = {
+      {"X-Medseal-Forwarded-For", "127.0.0.9"},
+      {"X-Medseal-Forwarded-Person", kCardHolder},
+      {"X-Medseal-Forwarded-Proof", "v1 " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                 std::chrono::system_clock::now().time_since_epoch())
+                                                                 .count()) +
+                                        " " + std::string(32, 'a') + " " + std::string(64, '0')}};
+  for (int node : {leader(), follower()}) {
+    // No person from the headers: without credentials the answer is 401.
+    EXPECT_EQ(get_patients(*client(node, "127.0.0.5"), forged), 401) << "node " << node;
+  }
+  // Failures are counted against the sender's own address, not the one its headers name.
+  auto liar = client(leader(), "127.0.0.6");
+  for (int i = 0; i < kFailureLimit; ++i) {
+    httplib::Headers h = forged;
+    h.emplace("Authorization", "Bearer wrong-" + std::to_string(i));
+    EXPECT_EQ(get_patients(*liar, h), 401) << i;
+  }
+  EXPECT_EQ(get_patients(*liar, clinician_), 429);
+  EXPECT_TRUE(authenticated(get_patients(*client(leader(), "127.0.0.9"), clinician_)));
+  EXPECT_TRUE(nodes_[leader()]->wait_for_stderr("forwarded identity ignored", 5));
+}
+
+}  // namespace
+}  // namespace medseal::testing
