@@ -3,7 +3,8 @@
 // for the file. A card holder is served through the follower as by the leader; failed
 // authentications through the follower are counted against the client's own address, so one bad
 // client does not lock out everyone behind that follower; and a client that writes the forwarding
-// headers itself, to either node, gains nothing. Clients pick their loopback source address
+// headers itself, to either node, gains nothing. An alert the follower raises itself (a burst of
+// refused certificates) reaches the ledger through the leader (cluster/alert_intake.h). Clients pick their loopback source address
 // (127.0.0.0/8 is all local) so that the leader can tell them from the follower.
 // Skipped without MEDSEAL_TEST_PG (support/test_stores.h).
 #include <arpa/inet.h>
@@ -19,6 +20,9 @@
 #include <string>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
+#include "crypto/base64.h"
 #include "storage/postgres/leadership.h"
 #include "support/acked_writes.h"
 #include "support/eventually.h"
@@ -51,6 +55,7 @@ class PgForwarding : public ::testing::Test {
                                        "clinician", "--name", "mari.tamm"});
     ASSERT_EQ(user.status, 0) << user.err;
     clinician_ = issue_bearer(first, "clinician", "dr.token");
+    auditor_ = issue_bearer(first, "auditor", "audit");
     std::filesystem::copy(first, tmp_->path() + "/node1", std::filesystem::copy_options::recursive);
     for (int i = 0; i < 2; ++i) {
       nodes_[i] = new Server(tmp_->path() + "/node" + std::to_string(i),
@@ -116,14 +121,14 @@ class PgForwarding : public ::testing::Test {
   static StoreSpace* space_;
   static std::string pki_;
   static Server* nodes_[2];
-  static httplib::Headers clinician_;
+  static httplib::Headers clinician_, auditor_;  // tokens every node knows
 };
 
 TempDir* PgForwarding::tmp_ = nullptr;
 StoreSpace* PgForwarding::space_ = nullptr;
 std::string PgForwarding::pki_;
 Server* PgForwarding::nodes_[2] = {nullptr, nullptr};
-httplib::Headers PgForwarding::clinician_;
+httplib::Headers PgForwarding::clinician_, PgForwarding::auditor_;
 
 TEST_F(PgForwarding, ACardHolderIsServedThroughTheFollowerAsThePerson) {
   auto card = client(follower(), "127.0.0.2", "valid");
@@ -135,12 +140,9 @@ TEST_F(PgForwarding, ACardHolderIsServedThroughTheFollowerAsThePerson) {
   ASSERT_TRUE(read);
   EXPECT_EQ(read->status, 200) << read->body;
   // The leader recorded the person the users registry names for the card, not the follower.
-  ProgramOutcome auditor = run_medseal({"token", "issue", "--data", tmp_->path() + "/node0", "--role", "auditor", "--name", "audit"});
-  ASSERT_EQ(auditor.status, 0) << auditor.err;
-  auto trail = client(leader(), "127.0.0.2")
-                   ->Get("/fhir/AuditEvent?patient=Patient/fwd-1",
-                         {{"Accept", "application/fhir+json"},
-                          {"Authorization", "Bearer " + auditor.out.substr(0, auditor.out.find('\n'))}});
+  httplib::Headers auditor = auditor_;
+  auditor.emplace("Accept", "application/fhir+json");
+  auto trail = client(leader(), "127.0.0.2")->Get("/fhir/AuditEvent?patient=Patient/fwd-1", auditor);
   ASSERT_TRUE(trail);
   EXPECT_EQ(trail->status, 200) << trail->body;
   EXPECT_NE(trail->body.find(R"("display":"mari.tamm")"), std::string::npos) << trail->body;
@@ -182,6 +184,32 @@ TEST_F(PgForwarding, ForwardingHeadersAClientWritesItselfGainNothing) {
   EXPECT_EQ(get_patients(*liar, clinician_), 429);
   EXPECT_TRUE(authenticated(get_patients(*client(leader(), "127.0.0.9"), clinician_)));
   EXPECT_TRUE(nodes_[leader()]->wait_for_stderr("forwarded identity ignored", 5));
+}
+
+TEST_F(PgForwarding, AnAlertTheFollowerRaisesReachesTheLedger) {
+  const int through = follower();
+  for (int i = 0; i < kFailureLimit; ++i) {
+    auto expired = client(through, "127.0.0.10", "expired");
+    EXPECT_EQ(get_patients(*expired), 0) << "an expired card is refused at the handshake";
+  }
+  // Only the follower saw these cards: its auth-failure-burst alert names the card's person.
+  ASSERT_TRUE(nodes_[through]->wait_for_stderr("person:PNOEE-38001085729", 5)) << nodes_[through]->stderr_text();
+  // The leader's statements pages (statements base64), polled: the leader appends handed-over
+  // alerts every watch interval (250 ms).
+  bool found = false;
+  for (int attempt = 0; attempt < 50 && !found; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto res = client(leader(), "127.0.0.11")->Get("/ledger/statements?from=0&count=1000", auditor_);
+    ASSERT_TRUE(res && res->status == 200) << (res ? std::to_string(res->status) + " " + res->body : "no answer");
+    const nlohmann::json page = nlohmann::json::parse(res->body);
+    for (const nlohmann::json& entry : page["entries"]) {
+      auto statement = crypto::base64_decode(entry["statement"].get<std::string>());
+      ASSERT_TRUE(statement);
+      found |= statement->find(R"("op":"alert")") != std::string::npos &&
+               statement->find("person:PNOEE-38001085729") != std::string::npos;
+    }
+  }
+  EXPECT_TRUE(found) << "the follower's alert is not in the ledger\n" << nodes_[through]->stderr_text();
 }
 
 }  // namespace

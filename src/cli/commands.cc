@@ -97,7 +97,9 @@ Result<std::unique_ptr<OpenLog>> open_log(const std::string& data_dir, const std
   if (!store) return store.status();
   auto log = std::make_unique<OpenLog>(std::move(*dir), *key, std::move(*store), nullptr);
   if (node && !store_url.empty()) {
-    log->ledger = std::make_unique<cluster::NodeLedger>(*log->store, log->key);
+    auto intake = cluster::AlertIntake::open(store_url);
+    if (!intake) return intake.status();
+    log->ledger = std::make_unique<cluster::NodeLedger>(*log->store, log->key, std::move(*intake));
     return log;
   }
   auto ledger = ledger::Ledger::open(*log->store, log->key);
