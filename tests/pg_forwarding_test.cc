@@ -5,7 +5,8 @@
 // client does not lock out everyone behind that follower; and a client that writes the forwarding
 // headers itself, to either node, gains nothing. An alert the follower raises itself (a burst of
 // refused certificates) reaches the ledger through the leader (cluster/alert_intake.h). Clients pick their loopback source address
-// (127.0.0.0/8 is all local) so that the leader can tell them from the follower.
+// (127.0.0.0/8 is all local) so that the leader can tell them from the follower. A follower
+// forwards over https only to a leader whose certificate it trusts.
 // Skipped without MEDSEAL_TEST_PG (support/test_stores.h).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -19,6 +20,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -56,7 +58,9 @@ class PgForwarding : public ::testing::Test {
     ASSERT_EQ(user.status, 0) << user.err;
     clinician_ = issue_bearer(first, "clinician", "dr.token");
     auditor_ = issue_bearer(first, "auditor", "audit");
-    std::filesystem::copy(first, tmp_->path() + "/node1", std::filesystem::copy_options::recursive);
+    for (int i = 1; i < 4; ++i) {  // 2 and 3 for another log, before any server writes in the first
+      std::filesystem::copy(first, tmp_->path() + "/node" + std::to_string(i), std::filesystem::copy_options::recursive);
+    }
     for (int i = 0; i < 2; ++i) {
       nodes_[i] = new Server(tmp_->path() + "/node" + std::to_string(i),
                              {"--store", space_->location(), "--tls-cert", pki_ + "/server.pem", "--tls-key",
@@ -90,7 +94,11 @@ class PgForwarding : public ::testing::Test {
   // A client of node `node` from loopback address `from`, with client certificate `cert` ("" none),
   // verifying the node against the test CA.
   static std::unique_ptr<httplib::SSLClient> client(int node, const std::string& from, const std::string& cert = "") {
-    const std::string& base = nodes_[node]->base();
+    return client_of(*nodes_[node], from, cert);
+  }
+  static std::unique_ptr<httplib::SSLClient> client_of(const Server& server, const std::string& from,
+                                                       const std::string& cert = "") {
+    const std::string& base = server.base();
     const int port = std::stoi(base.substr(base.rfind(':') + 1));
     auto c = cert.empty() ? std::make_unique<httplib::SSLClient>("127.0.0.1", port)
                           : std::make_unique<httplib::SSLClient>("127.0.0.1", port, pki_ + "/" + cert + ".pem",
@@ -210,6 +218,41 @@ TEST_F(PgForwarding, AnAlertTheFollowerRaisesReachesTheLedger) {
     }
   }
   EXPECT_TRUE(found) << "the follower's alert is not in the ledger\n" << nodes_[through]->stderr_text();
+}
+
+// Over https a follower forwards only to a leader whose certificate it trusts: by default one
+// chaining to its own --tls-cert chain, or to --cluster-ca. Two more nodes on another log.
+TEST_F(PgForwarding, AFollowerForwardsOnlyToALeaderWhoseCertificateItTrusts) {
+  StoreSpace other_log(StoreKind::kPostgres);
+  const std::string other = tmp_->path() + "/other";
+  auto made = run_command("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 "
+                          "-addext subjectAltName=IP:127.0.0.1 -keyout " + shell_quote(other + ".key") +
+                          " -out " + shell_quote(other + ".pem") + " 2>&1");
+  ASSERT_EQ(made.status, 0) << made.output;
+  Server stranger(tmp_->path() + "/node2", {"--store", other_log.location(), "--tls-cert", other + ".pem",
+                                            "--tls-key", other + ".key"});
+  ASSERT_TRUE(stranger.ready()) << stranger.stderr_text();
+  ASSERT_TRUE(eventually([&] {
+    auto conn = storage::postgres::Conn::connect(other_log.location());
+    auto address = conn ? storage::postgres::find_leader_address(**conn) : Result<std::string>(conn.status());
+    return address && *address == stranger.base();
+  })) << "the node with the other certificate does not lead";
+  const std::vector<std::string> follower_flags = {"--store", other_log.location(), "--tls-cert", pki_ + "/server.pem",
+                                                   "--tls-key", pki_ + "/server.key"};
+  {
+    Server wary(tmp_->path() + "/node3", follower_flags);
+    ASSERT_TRUE(wary.ready()) << wary.stderr_text();
+    auto res = client_of(wary, "127.0.0.13")->Get("/fhir/Patient", clinician_);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 503) << res->body;
+    EXPECT_NE(res->body.find("not trusted"), std::string::npos) << res->body;
+    EXPECT_EQ(wary.stop(), 0);
+  }
+  std::vector<std::string> trusting_flags = follower_flags;
+  trusting_flags.insert(trusting_flags.end(), {"--cluster-ca", other + ".pem"});
+  Server trusting(tmp_->path() + "/node3", trusting_flags);
+  ASSERT_TRUE(trusting.ready()) << trusting.stderr_text();
+  EXPECT_TRUE(authenticated(get_patients(*client_of(trusting, "127.0.0.13"), clinician_)));
 }
 
 }  // namespace

@@ -41,6 +41,7 @@
 #include "server/json_log.h"
 #include "storage/disk_reserve.h"
 #include "storage/postgres/leadership.h"
+#include "util/file_io.h"
 #include "storage/postgres/pg_store.h"
 #include "storage/sqlite/sqlite_store.h"
 #include "tlog_client/tile_source.h"
@@ -469,7 +470,11 @@ int run_serve(const ServeArgs& args) {
   if (node_ledger) {
     auto secret = storage::postgres::cluster_secret(args.store, cluster::kClusterSecretBytes);
     if (!secret) return fail("serve", secret.status());
-    options.forward = &forwarder.emplace(*node_ledger, args.store, std::move(*secret));
+    const std::string& trust_file = args.cluster_ca.empty() ? args.tls_cert : args.cluster_ca;
+    Result<std::string> trusted = trust_file.empty() ? Result<std::string>(std::string())
+                                                     : read_file_bounded(trust_file, 1 << 20);
+    if (!trusted) return fail("serve", trusted.status());
+    options.forward = &forwarder.emplace(*node_ledger, args.store, std::move(*secret), std::move(*trusted));
   }
   server::HttpServer http(ledger, options, &api);
   auto port = http.bind();

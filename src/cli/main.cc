@@ -64,6 +64,9 @@ void add_serve(CLI::App& app, Args& a) {
   cmd->add_option("--advertise", a.serve.advertise,
                   "With --store: the http(s)://HOST:PORT other nodes forward requests to while this node "
                   "leads (default: the listen address, https with --tls-cert)");
+  cmd->add_option("--cluster-ca", a.serve.cluster_ca,
+                  "With --store over https: PEM certificates the leader's certificate must chain to "
+                  "(besides the system's CAs; default: this node's --tls-cert chain)");
   cmd->add_option("--listen", a.serve.listen, "HOST:PORT to listen on (port 0: any free port)")
       ->capture_default_str();
   cmd->add_option("--origin", a.serve.origin,

@@ -1,6 +1,9 @@
 #include "cluster/leader_forwarder.h"
 
 #include <httplib.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <map>
 
@@ -51,14 +54,35 @@ server::fhir::Response unavailable(std::string_view why) {
   return res;
 }
 
-// One keep-alive client per server thread and leader.
-httplib::Client& client_for(const std::string& address) {
+// The certificates in PEM text `trusted`, as a store that accepts a chain ending at any of them
+// (PARTIAL_CHAIN: a node's own leaf or intermediate is enough); null when `trusted` holds none.
+X509_STORE* trust_store(const std::string& trusted) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(trusted.data(), static_cast<int>(trusted.size())), &BIO_free);
+  X509_STORE* store = X509_STORE_new();
+  if (!bio || !store) return store;
+  int added = 0;
+  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    added += X509_STORE_add_cert(store, cert);
+    X509_free(cert);
+  }
+  ERR_clear_error();  // the end of the text reads as an error
+  X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
+  if (added == 0) {
+    X509_STORE_free(store);
+    return nullptr;
+  }
+  return store;
+}
+
+// One keep-alive client per server thread and leader; over https it checks the leader's
+// certificate against `trusted` and the system's CAs, and its name against the address.
+httplib::Client& client_for(const std::string& address, const std::string& trusted) {
   thread_local std::map<std::string, std::unique_ptr<httplib::Client>> clients;
   auto& client = clients[address];
   if (!client) {
     if (clients.size() > 8) {  // leaders come and go: drop clients of old ones
       clients.clear();
-      return client_for(address);
+      return client_for(address, trusted);
     }
     client = std::make_unique<httplib::Client>(address);
     client->set_keep_alive(true);
@@ -66,9 +90,8 @@ httplib::Client& client_for(const std::string& address) {
     client->set_connection_timeout(2);
     client->set_read_timeout(60);
     client->set_write_timeout(10);
-    // Over https the leader's certificate is not checked: requests are authenticated by their
-    // forwarded proof, not by the channel (leader_forwarder.h, Limits).
-    client->enable_server_certificate_verification(false);
+    client->enable_server_certificate_verification(true);
+    if (X509_STORE* store = trust_store(trusted)) client->set_ca_cert_store(store);  // owned by the client
   }
   return *client;
 }
@@ -98,10 +121,14 @@ std::optional<server::fhir::Response> LeaderForwarder::forward(const server::fhi
   for (bool refresh : {false, true}) {
     const std::string address = leader_address(refresh);
     if (address.empty()) continue;
-    httplib::Result res = client_for(address).send(out);
+    httplib::Result res = client_for(address, trusted_pem_).send(out);
     // Not connected: the leader is gone, or another leads now; look again, once. Any later
     // failure may have come after the leader committed, so the request is never sent twice.
     if (!res && res.error() == httplib::Error::Connection) continue;
+    if (!res && res.error() == httplib::Error::SSLServerVerification) {
+      server::log_json("error", "the leader's certificate is not trusted; nothing forwarded", {{"leader", address}});
+      return unavailable("the leader's certificate is not trusted by this node (serve --cluster-ca)");
+    }
     if (!res) return unavailable("the leader did not answer; the request may or may not have been done");
     server::fhir::Response answer;
     answer.status = res->status;

@@ -14,11 +14,15 @@
 // holders are served by every node, and failed authentications are counted per client, not per
 // follower.
 //
-// Limits: the leader's answer is not authenticated. Over https (the default when nodes serve TLS)
-// the channel is encrypted but the leader's certificate is not checked, and over http it is plain
-// text; either way the advertised addresses must be on a network only the nodes reach, since
-// whoever can pose as the leader there sees forwarded requests (bearer tokens included) and can
-// answer them. A node's clock must be within forwarded_identity.h's window of the leader's.
+// Over https (the default when nodes serve TLS) the follower checks the leader's certificate: it
+// must chain to a certificate in `trusted_pem` (serve --cluster-ca; by default the node's own
+// --tls-cert chain, so nodes sharing a certificate or an intermediate CA trust each other) or to a
+// system CA, and name the advertised host. So only a node can pose as the leader.
+//
+// Limits: over plain http nothing is checked or encrypted, so the advertised addresses must then be
+// on a network only the nodes reach (whoever can pose as the leader there sees forwarded requests,
+// bearer tokens included, and answers them). A node's clock must be within forwarded_identity.h's
+// window of the leader's.
 #pragma once
 
 #include <chrono>
@@ -39,9 +43,14 @@ class LeaderForwarder : public server::RequestForwarder {
  public:
   // `ledger` says whether this node leads (then nothing is forwarded); `store_url` is the shared
   // database, read for the leader's address. Both outlive the forwarder. `cluster_secret` proves
-  // forwarded identities (storage/postgres/leadership.h, cluster_secret).
-  LeaderForwarder(const NodeLedger& ledger, std::string store_url, std::string cluster_secret)
-      : ledger_(ledger), store_url_(std::move(store_url)), identity_(std::move(cluster_secret)) {}
+  // forwarded identities (storage/postgres/leadership.h, cluster_secret). `trusted_pem`: PEM
+  // certificates an https leader's certificate may chain to (besides the system's CAs).
+  LeaderForwarder(const NodeLedger& ledger, std::string store_url, std::string cluster_secret,
+                  std::string trusted_pem = "")
+      : ledger_(ledger),
+        store_url_(std::move(store_url)),
+        identity_(std::move(cluster_secret)),
+        trusted_pem_(std::move(trusted_pem)) {}
 
   std::optional<server::fhir::Response> forward(const server::fhir::Request& request,
                                                 std::string_view target) override;
@@ -56,6 +65,7 @@ class LeaderForwarder : public server::RequestForwarder {
   const NodeLedger& ledger_;
   std::string store_url_;
   ForwardedIdentity identity_;
+  std::string trusted_pem_;
   std::mutex mu_;
   std::unique_ptr<storage::postgres::Conn> conn_;  // for look-ups, under mu_
   std::string address_;
