@@ -58,8 +58,9 @@ server::fhir::Response unavailable(std::string_view why) {
 // (PARTIAL_CHAIN: a node's own leaf or intermediate is enough); null when `trusted` holds none.
 X509_STORE* trust_store(const std::string& trusted) {
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(trusted.data(), static_cast<int>(trusted.size())), &BIO_free);
+  if (trusted.empty() || !bio) return nullptr;
   X509_STORE* store = X509_STORE_new();
-  if (!bio || !store) return store;
+  if (!store) return nullptr;
   int added = 0;
   while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
     added += X509_STORE_add_cert(store, cert);
@@ -91,6 +92,7 @@ httplib::Client& client_for(const std::string& address, const std::string& trust
     client->set_read_timeout(60);
     client->set_write_timeout(10);
     client->enable_server_certificate_verification(true);
+    if (!address.starts_with("https://")) return *client;
     if (X509_STORE* store = trust_store(trusted)) client->set_ca_cert_store(store);  // owned by the client
   }
   return *client;
