@@ -89,7 +89,6 @@ TEST(ForwardedIdentity, AnyChangedPartIsRefusedAndChangesNothing) {
   const std::map<std::string, Change> changes = {
       {"method", [](Arrived& a) { a.request.method = "DELETE"; }},
       {"body", [](Arrived& a) { a.request.body += " "; }},
-      {"host", [](Arrived& a) { a.request.host = "evil.example"; }},
       {"authorization", [](Arrived& a) { a.request.authorization = "Bearer other"; }},
       {"accept", [](Arrived& a) { a.request.accept = "text/html"; }},
       {"content type", [](Arrived& a) { a.request.content_type = "text/plain"; }},

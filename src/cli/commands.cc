@@ -41,7 +41,6 @@
 #include "server/json_log.h"
 #include "storage/disk_reserve.h"
 #include "storage/postgres/leadership.h"
-#include "util/file_io.h"
 #include "storage/postgres/pg_store.h"
 #include "storage/sqlite/sqlite_store.h"
 #include "tlog_client/tile_source.h"
@@ -49,6 +48,7 @@
 #include "witness/cosigned_checkpoint.h"
 #include "witness/cosigner.h"
 #include "witness/witnessed_ledger.h"
+#include "util/file_io.h"
 
 namespace medseal::cli {
 namespace {

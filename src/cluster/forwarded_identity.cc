@@ -71,8 +71,9 @@ std::string ForwardedIdentity::mac(const server::fhir::Request& r, std::string_v
   std::string text = "medseal-forwarded-";
   text += kVersion;
   text += '\n';
-  for (std::string_view field : {at, nonce, std::string_view(r.method), target, std::string_view(r.host),
-                                 std::string_view(r.authorization), std::string_view(r.accept),
+  // Not Host: a client may send none, and then the HTTP library writes the leader's. It only
+  // shapes absolute URLs in the answer.
+  for (std::string_view field : {at, nonce, std::string_view(r.method), target, std::string_view(r.authorization), std::string_view(r.accept),
                                  std::string_view(r.content_type), std::string_view(r.if_match),
                                  std::string_view(r.purpose), std::string_view(r.break_glass)}) {
     add_field(text, field);

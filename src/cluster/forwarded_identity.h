@@ -5,9 +5,10 @@
 // of its client — the address it connected from and the person of the client certificate its TLS
 // layer verified — in X-Medseal-Forwarded-For and -Person, with X-Medseal-Forwarded-Proof:
 // "v1 <unix ms> <nonce> <mac>", the MAC being HMAC-SHA256 with the cluster secret over the time,
-// the nonce, the method, the target, every header the follower passes on (Host, Authorization,
-// Accept, Content-Type, If-Match, purpose, break-glass), the body's SHA-256 and the two forwarded
-// values, each length-prefixed.
+// the nonce, the method, the target, the headers the follower passes on that bear on what is done
+// (Authorization, Accept, Content-Type, If-Match, purpose, break-glass; not Host, which only shapes
+// absolute URLs and which the HTTP library writes when the client sent none), the body's SHA-256
+// and the two forwarded values, each length-prefixed.
 //
 // The leader takes the forwarded values only with a valid MAC whose time is within
 // kForwardedWindow of its own clock (the nodes' clocks must agree that closely) and whose nonce it
