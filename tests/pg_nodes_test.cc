@@ -19,6 +19,8 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <random>
 #include <set>
 #include <string>
@@ -26,8 +28,12 @@
 #include <vector>
 
 #include "cli/common.h"
+#include "note/keys.h"
 #include "storage/postgres/leadership.h"
+#include "witness/cosigned_checkpoint.h"
 #include "support/acked_writes.h"
+#include "support/eventually.h"
+#include "support/fake_witness.h"
 #include "support/paths.h"
 #include "support/process.h"
 #include "support/serve_process.h"
@@ -63,10 +69,14 @@ std::string observation(int client, int n, const std::string& id) {
 // The three nodes; a killed one is replaced by a new process on the same data directory.
 class Nodes {
  public:
-  Nodes(std::string root, std::string store_url) : root_(std::move(root)), url_(std::move(store_url)) {}
+  // `extra`: more `medseal serve` flags for every node.
+  Nodes(std::string root, std::string store_url, std::vector<std::string> extra = {})
+      : root_(std::move(root)), url_(std::move(store_url)), extra_(std::move(extra)) {}
 
   void start(int i) {
-    auto server = std::make_unique<Server>(dir(i), std::vector<std::string>{"--store", url_});
+    std::vector<std::string> args = {"--store", url_};
+    args.insert(args.end(), extra_.begin(), extra_.end());
+    auto server = std::make_unique<Server>(dir(i), std::move(args));
     std::lock_guard lock(mu_);
     servers_[i] = std::move(server);
   }
@@ -102,6 +112,7 @@ class Nodes {
 
  private:
   std::string root_, url_;
+  std::vector<std::string> extra_;
   std::mutex mu_;
   std::unique_ptr<Server> servers_[kNodes];
 };
@@ -224,7 +235,9 @@ class PgNodes : public ::testing::Test {
 
   // The first `running` nodes started, one of them leading, and the patients registered.
   void start(Nodes& nodes, int running) {
-    ASSERT_NO_FATAL_FAILURE(prepare_data_dirs(nodes));
+    if (!std::filesystem::exists(nodes.dir(0))) {
+      ASSERT_NO_FATAL_FAILURE(prepare_data_dirs(nodes));
+    }
     for (int i = 0; i < running; ++i) {
       nodes.start(i);
       ASSERT_TRUE(nodes.server(i).ready()) << nodes.server(i).stderr_text();
@@ -392,6 +405,66 @@ TEST_F(PgNodes, LeaderThatLosesItsLockSessionExitsAndAnotherTakesOver) {
   ASSERT_NO_FATAL_FAILURE(check_acknowledged(nodes, 2));
   std::string why;
   EXPECT_FALSE(verify_served_log(nodes.server(leader).log_url(), vkey_, "", &why).empty()) << why;
+}
+
+// Witnessing with several nodes: checkpoints the new leader signs after a failover are still
+// cosigned by the witness, which checked that they extend the ones it cosigned before (it refuses
+// any that does not, and holds one size and root per log), and every node serves them.
+TEST_F(PgNodes, AfterAFailoverTheNewLeadersCheckpointsAreCosignedAndExtendTheOldOnes) {
+  Nodes bare(dir_.path(), space_->location());
+  ASSERT_NO_FATAL_FAILURE(prepare_data_dirs(bare));
+  FakeWitness witness("witness.example/nodes", vkey_);
+  const note::VerifierKey witness_key = witness.vkey();
+  Nodes nodes(dir_.path(), space_->location(),
+              {"--witness", witness.url() + "=" + note::format_verifier_key(witness_key)});
+  ASSERT_NO_FATAL_FAILURE(start(nodes, 2));
+  // The newest cosigned checkpoint node i serves, once it has at least `size` entries.
+  auto cosigned_at_least = [&](int i, uint64_t size) -> std::optional<witness::CosignedCheckpoint> {
+    std::optional<witness::CosignedCheckpoint> found;
+    eventually([&] {
+      httplib::Client http(nodes.base(i));
+      auto res = http.Get("/log/checkpoint");
+      if (!res || res->status != 200) return false;
+      auto opened = witness::open_cosigned(res->body, vkey_, std::span(&witness_key, 1), 1);
+      if (opened && opened->checkpoint.size >= size) found = *opened;
+      return found.has_value();
+    }, std::chrono::seconds(20));
+    return found;
+  };
+  const int first = nodes.leader(), second = 1 - first;
+  const uint64_t before = seen_.acked.back().index + 1;
+  auto old_cosigned = cosigned_at_least(first, before);
+  ASSERT_TRUE(old_cosigned) << "the first leader's checkpoints were not cosigned";
+  ASSERT_TRUE(cosigned_at_least(second, before)) << "the follower does not serve the cosigned checkpoint";
+
+  nodes.kill_leader(first);
+  ASSERT_EQ(nodes.leader(), second);
+  httplib::Client http(nodes.base(second));
+  for (int n = 0; n < 5; ++n) {
+    auto res = http.Post("/fhir/Observation", clinician_, observation(0, n, ""), "application/fhir+json");
+    auto acked = acked_write(res, "Observation");
+    ASSERT_TRUE(acked) << (res ? res->body : httplib::to_string(res.error()));
+    seen_.acked.push_back(*acked);
+  }
+  const uint64_t after = seen_.acked.back().index + 1;
+  auto new_cosigned = cosigned_at_least(second, after);
+  ASSERT_TRUE(new_cosigned) << "the new leader's checkpoints were not cosigned";
+  EXPECT_GT(new_cosigned->checkpoint.size, old_cosigned->checkpoint.size);
+  // The witness cosigned the new size only after verifying a consistency proof from an old one.
+  bool extended = false;
+  for (const FakeWitness::Call& call : witness.calls()) {
+    EXPECT_NE(call.status, 422) << "a checkpoint that does not extend the witnessed one";
+    EXPECT_NE(call.status, 403);
+    extended |= call.status == 200 && call.size >= after && call.old_size >= before && call.proof_verified;
+  }
+  EXPECT_TRUE(extended) << "no cosignature after the failover extended the old checkpoints";
+  EXPECT_GE(witness.size(), after);
+  nodes.start(first);  // back as a follower: it serves the new cosigned checkpoint too
+  ASSERT_TRUE(nodes.server(first).ready()) << nodes.server(first).stderr_text();
+  EXPECT_TRUE(cosigned_at_least(first, after));
+  ProgramOutcome cli = run_medseal({"log", "verify", "--url", nodes.server(first).log_url(), "--vkey",
+                                    nodes.dir(0) + "/log.vkey"});
+  EXPECT_EQ(cli.status, 0) << cli.out << cli.err;
 }
 
 // HTTP writes per second with every client on the leader, then spread over all three nodes (a

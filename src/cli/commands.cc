@@ -40,6 +40,7 @@
 #include "sentinel/sentinel.h"
 #include "server/json_log.h"
 #include "storage/disk_reserve.h"
+#include "storage/postgres/leadership.h"
 #include "storage/postgres/pg_store.h"
 #include "storage/sqlite/sqlite_store.h"
 #include "tlog_client/tile_source.h"
@@ -47,6 +48,7 @@
 #include "witness/cosigned_checkpoint.h"
 #include "witness/cosigner.h"
 #include "witness/witnessed_ledger.h"
+#include "util/file_io.h"
 
 namespace medseal::cli {
 namespace {
@@ -96,7 +98,9 @@ Result<std::unique_ptr<OpenLog>> open_log(const std::string& data_dir, const std
   if (!store) return store.status();
   auto log = std::make_unique<OpenLog>(std::move(*dir), *key, std::move(*store), nullptr);
   if (node && !store_url.empty()) {
-    log->ledger = std::make_unique<cluster::NodeLedger>(*log->store, log->key);
+    auto intake = cluster::AlertIntake::open(store_url);
+    if (!intake) return intake.status();
+    log->ledger = std::make_unique<cluster::NodeLedger>(*log->store, log->key, std::move(*intake));
     return log;
   }
   auto ledger = ledger::Ledger::open(*log->store, log->key);
@@ -463,7 +467,15 @@ int run_serve(const ServeArgs& args) {
   options.disk = disk->get();
   auto* node_ledger = dynamic_cast<cluster::NodeLedger*>((*log)->ledger.get());
   std::optional<cluster::LeaderForwarder> forwarder;
-  if (node_ledger) options.forward = &forwarder.emplace(*node_ledger, args.store);
+  if (node_ledger) {
+    auto secret = storage::postgres::cluster_secret(args.store, cluster::kClusterSecretBytes);
+    if (!secret) return fail("serve", secret.status());
+    const std::string& trust_file = args.cluster_ca.empty() ? args.tls_cert : args.cluster_ca;
+    Result<std::string> trusted = trust_file.empty() ? Result<std::string>(std::string())
+                                                     : read_file_bounded(trust_file, 1 << 20);
+    if (!trusted) return fail("serve", trusted.status());
+    options.forward = &forwarder.emplace(*node_ledger, args.store, std::move(*secret), std::move(*trusted));
+  }
   server::HttpServer http(ledger, options, &api);
   auto port = http.bind();
   if (!port) return fail("serve", port.status());
@@ -475,7 +487,9 @@ int run_serve(const ServeArgs& args) {
     cluster.store_url = args.store;
     cluster.advertise = args.advertise;
     cluster.on_promoted = [&records] { return records.reload(); };
-    if (cluster.advertise.empty()) cluster.advertise = "http://" + url_host(addr.host) + ":" + std::to_string(*port);
+    if (cluster.advertise.empty()) {
+      cluster.advertise = (tls->enabled() ? "https://" : "http://") + url_host(addr.host) + ":" + std::to_string(*port);
+    }
     node = std::make_unique<cluster::ClusterNode>(*node_ledger, (*log)->key, std::move(cluster));
   }
   auto sentinel = start_sentinel(args, **log, **alerts);

@@ -28,6 +28,7 @@ struct ServeArgs {
   std::string store;        // a postgresql:// URL; empty: the embedded store in data_dir
   std::string listen = "127.0.0.1:8080";
   std::string advertise;    // with store: where other nodes reach this one; empty: the listen address
+  std::string cluster_ca;   // with store: PEM certificates an https leader's may chain to; empty: tls_cert's chain
   std::string origin;       // empty: the stored key's, or the default for a new key
   size_t threads = 128;
   bool access_log = false;
@@ -212,6 +213,7 @@ int run_monitor(const MonitorArgs& args);
 // not written): GET /forensics is the recorded way.
 struct ForensicsArgs {
   std::string data_dir;
+  std::string store;    // postgresql://...: the store serve --store keeps; "" for DIR's embedded store
   std::string vkey;     // default DIR/log.vkey
   std::string state_file;  // default DIR/sentinel.state (read if present)
   std::string since, until;  // RFC 3339 or Unix ms

@@ -1,5 +1,6 @@
-// medseal forensics --data DIR: the forensic report (sentinel/forensics.h) on a terminal or as
-// JSON. Reads the store like `medseal monitor` (no lock, no writes).
+// medseal forensics --data DIR [--store postgresql://...]: the forensic report
+// (sentinel/forensics.h) on a terminal or as JSON. Reads the store like `medseal monitor` (no
+// lock, no writes): DIR's embedded store, or the PostgreSQL store serve --store keeps.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "cli/data_dir.h"
 #include "ledger/keyfile.h"
 #include "sentinel/forensics.h"
+#include "storage/postgres/pg_store.h"
 #include "util/clock.h"
 #include "util/time_format.h"
 
@@ -79,12 +81,15 @@ Result<sentinel::ForensicsQuery> query_of(const ForensicsArgs& args) {
 int run_forensics(const ForensicsArgs& args) {
   Result<sentinel::ForensicsQuery> query = query_of(args);
   if (!query) return fail(kCommand, query.status());
+  if (!args.store.empty() && !storage::is_postgres_url(args.store)) {
+    return fail(kCommand, "--store must be a postgresql:// URL", kExitUsage);
+  }
   const std::string dir = args.data_dir;
   Result<note::VerifierKey> vkey =
       load_vkey(args.vkey.empty() ? dir + "/" + std::string(ledger::kLogVkeyFile) : args.vkey);
   if (!vkey) return fail(kCommand, vkey.status());
   sentinel::SentinelOptions store;
-  store.db_path = dir + "/" + std::string(kStoreFile);
+  store.db_path = args.store.empty() ? dir + "/" + std::string(kStoreFile) : args.store;
   store.state_path = args.state_file.empty() ? dir + "/" + std::string(kSentinelStateFile) : args.state_file;
   store.vkey = *vkey;
   Result<sentinel::ForensicsReport> report =

@@ -62,8 +62,11 @@ void add_serve(CLI::App& app, Args& a) {
                   "postgresql://... : keep the ledger in PostgreSQL instead of DATA (keys stay in DATA); "
                   "several nodes may share one database (README, Three nodes on one PostgreSQL)");
   cmd->add_option("--advertise", a.serve.advertise,
-                  "With --store: the http://HOST:PORT other nodes forward requests to while this node "
-                  "leads (default: the listen address)");
+                  "With --store: the http(s)://HOST:PORT other nodes forward requests to while this node "
+                  "leads (default: the listen address, https with --tls-cert)");
+  cmd->add_option("--cluster-ca", a.serve.cluster_ca,
+                  "With --store over https: PEM certificates the leader's certificate must chain to "
+                  "(besides the system's CAs; default: this node's --tls-cert chain)");
   cmd->add_option("--listen", a.serve.listen, "HOST:PORT to listen on (port 0: any free port)")
       ->capture_default_str();
   cmd->add_option("--origin", a.serve.origin,
@@ -157,6 +160,8 @@ void add_forensics(CLI::App& app, Args& a) {
   cmd->footer("Exit codes: 0 nothing altered; 1 altered entries found (or the store could not be read); "
               "2 usage error.");
   cmd->add_option("--data", a.forensics.data_dir, "The server's data directory")->required();
+  cmd->add_option("--store", a.forensics.store,
+                  "The server's PostgreSQL store (postgresql://...), as serve --store took it");
   cmd->add_option("--vkey", a.forensics.vkey, "The log's verifier key (default DIR/log.vkey)");
   cmd->add_option("--state", a.forensics.state_file,
                   "The sentinel state to check against, read only (default DIR/sentinel.state)");

@@ -45,6 +45,15 @@ void ClusterNode::run() {
   }
 }
 
+void ClusterNode::append_handed_over_alerts(Result<std::unique_ptr<AlertIntake>>& intake) {
+  constexpr size_t kAlertsPerWatch = 256;
+  if (!intake) intake = AlertIntake::open(options_.store_url);  // the database was away: again
+  Result<size_t> appended = intake ? (*intake)->drain(ledger_, kAlertsPerWatch) : Result<size_t>(intake.status());
+  if (!appended) {
+    server::log_json("warning", "could not append the other nodes' alerts; retrying", {{"reason", appended.status().message()}});
+  }
+}
+
 Status ClusterNode::lead_and_watch() {
   using storage::postgres::Leadership;
   auto lead = Leadership::acquire(options_.store_url, options_.poll, [this] { return stopping_.load(); });
@@ -59,12 +68,14 @@ Status ClusterNode::lead_and_watch() {
   const uint64_t size = (*ledger)->head().size;
   // Before promote(): until then no request runs here (they are forwarded), so the record
   // layer reloads alone; nothing else commits meanwhile, since this node holds the lock.
-  if (Status ready = options_.on_promoted(); !ready.ok()) return ready;
+  if (Status ready = options_.on_promoted(); !ready.is_ok()) return ready;
   ledger_.promote(std::move(*store), std::move(*ledger));
   MEDSEAL_RETURN_IF_ERROR((*lead)->advertise(options_.advertise));
   server::log_json("info", "leading", {{"advertise", options_.advertise}, {"size", size}});
+  auto intake = AlertIntake::open(options_.store_url);
   while (!stopping_) {
     MEDSEAL_RETURN_IF_ERROR((*lead)->check());
+    append_handed_over_alerts(intake);
     sleep(options_.watch);
   }
   return Status::ok();

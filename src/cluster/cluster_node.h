@@ -10,6 +10,8 @@
 // here before it can sequence. Two different checkpoints of one size can never be signed: every
 // commit is fenced, and each extends the size it read under the log_head lock.
 //
+// While leading, it appends the alerts followers handed over (alert_intake.h) every watch interval.
+//
 // A leader that finds its lock gone stops at once (`on_lost`, by default _Exit): its fenced
 // store cannot commit any more, and its memory may be behind the new leader's writes.
 #pragma once
@@ -21,6 +23,7 @@
 #include <string>
 #include <thread>
 
+#include "cluster/alert_intake.h"
 #include "cluster/node_ledger.h"
 #include "note/keys.h"
 #include "util/status.h"
@@ -50,6 +53,8 @@ class ClusterNode {
  private:
   void run();
   Status lead_and_watch();
+  // The alerts followers handed over (alert_intake.h), appended while leading.
+  void append_handed_over_alerts(Result<std::unique_ptr<AlertIntake>>& intake);
   void sleep(std::chrono::milliseconds d) const;
 
   NodeLedger& ledger_;

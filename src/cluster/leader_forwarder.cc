@@ -1,9 +1,13 @@
 #include "cluster/leader_forwarder.h"
 
 #include <httplib.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <map>
 
+#include "server/json_log.h"
 #include "storage/postgres/leadership.h"
 
 namespace medseal::cluster {
@@ -24,7 +28,8 @@ bool own_header(const std::string& name) {
   return false;
 }
 
-httplib::Request leader_request(const server::fhir::Request& r, std::string_view target) {
+httplib::Request leader_request(const server::fhir::Request& r, std::string_view target,
+                                const ForwardedIdentity& identity) {
   httplib::Request out;
   out.method = r.method;
   out.path = std::string(target);
@@ -39,6 +44,7 @@ httplib::Request leader_request(const server::fhir::Request& r, std::string_view
   put("If-Match", r.if_match);
   put(std::string(server::fhir::kPurposeHeader).c_str(), r.purpose);
   put(std::string(server::fhir::kBreakGlassHeader).c_str(), r.break_glass);
+  for (auto& [name, value] : identity.sign(r, target)) out.headers.emplace(std::move(name), std::move(value));
   return out;
 }
 
@@ -48,14 +54,36 @@ server::fhir::Response unavailable(std::string_view why) {
   return res;
 }
 
-// One keep-alive client per server thread and leader.
-httplib::Client& client_for(const std::string& address) {
+// The certificates in PEM text `trusted`, as a store that accepts a chain ending at any of them
+// (PARTIAL_CHAIN: a node's own leaf or intermediate is enough); null when `trusted` holds none.
+X509_STORE* trust_store(const std::string& trusted) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(trusted.data(), static_cast<int>(trusted.size())), &BIO_free);
+  if (trusted.empty() || !bio) return nullptr;
+  X509_STORE* store = X509_STORE_new();
+  if (!store) return nullptr;
+  int added = 0;
+  while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    added += X509_STORE_add_cert(store, cert);
+    X509_free(cert);
+  }
+  ERR_clear_error();  // the end of the text reads as an error
+  X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
+  if (added == 0) {
+    X509_STORE_free(store);
+    return nullptr;
+  }
+  return store;
+}
+
+// One keep-alive client per server thread and leader; over https it checks the leader's
+// certificate against `trusted` and the system's CAs, and its name against the address.
+httplib::Client& client_for(const std::string& address, const std::string& trusted) {
   thread_local std::map<std::string, std::unique_ptr<httplib::Client>> clients;
   auto& client = clients[address];
   if (!client) {
     if (clients.size() > 8) {  // leaders come and go: drop clients of old ones
       clients.clear();
-      return client_for(address);
+      return client_for(address, trusted);
     }
     client = std::make_unique<httplib::Client>(address);
     client->set_keep_alive(true);
@@ -63,6 +91,9 @@ httplib::Client& client_for(const std::string& address) {
     client->set_connection_timeout(2);
     client->set_read_timeout(60);
     client->set_write_timeout(10);
+    client->enable_server_certificate_verification(true);
+    if (!address.starts_with("https://")) return *client;
+    if (X509_STORE* store = trust_store(trusted)) client->set_ca_cert_store(store);  // owned by the client
   }
   return *client;
 }
@@ -88,17 +119,18 @@ std::string LeaderForwarder::leader_address(bool refresh) {
 std::optional<server::fhir::Response> LeaderForwarder::forward(const server::fhir::Request& request,
                                                                std::string_view target) {
   if (ledger_.leads()) return std::nullopt;
-  if (!request.certificate_person.empty()) {
-    return unavailable("this node does not lead: send requests with client certificates to the leader");
-  }
-  const httplib::Request out = leader_request(request, target);
+  const httplib::Request out = leader_request(request, target, identity_);
   for (bool refresh : {false, true}) {
     const std::string address = leader_address(refresh);
     if (address.empty()) continue;
-    httplib::Result res = client_for(address).send(out);
+    httplib::Result res = client_for(address, trusted_pem_).send(out);
     // Not connected: the leader is gone, or another leads now; look again, once. Any later
     // failure may have come after the leader committed, so the request is never sent twice.
     if (!res && res.error() == httplib::Error::Connection) continue;
+    if (!res && res.error() == httplib::Error::SSLServerVerification) {
+      server::log_json("error", "the leader's certificate is not trusted; nothing forwarded", {{"leader", address}});
+      return unavailable("the leader's certificate is not trusted by this node (serve --cluster-ca)");
+    }
     if (!res) return unavailable("the leader did not answer; the request may or may not have been done");
     server::fhir::Response answer;
     answer.status = res->status;
@@ -110,6 +142,15 @@ std::optional<server::fhir::Response> LeaderForwarder::forward(const server::fhi
     return answer;
   }
   return unavailable("no leader reachable just now (failover in progress); retry");
+}
+
+void LeaderForwarder::identify(server::fhir::Request& request, std::string_view target,
+                               const std::function<std::string(std::string_view)>& header) {
+  const std::string peer = request.source;
+  Status accepted = identity_.accept(request, target, header);
+  if (accepted.is_ok() || accepted.code() == Code::kNotFound) return;
+  // Answered as the connection's own request; logged, since a node's proof should never fail.
+  server::log_json("warning", "forwarded identity ignored", {{"remote", peer}, {"reason", accepted.message()}});
 }
 
 }  // namespace medseal::cluster

@@ -11,8 +11,8 @@
 
 namespace medseal::cluster {
 
-NodeLedger::NodeLedger(storage::Store& store, note::SignerKey log_key)
-    : store_(store), key_(std::move(log_key)) {}
+NodeLedger::NodeLedger(storage::Store& store, note::SignerKey log_key, std::unique_ptr<AlertIntake> intake)
+    : store_(store), key_(std::move(log_key)), intake_(std::move(intake)) {}
 
 NodeLedger::~NodeLedger() {
   std::lock_guard lock(mu_);
@@ -36,6 +36,10 @@ bool NodeLedger::leads() const { return leader() != nullptr; }
 
 Result<uint64_t> NodeLedger::append(ledger::AppendRequest request) {
   if (ledger::Ledger* l = leader()) return l->append(std::move(request));
+  if (intake_ && is_alert_entry(request)) {
+    MEDSEAL_RETURN_IF_ERROR(intake_->put(request));
+    return kHandedOver;
+  }
   return Status::precondition("this node does not sequence; the leader appends");
 }
 

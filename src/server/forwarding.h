@@ -4,7 +4,9 @@
 // (/log/...) is always answered locally, from the shared store.
 #pragma once
 
+#include <functional>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "server/fhir_api.h"
@@ -18,6 +20,11 @@ class RequestForwarder {
   // leader's, or 503 when no leader could be reached (nothing was acknowledged, the client may
   // retry). `target` is the request target as sent (path and query, not decoded).
   virtual std::optional<fhir::Response> forward(const fhir::Request& request, std::string_view target) = 0;
+  // Called before forward(): a request another node forwarded may say who its client is
+  // (cluster/forwarded_identity.h); when that is proven, `request`'s source and certificate_person
+  // become the client's. `header` gives a request header's value by name ("" when absent).
+  virtual void identify(fhir::Request& /*request*/, std::string_view /*target*/,
+                        const std::function<std::string(std::string_view)>& /*header*/) {}
 };
 
 }  // namespace medseal::server

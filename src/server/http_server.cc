@@ -233,8 +233,12 @@ struct HttpServer::Impl {
   }
 
   // The leader's answer when this node does not lead (forwarding.h); nullopt to answer here.
-  std::optional<fhir::Response> forward(const fhir::Request& r, const httplib::Request& req) {
+  // Also where a request another node forwarded gets its client's identity (forwarding.h).
+  std::optional<fhir::Response> forward(fhir::Request& r, const httplib::Request& req) {
     if (options.forward == nullptr) return std::nullopt;
+    options.forward->identify(r, req.target, [&req](std::string_view name) {
+      return req.get_header_value(std::string(name).c_str());
+    });
     return options.forward->forward(r, req.target);
   }
 

@@ -3,6 +3,8 @@
 #include <string_view>
 #include <thread>
 
+#include "crypto/random.h"
+
 namespace medseal::storage::postgres {
 
 std::string leader_lock_held_sql() {
@@ -48,7 +50,7 @@ constexpr std::string_view kAdvertisedPrefix = "medseal-leader ";
 Status Leadership::wait_for_deposed_writers() {
   Status locked = conn_->exec("BEGIN; LOCK TABLE log_head IN SHARE ROW EXCLUSIVE MODE; COMMIT",
                               "wait for a deposed leader's commit");
-  if (!locked.ok() && conn_->in_transaction()) (void)conn_->exec("ROLLBACK", "rollback");
+  if (!locked.is_ok() && conn_->in_transaction()) (void)conn_->exec("ROLLBACK", "rollback");
   return locked;
 }
 
@@ -60,6 +62,33 @@ Status Leadership::advertise(const std::string& address) {
   }
   Params p;
   return conn_->run("SELECT set_config('application_name', $1, false)", p.text(name), "advertise");
+}
+
+Status create_cluster_table(Conn& conn, std::string_view definition) {
+  // Under an advisory lock: two nodes running CREATE TABLE IF NOT EXISTS at once may both try.
+  const std::string create = "SELECT pg_advisory_xact_lock(hashtextextended('medseal-cluster-tables:' || "
+                             "current_schema(), 0)); CREATE TABLE IF NOT EXISTS " + std::string(definition);
+  MEDSEAL_RETURN_IF_ERROR(conn.exec("BEGIN", "create a cluster table"));
+  Status made = conn.exec(create.c_str(), "create a cluster table");
+  if (made) made = conn.exec("COMMIT", "create a cluster table");
+  if (!made && conn.in_transaction()) (void)conn.exec("ROLLBACK", "rollback");
+  return made;
+}
+
+Result<std::string> cluster_secret(const std::string& url, size_t bytes) {
+  Result<std::unique_ptr<Conn>> conn = Conn::connect(url);
+  if (!conn) return conn.status();
+  Conn& c = **conn;
+  MEDSEAL_RETURN_IF_ERROR(create_cluster_table(c, "cluster_secret (id SMALLINT PRIMARY KEY, secret BYTEA NOT NULL)"));
+  std::string fresh(bytes, '\0');
+  crypto::random_bytes(reinterpret_cast<uint8_t*>(fresh.data()), fresh.size());
+  Params p;
+  MEDSEAL_RETURN_IF_ERROR(c.run("INSERT INTO cluster_secret (id, secret) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
+                                p.bytea(fresh), "cluster secret"));
+  Result<Rows> got = c.query("SELECT secret FROM cluster_secret WHERE id = 1", Params(), "cluster secret");
+  if (!got) return got.status();
+  if (got->count() != 1 || got->bytes(0, 0).size() < bytes) return Status::internal("postgres: the cluster secret is missing or short");
+  return std::string(got->bytes(0, 0));
 }
 
 Result<std::string> find_leader_address(Conn& conn) {

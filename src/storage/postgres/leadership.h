@@ -58,6 +58,17 @@ class Leadership {
   int session_pid_;
 };
 
+// Creates table `definition` ("name (columns...)") in the session's schema unless it exists: the
+// nodes' own tables beside the ledger's (not part of storage/schema.h's migrations, which both
+// stores share), created by the first node that needs one.
+Status create_cluster_table(Conn& conn, std::string_view definition);
+
+// The cluster secret of the log of `url`'s schema (cluster/forwarded_identity.h): `bytes` random
+// bytes generated once, by the first node that asks, into the table cluster_secret (nodes
+// starting together each offer one; the first insert wins and all read it), and read by every
+// node at start. Any role that may read the ledger's tables may read it.
+Result<std::string> cluster_secret(const std::string& url, size_t bytes);
+
 // The address the current leader advertised, read through `conn` (any session of the database);
 // kNotFound while no session holds the lock or its holder has not advertised yet.
 Result<std::string> find_leader_address(Conn& conn);
