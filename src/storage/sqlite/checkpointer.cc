@@ -40,11 +40,17 @@ int Checkpointer::on_commit(void* self, sqlite3* writer, const char* schema, int
     sqlite3_wal_checkpoint_v2(writer, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     return SQLITE_OK;
   }
+  bool wake = false;
   {
     std::lock_guard lock(c->mu_);
+    // A WAL that restarted is smaller than at the last commit: all of it is new.
+    c->frames_since_pass_ += frames >= c->wal_frames_ ? frames - c->wal_frames_ : frames;
+    c->wal_frames_ = frames;
+    // Wake the thread when it starts waiting out the delay, and when enough has piled up.
+    wake = !c->pending_ || c->frames_since_pass_ >= kCoalesceFrames;
     c->pending_ = true;
   }
-  c->cv_.notify_one();
+  if (wake) c->cv_.notify_one();
   return SQLITE_OK;
 }
 
@@ -52,8 +58,11 @@ void Checkpointer::run() {
   std::unique_lock lock(mu_);
   for (;;) {
     cv_.wait(lock, [&] { return pending_ || stopping_; });
-    if (stopping_) return;
+    cv_.wait_for(lock, kCoalesceDelay,
+                 [&] { return frames_since_pass_ >= kCoalesceFrames || stopping_; });
+    if (stopping_) return;  // closing the writer folds the WAL in
     pending_ = false;
+    frames_since_pass_ = 0;
     lock.unlock();
     // PASSIVE never blocks the writer or readers. Failures (a full disk, say) are not the
     // writer's: committed data is durable in the WAL, and the next checkpoint tries again.
