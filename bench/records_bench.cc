@@ -163,6 +163,22 @@ void BM_RecordIngestSynthea(benchmark::State& state) {
 }
 BENCHMARK(BM_RecordIngestSynthea)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3);
 
+// The strict scan of every bundle (records/resource.h parse_transaction), one thread: the part of
+// an ingest's CPU that reads the JSON.
+void BM_ParseSyntheaBundles(benchmark::State& state) {
+  size_t bytes = 0;
+  for (auto _ : state) {
+    for (const std::string& b : synthea_bundles()) {
+      auto entries = records::parse_transaction(b);
+      if (!entries) die(entries.status());
+      benchmark::DoNotOptimize(entries->data());
+      bytes += b.size();
+    }
+  }
+  state.SetBytesProcessed(int64_t(bytes));
+}
+BENCHMARK(BM_ParseSyntheaBundles)->Unit(benchmark::kMillisecond);
+
 // The same resource bytes into one plain table, a transaction per bundle; SQLite has one writer,
 // so the loaders take turns as they would on any single SQLite file.
 void BM_SqliteResourceInsert(benchmark::State& state) {
