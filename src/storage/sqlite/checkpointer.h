@@ -13,8 +13,10 @@
 //
 // The WAL restarts from its beginning only when a write transaction starts with every frame
 // copied, which a checkpointer racing a busy writer rarely achieves. So once the WAL passes
-// kWriterCheckpointFrames the writer also checkpoints itself after its commit: cheap, because the
-// background thread has already copied nearly everything, and it bounds the WAL.
+// kWriterCheckpointFrames the writer also checkpoints itself after a commit when the thread has
+// already copied every frame before that commit's (cheap: only the commit's own frames are left),
+// and otherwise wakes the thread at once and looks again after the next commit; past twice that
+// size it checkpoints regardless, which bounds the WAL.
 #pragma once
 
 #include <sqlite3.h>
@@ -51,6 +53,7 @@ class Checkpointer {
  private:
   explicit Checkpointer(Db db) : db_(std::move(db)) {}
   static int on_commit(void* self, sqlite3* writer, const char* schema, int frames);
+  void note_copied(int frames);  // a checkpoint left `frames` of the WAL copied
   void run();
 
   Db db_;
@@ -60,6 +63,8 @@ class Checkpointer {
   bool pending_ = false;        // commits not yet copied
   int wal_frames_ = 0;          // the WAL's size at the last commit
   int frames_since_pass_ = 0;   // frames appended since the last pass began
+  int copied_frames_ = 0;       // frames of the current WAL a checkpoint has copied
+  bool urgent_ = false;         // the writer waits for a pass to restart the WAL: skip the delay
   bool stopping_ = false;
   std::thread thread_;
 };
