@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <limits>
 
@@ -135,7 +136,12 @@ class Scanner {
     return Status::invalid("json: " + std::string(what) + " at byte " + std::to_string(pos_));
   }
   void skip_ws() {
-    while (pos_ < t_.size() && is_ws(t_[pos_])) ++pos_;
+    while (pos_ < t_.size()) {
+      // Pretty-printed documents are largely indentation: take spaces eight at a time.
+      while (pos_ + 8 <= t_.size() && std::memcmp(t_.data() + pos_, "        ", 8) == 0) pos_ += 8;
+      if (!is_ws(t_[pos_])) return;
+      ++pos_;
+    }
   }
   bool at_end() const { return pos_ >= t_.size(); }
 
