@@ -48,8 +48,10 @@ int Checkpointer::on_commit(void* self, sqlite3* writer, const char* schema, int
     c->wal_frames_ = frames;
     if (frames > kWriterCheckpointFrames) {
       // Copying here delays the next batch, so only when the thread has copied all but this
-      // commit's frames (or the WAL is far too long); otherwise the thread goes at once.
-      copy_here = c->copied_frames_ >= before_commit || frames > 2 * kWriterCheckpointFrames;
+      // commit's frames and at most kWriterCopyFrames more (or the WAL is far too long);
+      // otherwise the thread goes at once.
+      copy_here = c->copied_frames_ + kWriterCopyFrames >= before_commit ||
+                  frames > 2 * kWriterCheckpointFrames;
       c->urgent_ = !copy_here;
     }
     if (!copy_here) {

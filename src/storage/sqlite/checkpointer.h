@@ -14,9 +14,9 @@
 // The WAL restarts from its beginning only when a write transaction starts with every frame
 // copied, which a checkpointer racing a busy writer rarely achieves. So once the WAL passes
 // kWriterCheckpointFrames the writer also checkpoints itself after a commit when the thread has
-// already copied every frame before that commit's (cheap: only the commit's own frames are left),
-// and otherwise wakes the thread at once and looks again after the next commit; past twice that
-// size it checkpoints regardless, which bounds the WAL.
+// copied all but that commit's frames and at most kWriterCopyFrames more (cheap), and otherwise
+// wakes the thread at once and looks again after the next commit; past twice that size it
+// checkpoints regardless, which bounds the WAL.
 #pragma once
 
 #include <sqlite3.h>
@@ -38,6 +38,7 @@ class Checkpointer {
   // Frames in the WAL beyond which the writer checkpoints itself (16 MiB of 8 KiB pages), and the
   // size the WAL file is truncated back to after it restarts.
   static constexpr int kWriterCheckpointFrames = 2048;
+  static constexpr int kWriterCopyFrames = 256;
   static constexpr int kCoalesceFrames = 1024;
   static constexpr std::chrono::milliseconds kCoalesceDelay{50};
   static constexpr int64_t kWalSizeLimit = 64 << 20;
