@@ -261,6 +261,13 @@ TEST(RecordsResource, RejectsWhatIsNotStrictJsonOrNotAResource) {
       {"duplicate in meta",
        R"({"resourceType":"Patient","meta":{"versionId":"1","versionId":"2"}})"},
       {"duplicate deep", R"({"resourceType":"Patient","x":[{"a":{"b":1,"b":1}}]})"},
+      // Objects of up to 16 members are checked pairwise, larger ones by sorting: both ways.
+      {"duplicate among 16 members", R"({"resourceType":"Patient","a":0,"b":1,"c":2,"d":3,)"
+                                     R"("e":4,"f":5,"g":6,"h":7,"i":8,"j":9,"k":10,"l":11,"m":12,)"
+                                     R"("n":13,"a":14})"},
+      {"duplicate among 20 members", R"({"resourceType":"Patient","a":0,"b":1,"c":2,"d":3,)"
+                                     R"("e":4,"f":5,"g":6,"h":7,"i":8,"j":9,"k":10,"l":11,"m":12,)"
+                                     R"("n":13,"o":14,"p":15,"q":16,"r":17,"s":18,"q":19})"},
       {"depth 101", nested_arrays(100)},
       {"missing resourceType", R"({"id":"SECRET"})"},
       {"resourceType not a string", R"({"resourceType":["Patient"]})"},

@@ -62,6 +62,26 @@ TEST(Statement, EveryFieldInTheDocumentedOrderWithUtf8AndEscapes) {
             R"("erased":[0,7,18446744073709551615]})");
 }
 
+// Plain ASCII statements are written without the general serializer; they must come out the same,
+// with a rule, several resources and patients, erased indexes and characters next to the escaped
+// ones ('!', '#', '~', '/').
+TEST(Statement, EveryFieldInPlainAsciiHasThisExactText) {
+  Statement s = every_field();
+  s.denied = false;
+  s.rule = "break-glass";
+  s.reason = "!#$%&'()*+,-./09:;<=>?@AZ[]^_`az{|}~";
+  s.resources.push_back("Patient/p-2/_history/3");
+  EXPECT_EQ(format_statement(s),
+            R"({"v":1,"op":"erase","outcome":"ok","time":1767139200123,"who":"dr.house",)"
+            R"("role":"clinician","purpose":"TREAT","resources":["Observation/o-1/_history/1",)"
+            R"("Patient/p-2/_history/3"],"sha256":")" + kHash + R"(","patients":["Patient/p-1",)"
+            R"("Patient/p-2"],"rule":"break-glass","reason":"!#$%&'()*+,-./09:;<=>?@AZ[]^_`az{|}~",)"
+            R"("erased":[0,7,18446744073709551615]})");
+  // DEL is printable to nlohmann but not plain here: it takes the general path, unescaped.
+  s.reason = "a\x7f";
+  EXPECT_NE(format_statement(s).find("\"reason\":\"a\x7f\""), std::string::npos);
+}
+
 TEST(Statement, AbsentFieldsAreLeftOut) {
   Statement s;
   s.op = "read";

@@ -1,7 +1,9 @@
 #include "records/json_scan.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <limits>
 
@@ -31,6 +33,14 @@ int32_t hex4(std::string_view t, size_t at) {
 }
 
 bool in(unsigned char c, unsigned char lo, unsigned char hi) { return c >= lo && c <= hi; }
+
+// The bytes a string holds as they are: printable ASCII other than '"' and '\\'. Strings are
+// most of a FHIR document, so the scanner skips runs of these with one table lookup per byte.
+constexpr std::array<bool, 256> kPlainStringByte = [] {
+  std::array<bool, 256> plain{};
+  for (int c = 0x20; c < 0x80; ++c) plain[static_cast<size_t>(c)] = c != '"' && c != '\\';
+  return plain;
+}();
 
 // The length of the well-formed UTF-8 sequence starting at `at` (Unicode 15, table 3-7), 0 if
 // it is not one: this rejects overlong forms, encoded surrogates and code points past U+10FFFF.
@@ -126,7 +136,12 @@ class Scanner {
     return Status::invalid("json: " + std::string(what) + " at byte " + std::to_string(pos_));
   }
   void skip_ws() {
-    while (pos_ < t_.size() && is_ws(t_[pos_])) ++pos_;
+    while (pos_ < t_.size()) {
+      // Pretty-printed documents are largely indentation: take spaces eight at a time.
+      while (pos_ + 8 <= t_.size() && std::memcmp(t_.data() + pos_, "        ", 8) == 0) pos_ += 8;
+      if (!is_ws(t_[pos_])) return;
+      ++pos_;
+    }
   }
   bool at_end() const { return pos_ >= t_.size(); }
 
@@ -209,6 +224,7 @@ class Scanner {
   Status string(bool* escaped) {
     ++pos_;
     for (;;) {
+      while (pos_ < t_.size() && kPlainStringByte[static_cast<unsigned char>(t_[pos_])]) ++pos_;
       if (at_end()) return error("unterminated string");
       const unsigned char c = static_cast<unsigned char>(t_[pos_]);
       if (c == '"') {
@@ -312,12 +328,22 @@ class Scanner {
   // have pushed and popped theirs already.
   Status check_unique_keys(size_t base) {
     const auto first = keys_.begin() + static_cast<ptrdiff_t>(base);
-    std::sort(first, keys_.end());
-    const bool duplicate = std::adjacent_find(first, keys_.end()) != keys_.end();
+    bool duplicate = false;
+    if (keys_.end() - first <= kFewMembers) {
+      // Pairwise: most names differ in length, so this rarely compares bytes, unlike a sort.
+      for (auto a = first; a != keys_.end() && !duplicate; ++a) {
+        duplicate = std::find(a + 1, keys_.end(), *a) != keys_.end();
+      }
+    } else {
+      std::sort(first, keys_.end());
+      duplicate = std::adjacent_find(first, keys_.end()) != keys_.end();
+    }
     keys_.resize(base);
     if (duplicate) return error("duplicate member name in the object ending");
     return Status::ok();
   }
+
+  static constexpr ptrdiff_t kFewMembers = 16;
 
   std::string_view t_;
   size_t max_depth_;

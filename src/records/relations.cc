@@ -2,14 +2,12 @@
 
 #include <mutex>
 
-#include <nlohmann/json.hpp>
-
+#include "records/json_scan.h"
+#include "records/resource.h"
 #include "records/statement.h"
 
 namespace medseal::records {
 namespace {
-
-using Json = nlohmann::json;
 
 constexpr uint64_t kDayMs = 24ULL * 3600 * 1000;
 constexpr uint64_t kPage = 1000;
@@ -67,49 +65,65 @@ std::optional<int64_t> time_of_day_ms(std::string_view t) {
   return zone[0] == '+' ? ms - offset : ms + offset;
 }
 
-std::string string_at(const Json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
+// Reads a resource's relation fields from one strict scan (records/json_scan.h): no DOM of the
+// whole resource is built, since only a few members are read.
+class Fields {
+ public:
+  // No such node. Not json::kNone, which is also the root's index.
+  static constexpr uint32_t kAbsent = UINT32_MAX;
 
-const Json& member(const Json& j, const char* key) {
-  static const Json kNull;
-  auto it = j.find(key);
-  return it == j.end() ? kNull : *it;
-}
+  explicit Fields(const json::Document& doc) : doc_(doc) {}
 
-// [from, to) of a FHIR Period (absent: always), with `grace` added to its end; nullopt when a
-// bound is malformed (a malformed period grants nothing).
-std::optional<std::pair<uint64_t, uint64_t>> period_of(const Json& period, uint64_t grace) {
-  std::pair<uint64_t, uint64_t> window{0, UINT64_MAX};
-  if (!period.is_object()) return window;
-  if (std::string start = string_at(period, "start"); !start.empty()) {
-    auto t = parse_fhir_time(start, false);
-    if (!t) return std::nullopt;
-    window.first = *t;
+  // The member `key` of `object`, kAbsent when absent or `object` is absent or not an object.
+  uint32_t member(uint32_t object, const char* key) const {
+    if (object == kAbsent) return kAbsent;
+    const uint32_t found = doc_.member(object, key);
+    return found == json::kNone ? kAbsent : found;
   }
-  if (std::string end = string_at(period, "end"); !end.empty()) {
-    auto t = parse_fhir_time(end, true);
-    if (!t) return std::nullopt;
-    window.second = *t + grace;
+  bool is(uint32_t node, json::Kind kind) const {
+    return node != kAbsent && doc_.node(node).kind == kind;
   }
-  return window;
-}
+  // The string value of `object`'s member `key`, "" when absent or not a string.
+  std::string string_at(uint32_t object, const char* key) const {
+    const uint32_t n = member(object, key);
+    return is(n, json::Kind::kString) ? doc_.string_value(n) : std::string();
+  }
 
-// The actor references named at `path` inside each element of `list`, e.g. participant[] ->
-// individual -> reference.
-std::vector<std::string> references_in(const Json& list, const char* outer, const char* inner) {
-  std::vector<std::string> out;
-  if (!list.is_array()) return out;
-  for (const Json& item : list) {
-    if (!item.is_object()) continue;
-    const Json& ref = member(item, outer);
-    if (!ref.is_object()) continue;
-    std::string value = string_at(ref, inner);
-    if (!value.empty()) out.push_back(std::move(value));
+  // [from, to) of a FHIR Period (absent: always), with `grace` added to its end; nullopt when a
+  // bound is malformed (a malformed period grants nothing).
+  std::optional<std::pair<uint64_t, uint64_t>> period_of(uint32_t period, uint64_t grace) const {
+    std::pair<uint64_t, uint64_t> window{0, UINT64_MAX};
+    if (!is(period, json::Kind::kObject)) return window;
+    if (std::string start = string_at(period, "start"); !start.empty()) {
+      auto t = parse_fhir_time(start, false);
+      if (!t) return std::nullopt;
+      window.first = *t;
+    }
+    if (std::string end = string_at(period, "end"); !end.empty()) {
+      auto t = parse_fhir_time(end, true);
+      if (!t) return std::nullopt;
+      window.second = *t + grace;
+    }
+    return window;
   }
-  return out;
-}
+
+  // The actor references named at `outer` -> `inner` inside each element of `list`, e.g.
+  // participant[] -> individual -> reference.
+  std::vector<std::string> references_in(uint32_t list, const char* outer, const char* inner) const {
+    std::vector<std::string> out;
+    if (!is(list, json::Kind::kArray)) return out;
+    for (uint32_t item = doc_.first_child(list); item != json::kNone; item = doc_.next_sibling(item)) {
+      const uint32_t ref = member(item, outer);
+      if (!is(ref, json::Kind::kObject)) continue;
+      std::string value = string_at(ref, inner);
+      if (!value.empty()) out.push_back(std::move(value));
+    }
+    return out;
+  }
+
+ private:
+  const json::Document& doc_;
+};
 
 struct Extracted {
   RelationKind kind = RelationKind::kNone;
@@ -120,27 +134,29 @@ struct Extracted {
 Extracted extract(const storage::RecordVersion& v, uint64_t follow_up_ms) {
   Extracted e;
   if (v.deleted || v.compartment.empty()) return e;
-  Json j = Json::parse(v.bytes, nullptr, false);
-  if (!j.is_object()) return e;
-  const std::string status = string_at(j, "status");
+  Result<json::Document> doc = json::Document::scan(v.bytes, kMaxDepth);
+  if (!doc || doc->node(json::Document::root()).kind != json::Kind::kObject) return e;
+  const Fields f(*doc);
+  const uint32_t root = json::Document::root();
+  const std::string status = f.string_at(root, "status");
   if (v.type == "Encounter") {
     if (status == "cancelled" || status == "entered-in-error") return e;
     e.kind = RelationKind::kCare;
-    e.actors = references_in(member(j, "participant"), "individual", "reference");
-    e.window = period_of(member(j, "period"), follow_up_ms);
+    e.actors = f.references_in(f.member(root, "participant"), "individual", "reference");
+    e.window = f.period_of(f.member(root, "period"), follow_up_ms);
   } else if (v.type == "CareTeam") {
     if (status != "active") return e;
     e.kind = RelationKind::kCare;
-    e.actors = references_in(member(j, "participant"), "member", "reference");
-    e.window = period_of(member(j, "period"), 0);
+    e.actors = f.references_in(f.member(root, "participant"), "member", "reference");
+    e.window = f.period_of(f.member(root, "period"), 0);
   } else if (v.type == "Consent") {
-    const Json& provision = member(j, "provision");
-    if (status != "active" || !provision.is_object()) return e;
-    const std::string type = string_at(provision, "type");
+    const uint32_t provision = f.member(root, "provision");
+    if (status != "active" || !f.is(provision, json::Kind::kObject)) return e;
+    const std::string type = f.string_at(provision, "type");
     if (type != "permit" && type != "deny") return e;
     e.kind = type == "permit" ? RelationKind::kConsent : RelationKind::kBlock;
-    e.actors = references_in(member(provision, "actor"), "reference", "reference");
-    e.window = period_of(member(provision, "period"), 0);
+    e.actors = f.references_in(f.member(provision, "actor"), "reference", "reference");
+    e.window = f.period_of(f.member(provision, "period"), 0);
   }
   return e;
 }

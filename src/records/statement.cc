@@ -1,5 +1,6 @@
 #include "records/statement.h"
 
+#include <algorithm>
 #include <array>
 #include <span>
 
@@ -111,7 +112,10 @@ Status check_values(const Statement& s) {
 
 }  // namespace
 
-std::string format_statement(const Statement& s) {
+namespace {
+
+// The general form: nlohmann's serializer, whose escaping defines the canonical spelling.
+std::string format_with_nlohmann(const Statement& s) {
   nlohmann::ordered_json j;
   j["v"] = kVersion;
   j["op"] = s.op;
@@ -129,6 +133,85 @@ std::string format_statement(const Statement& s) {
   // Invalid UTF-8 in a string is replaced, never thrown about: the record layer's inputs are
   // checked before they get here, and a statement must always be writable.
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+// Printable ASCII other than '"' and '\\': the strings nlohmann writes as they are.
+bool is_plain(std::string_view text) {
+  for (const char c : text) {
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+bool all_plain(const Statement& s) {
+  for (const std::string* t : {&s.op, &s.who, &s.role, &s.purpose, &s.sha256, &s.rule, &s.reason}) {
+    if (!is_plain(*t)) return false;
+  }
+  auto plain_list = [](const std::vector<std::string>& list) {
+    return std::all_of(list.begin(), list.end(), [](const std::string& t) { return is_plain(t); });
+  };
+  return plain_list(s.resources) && plain_list(s.patients);
+}
+
+// Writes `,"name":` (no comma before the first member).
+void open_member(std::string& out, std::string_view name) {
+  out += out.size() > 1 ? ",\"" : "\"";
+  out += name;
+  out += "\":";
+}
+
+void put_string(std::string& out, std::string_view name, std::string_view value) {
+  if (value.empty()) return;
+  open_member(out, name);
+  out += '"';
+  out += value;
+  out += '"';
+}
+
+template <typename Item, typename Put>
+void put_list(std::string& out, std::string_view name, const std::vector<Item>& items, Put put) {
+  if (items.empty()) return;
+  open_member(out, name);
+  out += '[';
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ',';
+    put(items[i]);
+  }
+  out += ']';
+}
+
+// The same bytes as format_with_nlohmann for a statement whose strings are all plain, written
+// directly: every record write formats one, and the general serializer costs several times more.
+std::string format_plain(const Statement& s) {
+  std::string out;
+  out.reserve(160 + s.sha256.size() + s.reason.size() + 40 * (s.resources.size() + s.patients.size()));
+  out += '{';
+  open_member(out, "v");
+  out += std::to_string(kVersion);
+  put_string(out, "op", s.op);
+  put_string(out, "outcome", s.denied ? "denied" : "ok");
+  open_member(out, "time");
+  out += std::to_string(s.time_ms);
+  put_string(out, "who", s.who);
+  put_string(out, "role", s.role);
+  put_string(out, "purpose", s.purpose);
+  auto quoted = [&](const std::string& t) { out += '"'; out += t; out += '"'; };
+  put_list(out, "resources", s.resources, quoted);
+  put_string(out, "sha256", s.sha256);
+  put_list(out, "patients", s.patients, quoted);
+  put_string(out, "rule", s.rule);
+  put_string(out, "reason", s.reason);
+  put_list(out, "erased", s.erased, [&](uint64_t i) { out += std::to_string(i); });
+  out += '}';
+  return out;
+}
+
+}  // namespace
+
+std::string format_statement(const Statement& s) {
+  // An empty op is written too ("op":""), which put_string would leave out.
+  if (s.op.empty() || !all_plain(s)) return format_with_nlohmann(s);
+  return format_plain(s);
 }
 
 Result<Statement> parse_statement(std::string_view json) {
