@@ -6,22 +6,14 @@
 // milliseconds. Here the writer only signals after each commit and a thread with its own
 // connection copies frames while the next batch is being built and committed.
 //
-// The thread copies once kCoalesceFrames have been appended since its last pass, or kCoalesceDelay
-// after the first commit it has not copied, whichever comes first: a page that several commits in
-// a row change (an index's, the log head, a partial tile) is then copied once, not once per commit,
-// and each pass's two fsyncs are shared by those commits.
-//
 // The WAL restarts from its beginning only when a write transaction starts with every frame
 // copied, which a checkpointer racing a busy writer rarely achieves. So once the WAL passes
-// kWriterCheckpointFrames the writer also checkpoints itself after a commit when the thread has
-// copied all but that commit's frames and at most kWriterCopyFrames more (cheap), and otherwise
-// wakes the thread at once and looks again after the next commit; past twice that size it
-// checkpoints regardless, which bounds the WAL.
+// kWriterCheckpointFrames the writer also checkpoints itself after its commit: cheap, because the
+// background thread has already copied nearly everything, and it bounds the WAL.
 #pragma once
 
 #include <sqlite3.h>
 
-#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -38,9 +30,6 @@ class Checkpointer {
   // Frames in the WAL beyond which the writer checkpoints itself (16 MiB of 8 KiB pages), and the
   // size the WAL file is truncated back to after it restarts.
   static constexpr int kWriterCheckpointFrames = 2048;
-  static constexpr int kWriterCopyFrames = 256;
-  static constexpr int kCoalesceFrames = 1024;
-  static constexpr std::chrono::milliseconds kCoalesceDelay{50};
   static constexpr int64_t kWalSizeLimit = 64 << 20;
 
   // Opens its own connection to `path` (growing the file `chunk_bytes` at a time, as the writer
@@ -54,18 +43,13 @@ class Checkpointer {
  private:
   explicit Checkpointer(Db db) : db_(std::move(db)) {}
   static int on_commit(void* self, sqlite3* writer, const char* schema, int frames);
-  void note_copied(int frames);  // a checkpoint left `frames` of the WAL copied
   void run();
 
   Db db_;
   sqlite3* writer_ = nullptr;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool pending_ = false;        // commits not yet copied
-  int wal_frames_ = 0;          // the WAL's size at the last commit
-  int frames_since_pass_ = 0;   // frames appended since the last pass began
-  int copied_frames_ = 0;       // frames of the current WAL a checkpoint has copied
-  bool urgent_ = false;         // the writer waits for a pass to restart the WAL: skip the delay
+  bool pending_ = false;
   bool stopping_ = false;
   std::thread thread_;
 };
