@@ -225,6 +225,8 @@ TEST_P(LedgerCrash, SigkillAtRandomMomentsLosesNothingAcknowledged) {
     const size_t before = acked.size();
     ASSERT_TRUE(absorb(reports, acked, error)) << "round " << round << ": " << error;
     acked_by_children += acked.size() - before;
+    space.wait_for_sessions_to_end();
+    if (HasFatalFailure()) return;
     verify_after_crash(path, acked, round, round == rounds - 1);
     if (HasFatalFailure()) return;
   }

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 
 #include "storage/postgres/pg_conn.h"
 #include "storage/postgres/pg_store.h"
@@ -69,6 +71,21 @@ StoreSpace::~StoreSpace() {
 
 Result<std::unique_ptr<storage::Store>> StoreSpace::open() const {
   return storage::open_store_at(location_);
+}
+
+void StoreSpace::wait_for_sessions_to_end() const {
+  if (kind_ == StoreKind::kSqlite) return;
+  Result<std::unique_ptr<storage::postgres::Conn>> c = storage::postgres::Conn::connect(test_pg_url());
+  ASSERT_TRUE(c.is_ok()) << c.status().to_string();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (;;) {
+    auto rows = (*c)->query("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                            storage::postgres::Params().text(schema_), "sessions of the test store");
+    ASSERT_TRUE(rows.is_ok()) << rows.status().to_string();
+    if (rows->integer(0, 0) == 0) return;
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "sessions of " << schema_ << " did not end";
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 void StoreSpace::raw_exec(const std::string& sql) const {

@@ -50,6 +50,10 @@ class StoreSpace {
   // The schema's name (PostgreSQL only), also the application_name of the store's sessions.
   const std::string& schema() const { return schema_; }
   Result<std::unique_ptr<storage::Store>> open() const;
+  // PostgreSQL: waits (up to 20 s) until no session of this store is left. A killed writer's
+  // backend finishes the transaction it was sent before it notices its client is gone, so a store
+  // opened sooner can read a head that such a commit then moves on. SQLite: returns at once.
+  void wait_for_sessions_to_end() const;
   // Runs SQL on the store's tables behind the store's back (schema surgery, tampering); fails
   // the test if it does not succeed.
   void raw_exec(const std::string& sql) const;
