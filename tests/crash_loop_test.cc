@@ -45,10 +45,6 @@ constexpr int kOlderSample = 16;  // writes of earlier lives checked again after
 // The load runs this long (uniformly random, ms) before the kill.
 constexpr int kMinLoadMs = 10, kMaxLoadMs = 150;
 
-double ms_since(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
 std::string patient(int k) { return "Patient/crash-p" + std::to_string(k); }
 
 std::string observation(int client, int n, const std::string& id) {

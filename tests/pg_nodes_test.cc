@@ -56,10 +56,6 @@ constexpr int kPatients = 4;
 constexpr int kSharedRecords = 3;  // updated by clients of every node at once
 constexpr int kCheckThreads = 12;
 
-double ms_since(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
 std::string patient(int k) { return "Patient/nodes-p" + std::to_string(k); }
 
 std::string observation(int client, int n, const std::string& id) {

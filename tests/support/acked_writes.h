@@ -5,6 +5,7 @@
 
 #include <httplib.h>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -48,6 +49,11 @@ httplib::Headers issue_bearer(const std::string& data, const std::string& role, 
 std::string observation_json(const std::string& patient, int client, int n, const std::string& id);
 // The integer in environment variable `name`, or `fallback` when unset or empty.
 int env_int(const char* name, int fallback);
+
+// Milliseconds since `start` on the steady clock.
+inline double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
 
 // Alert JSON lines ({"alert":...}) in a process's stderr text.
 size_t alert_lines(const std::string& stderr_text);
