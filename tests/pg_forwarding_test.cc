@@ -125,6 +125,25 @@ class PgForwarding : public ::testing::Test {
 
   static bool authenticated(int status) { return status == 200 || status == 403; }
 
+  // True once a statement in the leader's ledger holds every one of `parts`, polled for 10 s: the
+  // leader appends handed-over alerts every watch interval (250 ms).
+  static bool ledger_holds(const std::vector<std::string>& parts) {
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      auto res = client(leader(), "127.0.0.11")->Get("/ledger/statements?from=0&count=1000", auditor_);
+      EXPECT_TRUE(res && res->status == 200) << (res ? std::to_string(res->status) + " " + res->body : "no answer");
+      if (!res || res->status != 200) return false;
+      const nlohmann::json page = nlohmann::json::parse(res->body);
+      for (const nlohmann::json& entry : page["entries"]) {
+        auto statement = crypto::base64_decode(entry["statement"].get<std::string>());
+        bool all = statement.has_value();
+        for (const std::string& part : parts) all = all && statement->find(part) != std::string::npos;
+        if (all) return true;
+      }
+    }
+    return false;
+  }
+
   static TempDir* tmp_;
   static StoreSpace* space_;
   static std::string pki_;
@@ -202,22 +221,62 @@ TEST_F(PgForwarding, AnAlertTheFollowerRaisesReachesTheLedger) {
   }
   // Only the follower saw these cards: its auth-failure-burst alert names the card's person.
   ASSERT_TRUE(nodes_[through]->wait_for_stderr("person:PNOEE-38001085729", 5)) << nodes_[through]->stderr_text();
-  // The leader's statements pages (statements base64), polled: the leader appends handed-over
-  // alerts every watch interval (250 ms).
-  bool found = false;
-  for (int attempt = 0; attempt < 50 && !found; ++attempt) {
-    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    auto res = client(leader(), "127.0.0.11")->Get("/ledger/statements?from=0&count=1000", auditor_);
-    ASSERT_TRUE(res && res->status == 200) << (res ? std::to_string(res->status) + " " + res->body : "no answer");
-    const nlohmann::json page = nlohmann::json::parse(res->body);
-    for (const nlohmann::json& entry : page["entries"]) {
-      auto statement = crypto::base64_decode(entry["statement"].get<std::string>());
-      ASSERT_TRUE(statement);
-      found |= statement->find(R"("op":"alert")") != std::string::npos &&
-               statement->find("person:PNOEE-38001085729") != std::string::npos;
-    }
+  EXPECT_TRUE(ledger_holds({R"("op":"alert")", "person:PNOEE-38001085729"}))
+      << "the follower's alert is not in the ledger\n" << nodes_[through]->stderr_text();
+}
+
+// The authenticated routes besides /fhir and /ledger (server/http_server.cc, leader_answers).
+// /forensics appends an access entry, which only the leader can: the follower forwards it, and the
+// auditor it names is the token's.
+TEST_F(PgForwarding, AnAuditorsForensicsThroughTheFollowerIsAnsweredAndRecorded) {
+  auto res = client(follower(), "127.0.0.20")->Get("/forensics?identity=forensics-probe", auditor_);
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  EXPECT_TRUE(nlohmann::json::accept(res->body)) << res->body.substr(0, 200);
+  EXPECT_TRUE(ledger_holds({R"("op":"forensics")", "identity=forensics-probe", R"("audit")"}));
+  // A card holder of another role is refused by the leader, as the person on the card.
+  auto card = client(follower(), "127.0.0.20", "valid")->Get("/forensics?identity=forensics-card");
+  ASSERT_TRUE(card);
+  EXPECT_EQ(card->status, 403) << card->body;
+  EXPECT_TRUE(ledger_holds({R"("op":"forensics")", "identity=forensics-card", "mari.tamm"}));
+}
+
+// /portal/whoami names whom the leader takes the credentials for, and its failures count with the
+// client's others at the leader, as on one node.
+TEST_F(PgForwarding, ThePortalsWhoamiThroughTheFollowerIsTheLeaders) {
+  auto card = client(follower(), "127.0.0.21", "valid")->Get("/portal/whoami");
+  ASSERT_TRUE(card);
+  ASSERT_EQ(card->status, 200) << card->body;
+  EXPECT_EQ(nlohmann::json::parse(card->body).value("name", ""), "mari.tamm") << card->body;
+  auto bad = client(follower(), "127.0.0.22");
+  for (int i = 0; i < kFailureLimit; ++i) {
+    auto res = bad->Get("/portal/whoami", {{"Authorization", "Bearer wrong-" + std::to_string(i)}});
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 401) << i;
   }
-  EXPECT_TRUE(found) << "the follower's alert is not in the ledger\n" << nodes_[through]->stderr_text();
+  EXPECT_EQ(get_patients(*bad, clinician_), 429) << "the leader did not count the whoami failures";
+}
+
+// The alert routes are each node's own (its pipeline, a per-node scrape): the follower answers
+// them itself, listing the alerts it raised, after authenticating the client as any node does.
+TEST_F(PgForwarding, TheFollowersAlertsAreItsOwn) {
+  const int through = follower();
+  for (int i = 0; i < kFailureLimit; ++i) {
+    EXPECT_EQ(get_patients(*client(through, "127.0.0.23", "expired")), 0);
+  }
+  EXPECT_TRUE(eventually([&] {
+    auto res = client(through, "127.0.0.24")->Get("/alerts", auditor_);
+    return res && res->status == 200 && res->body.find("person:PNOEE-38001085729") != std::string::npos;
+  })) << "the follower's /alerts does not list its own alert";
+  auto scrape = client(through, "127.0.0.24")->Get("/metrics", auditor_);
+  ASSERT_TRUE(scrape);
+  EXPECT_EQ(scrape->status, 200) << scrape->body;
+  auto card = client(through, "127.0.0.24", "valid")->Get("/alerts");
+  ASSERT_TRUE(card);
+  EXPECT_EQ(card->status, 403) << "a clinician's card";
+  auto none = client(through, "127.0.0.24")->Get("/alerts");
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->status, 401);
 }
 
 // Over https a follower forwards only to a leader whose certificate it trusts: by default one

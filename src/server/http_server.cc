@@ -172,18 +172,24 @@ struct HttpServer::Impl {
       return true;
     }
     if (options.alerts && AlertsHttp::is_alerts_path(path)) {
-      options.alerts->handle(req, res, client_certificate_person(req.ssl, options.tls));
+      answer_as_client(req, res, [&](const httplib::Request& client, std::string_view person) {
+        options.alerts->handle(client, res, person);
+      });
       // An authorized scrape leaves the status unset (-1: cpp-httplib sends 200).
       const bool scraped = path == "/metrics" && (res.status == -1 || res.status == 200);
       if (options.disk && scraped) res.body += options.disk->metrics_text();
       return true;
     }
     if (options.portal && PortalHttp::is_portal_path(path)) {
-      options.portal->handle(req, res, client_certificate_person(req.ssl, options.tls));
+      answer_as_client(req, res, [&](const httplib::Request& client, std::string_view person) {
+        options.portal->handle(client, res, person);
+      });
       return true;
     }
     if (options.forensics && ForensicsHttp::is_forensics_path(path)) {
-      options.forensics->handle(req, res, client_certificate_person(req.ssl, options.tls));
+      answer_as_client(req, res, [&](const httplib::Request& client, std::string_view person) {
+        options.forensics->handle(client, res, person);
+      });
       return true;
     }
     bool ours = path == "/healthz" || path.starts_with(kLogPrefix);
@@ -240,6 +246,31 @@ struct HttpServer::Impl {
       return req.get_header_value(std::string(name).c_str());
     });
     return options.forward->forward(r, req.target);
+  }
+
+  // Authenticated routes besides /fhir and /ledger whose answer only the leader can give, so a
+  // follower forwards them: /forensics appends an access entry, and /portal/whoami says whom the
+  // leader, which authenticates every request the portal then makes, takes the credentials for
+  // (failures counted with the client's others). The alert routes are each node's own: its
+  // pipeline holds the alerts it raised (a follower's reach the ledger through cluster_intake),
+  // a Prometheus scrape counts per node, and a stream cannot be relayed.
+  static bool leader_answers(std::string_view path) {
+    return ForensicsHttp::is_forensics_path(path) || path == kPortalWhoami;
+  }
+
+  // Calls `handle` with the client's request and certificate person, or gives the leader's answer
+  // (leader_answers). On the leader, a request a follower forwarded is its client's: the address
+  // and person come from the verified proof (forwarding.h), as for /fhir.
+  template <typename Handler>
+  void answer_as_client(const httplib::Request& req, httplib::Response& res, Handler&& handle) {
+    if (options.forward == nullptr || !leader_answers(raw_path(req))) {
+      return handle(req, client_certificate_person(req.ssl, options.tls));
+    }
+    fhir::Request r = fhir_request(req, "", options.tls);
+    if (auto forwarded = forward(r, req)) return send_fhir(res, std::move(*forwarded));
+    httplib::Request as_client = req;  // the handlers count failures by remote_addr
+    as_client.remote_addr = r.source;
+    handle(as_client, r.certificate_person);
   }
 
   // Receipts name who accessed whose record: authenticated like /fhir.
