@@ -4,7 +4,9 @@
 // authentications through the follower are counted against the client's own address, so one bad
 // client does not lock out everyone behind that follower; and a client that writes the forwarding
 // headers itself, to either node, gains nothing. An alert the follower raises itself (a burst of
-// refused certificates) reaches the ledger through the leader (cluster/alert_intake.h). Clients pick their loopback source address
+// refused certificates) reaches the ledger through the leader (cluster/alert_intake.h), and is
+// listed by the follower's own /alerts. /forensics and /portal/whoami through the follower are the
+// leader's, as the client. Clients pick their loopback source address
 // (127.0.0.0/8 is all local) so that the leader can tell them from the follower. A follower
 // forwards over https only to a leader whose certificate it trusts.
 // Skipped without MEDSEAL_TEST_PG (support/test_stores.h).

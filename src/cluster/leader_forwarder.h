@@ -19,10 +19,18 @@
 // --tls-cert chain, so nodes sharing a certificate or an intermediate CA trust each other) or to a
 // system CA, and name the advertised host. So only a node can pose as the leader.
 //
+// What is forwarded is the server's choice (server/http_server.cc): /fhir, /ledger/receipts and
+// /ledger/statements, /forensics (its answer is an access entry) and /portal/whoami (who the leader
+// takes the credentials for). /log, the portal's assets, /healthz and the alert routes (/alerts,
+// /alerts/stream, /metrics: each node's own pipeline) are answered by the node itself.
+//
 // Limits: over plain http nothing is checked or encrypted, so the advertised addresses must then be
 // on a network only the nodes reach (whoever can pose as the leader there sees forwarded requests,
 // bearer tokens included, and answers them). A node's clock must be within forwarded_identity.h's
-// window of the leader's.
+// window of the leader's. The leader's answer is read whole, within 60 s: an event stream cannot be
+// forwarded, and a slower answer (a forensic report of a large store) is a 503. A request's body is
+// forwarded only on /fhir (the other forwarded routes are read-only: their 405 comes from the
+// leader).
 #pragma once
 
 #include <chrono>

@@ -1,7 +1,8 @@
-// Handing FHIR requests to another node (issue 7 section 2): on a node that does not sequence, the
-// FHIR API and receipts are answered by the leader, since every FHIR request, reads included,
-// appends to the ledger (DESIGN.md 3, "A read"). The server asks its forwarder first; the public log
-// (/log/...) is always answered locally, from the shared store.
+// Handing requests to another node (issue 7 section 2): on a node that does not sequence, the FHIR
+// API, receipts, statements, /forensics and /portal/whoami are answered by the leader, since every
+// FHIR request, reads included, appends to the ledger (DESIGN.md 3, "A read"), as does a forensic
+// report, and the leader authenticates them all. The server asks its forwarder first; the public log
+// (/log/...), the portal's assets and the alert routes are always answered locally.
 #pragma once
 
 #include <functional>
