@@ -172,9 +172,15 @@ bool valid_utf8(std::string_view text) {
   return true;
 }
 
-// `value` as nlohmann::json::dump(-1, ' ', false) writes a valid UTF-8 string: the short escapes
-// for \b \f \n \r \t, \u00xx for the other control characters, everything else as it is.
+// `value` as nlohmann::json::dump(-1, ' ', false, replace) writes it: for valid UTF-8 the short
+// escapes for \b \f \n \r \t, \u00xx for the other control characters, everything else as it
+// is. Invalid UTF-8 (never in what the record layer checked) is left to nlohmann, whose
+// replacement characters the spelling has always had.
 void append_quoted(std::string& out, std::string_view value) {
+  if (!valid_utf8(value)) {
+    out += nlohmann::json(value).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return;
+  }
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
   size_t plain = 0;  // start of the bytes not yet copied, which need no escape
@@ -224,47 +230,12 @@ void append_string(std::string& out, std::string_view name, const std::string& v
   append_quoted(out, value);
 }
 
-bool all_valid_utf8(const Statement& s) {
-  for (const std::string* f : {&s.op, &s.who, &s.role, &s.purpose, &s.sha256, &s.rule, &s.reason}) {
-    if (!valid_utf8(*f)) return false;
-  }
-  for (const std::vector<std::string>* list : {&s.resources, &s.patients}) {
-    for (const std::string& item : *list) {
-      if (!valid_utf8(item)) return false;
-    }
-  }
-  return true;
-}
-
-// The reference spelling, through nlohmann; used for strings that are not valid UTF-8, whose
-// replacement characters it decides.
-std::string format_with_nlohmann(const Statement& s) {
-  nlohmann::ordered_json j;
-  j["v"] = kVersion;
-  j["op"] = s.op;
-  j["outcome"] = s.denied ? "denied" : "ok";
-  j["time"] = s.time_ms;
-  if (!s.who.empty()) j["who"] = s.who;
-  if (!s.role.empty()) j["role"] = s.role;
-  if (!s.purpose.empty()) j["purpose"] = s.purpose;
-  if (!s.resources.empty()) j["resources"] = s.resources;
-  if (!s.sha256.empty()) j["sha256"] = s.sha256;
-  if (!s.patients.empty()) j["patients"] = s.patients;
-  if (!s.rule.empty()) j["rule"] = s.rule;
-  if (!s.reason.empty()) j["reason"] = s.reason;
-  if (!s.erased.empty()) j["erased"] = s.erased;
-  // Invalid UTF-8 in a string is replaced, never thrown about: the record layer's inputs are
-  // checked before they get here, and a statement must always be writable.
-  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-}
-
 }  // namespace
 
 // Written directly rather than through an ordered_json: every request formats one, and the
 // sentinel formats every statement it verifies again (the canonical-form check). The output is
-// byte for byte what format_with_nlohmann gives (records_statement_test compares the two).
+// byte for byte what the ordered_json's dump gave (records_statement_test compares the two).
 std::string format_statement(const Statement& s) {
-  if (!all_valid_utf8(s)) return format_with_nlohmann(s);
   std::string out;
   out.reserve(256);
   out += "{\"v\":" + std::to_string(kVersion);
