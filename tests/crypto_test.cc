@@ -1,12 +1,33 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "crypto/base64.h"
 #include "crypto/ed25519.h"
+#include "crypto/random.h"
 #include "crypto/sha256.h"
 #include "util/bytes.h"
 
 namespace medseal::crypto {
 namespace {
+
+TEST(Random, FillsEveryByteOfLargeAndSmallRequestsWithFreshBytes) {
+  // 1 MiB is past the DRBG's largest single request (64 KiB): every 4 KiB piece must be filled.
+  std::vector<uint8_t> a(1 << 20, 0), b(1 << 20, 0);
+  random_bytes(a.data(), a.size());
+  random_bytes(b.data(), b.size());
+  EXPECT_NE(a, b);
+  for (size_t at = 0; at < a.size(); at += 4096) {
+    EXPECT_NE(std::count(a.begin() + long(at), a.begin() + long(at + 4096), 0), 4096) << at;
+  }
+  uint8_t one[32] = {}, two[32] = {};
+  random_bytes(one, sizeof one);
+  random_bytes(two, sizeof two);
+  EXPECT_NE(std::string(one, one + 32), std::string(two, two + 32));
+  random_bytes(nullptr, 0);  // nothing to fill
+}
 
 TEST(Sha256, KnownAnswers) {
   EXPECT_EQ(hex_encode(sha256("")),

@@ -2,6 +2,10 @@
 // and a parser that takes back exactly what format_statement writes.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
+#include <random>
+
 #include "records/statement.h"
 
 namespace medseal::records {
@@ -184,6 +188,64 @@ TEST(Statement, RefusesAnythingElse) {
     EXPECT_EQ(parsed.status().message().find("dr.house"), std::string::npos) << "no content in errors";
   }
   EXPECT_TRUE(parse_statement(good).is_ok()) << "the variations differ from a good statement only where meant";
+}
+
+// What format_statement wrote when it built an ordered_json: the ledger holds statements written
+// that way, and their commitments cover every byte, so the spelling must never change.
+std::string nlohmann_spelling(const Statement& s) {
+  nlohmann::ordered_json j;
+  j["v"] = 1;
+  j["op"] = s.op;
+  j["outcome"] = s.denied ? "denied" : "ok";
+  j["time"] = s.time_ms;
+  if (!s.who.empty()) j["who"] = s.who;
+  if (!s.role.empty()) j["role"] = s.role;
+  if (!s.purpose.empty()) j["purpose"] = s.purpose;
+  if (!s.resources.empty()) j["resources"] = s.resources;
+  if (!s.sha256.empty()) j["sha256"] = s.sha256;
+  if (!s.patients.empty()) j["patients"] = s.patients;
+  if (!s.rule.empty()) j["rule"] = s.rule;
+  if (!s.reason.empty()) j["reason"] = s.reason;
+  if (!s.erased.empty()) j["erased"] = s.erased;
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+TEST(Statement, SpelledExactlyAsNlohmannDumpsIt) {
+  std::mt19937_64 rng(7);
+  // Every byte value, UTF-8 sequences of each length, and invalid ones (overlong, surrogate,
+  // truncated, above U+10FFFF), which are replaced.
+  const std::vector<std::string> pieces = {"a", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+                                           "\xc0\xaf", "\xed\xa0\x80", "\xe2\x82", "\xf4\x90\x80\x80",
+                                           "\x7f", "\"", "\\", "/"};
+  auto text = [&] {
+    std::string t;
+    for (int n = static_cast<int>(rng() % 6); n > 0; --n) {
+      if (rng() % 3 == 0) t.push_back(static_cast<char>(rng() % 256));
+      else t += pieces[rng() % pieces.size()];
+    }
+    return t;
+  };
+  for (int i = 0; i < 3000; ++i) {
+    Statement s;
+    s.op = text();
+    s.denied = rng() % 2 == 0;
+    s.time_ms = rng() >> (rng() % 64);
+    s.who = text();
+    s.role = text();
+    s.purpose = text();
+    for (int n = static_cast<int>(rng() % 3); n > 0; --n) s.resources.push_back(text());
+    s.sha256 = text();
+    for (int n = static_cast<int>(rng() % 3); n > 0; --n) s.patients.push_back(text());
+    s.rule = text();
+    s.reason = text();
+    for (int n = static_cast<int>(rng() % 3); n > 0; --n) s.erased.push_back(rng() >> (rng() % 64));
+    ASSERT_EQ(format_statement(s), nlohmann_spelling(s)) << i;
+  }
+  for (int c = 0; c < 256; ++c) {
+    Statement s = write_statement();
+    s.reason = std::string(1, static_cast<char>(c));
+    ASSERT_EQ(format_statement(s), nlohmann_spelling(s)) << c;
+  }
 }
 
 }  // namespace

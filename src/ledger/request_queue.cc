@@ -1,6 +1,19 @@
 #include "ledger/request_queue.h"
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 namespace medseal::ledger {
+
+void Pending::wake_one(std::atomic<uint32_t>* word) {
+  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+
+void Pending::sleep_while_zero(std::atomic<uint32_t>* word) {
+  // Returns at once if the word is no longer 0 (EAGAIN), on a wake-up, or spuriously (EINTR).
+  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, 0, nullptr, nullptr, 0);
+}
 
 bool RequestQueue::push(Pending* p) {
   p->arrival = std::chrono::steady_clock::now();

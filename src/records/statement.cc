@@ -1,18 +1,18 @@
 #include "records/statement.h"
 
-#include <algorithm>
 #include <array>
+#include <charconv>
+#include <optional>
 #include <span>
 
 #include <nlohmann/json.hpp>
 
 #include "identity/identity.h"
+#include "records/json_scan.h"
 #include "util/strict_json.h"
 
 namespace medseal::records {
 namespace {
-
-using Json = nlohmann::json;
 
 constexpr int kVersion = 1;
 // A search lists every resource it returned and an erasure every index it erased; far below this.
@@ -22,9 +22,6 @@ constexpr std::array<std::string_view, 13> kOps = {"create", "update", "delete",
                                                    "vread",  "history", "search", "audit",
                                                    "receipt", "erase", "token", "forensics",
                                                    "integrity"};
-constexpr std::array<std::string_view, 13> kFields = {
-    "v",      "op",       "outcome", "time", "who",    "role",  "purpose",
-    "resources", "sha256", "patients", "rule", "reason", "erased"};
 
 bool known(std::string_view value, std::span<const std::string_view> allowed) {
   for (std::string_view a : allowed) {
@@ -37,65 +34,91 @@ Status bad(const std::string& field, std::string_view what) {
   return Status::invalid("statement field \"" + field + "\" " + std::string(what));
 }
 
-Status read_string(const Json& j, const char* field, std::string* out) {
-  auto it = j.find(field);
-  if (it == j.end()) return Status::ok();
-  if (!it->is_string()) return bad(field, "is not a string");
-  *out = it->get<std::string>();
+// The statement is read with the strict scanner (json_scan.h) rather than into a DOM: the
+// sentinel parses every statement the server commits, and the canonical-form check below makes
+// anything but format_statement's own spelling fail anyway.
+using json::Document;
+using json::Kind;
+
+Result<uint64_t> read_unsigned(const Document& d, uint32_t node, const std::string& field) {
+  const std::string_view digits = d.raw(node);
+  uint64_t value = 0;
+  const bool plain = d.node(node).kind == Kind::kNumber && !digits.empty() &&
+                     digits.find_first_not_of("0123456789") == std::string_view::npos;
+  const auto [end, err] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (!plain || err != std::errc() || end != digits.data() + digits.size()) {
+    return bad(field, "is not an unsigned integer");
+  }
+  return value;
+}
+
+Status read_string(const Document& d, uint32_t node, const std::string& field, std::string* out) {
+  if (d.node(node).kind != Kind::kString) return bad(field, "is not a string");
+  *out = d.string_value(node);
   return Status::ok();
 }
 
-Status read_strings(const Json& j, const char* field, std::vector<std::string>* out) {
-  auto it = j.find(field);
-  if (it == j.end()) return Status::ok();
-  if (!it->is_array()) return bad(field, "is not an array");
-  for (const Json& item : *it) {
-    if (!item.is_string()) return bad(field, "holds something other than strings");
-    out->push_back(item.get<std::string>());
+Status read_strings(const Document& d, uint32_t node, const std::string& field,
+                    std::vector<std::string>* out) {
+  if (d.node(node).kind != Kind::kArray) return bad(field, "is not an array");
+  for (uint32_t c = d.first_child(node); c != json::kNone; c = d.next_sibling(c)) {
+    if (d.node(c).kind != Kind::kString) return bad(field, "holds something other than strings");
+    out->push_back(d.string_value(c));
   }
   return Status::ok();
 }
 
-Status read_numbers(const Json& j, const char* field, std::vector<uint64_t>* out) {
-  auto it = j.find(field);
-  if (it == j.end()) return Status::ok();
-  if (!it->is_array()) return bad(field, "is not an array");
-  for (const Json& item : *it) {
-    if (!item.is_number_unsigned()) return bad(field, "holds something other than unsigned integers");
-    out->push_back(item.get<uint64_t>());
+Status read_numbers(const Document& d, uint32_t node, const std::string& field,
+                    std::vector<uint64_t>* out) {
+  if (d.node(node).kind != Kind::kArray) return bad(field, "is not an array");
+  for (uint32_t c = d.first_child(node); c != json::kNone; c = d.next_sibling(c)) {
+    Result<uint64_t> n = read_unsigned(d, c, field);
+    if (!n) return bad(field, "holds something other than unsigned integers");
+    out->push_back(*n);
   }
   return Status::ok();
 }
 
-Status check_members(const Json& j) {
-  if (!j.is_object()) return Status::invalid("a statement is a JSON object");
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    if (!known(it.key(), kFields)) return Status::invalid("statement has an unknown field");
+// One member into its field of `s`; `outcome` and `version` are checked by the caller.
+Status read_member(const Document& d, uint32_t node, const std::string& name, Statement* s,
+                   std::string* outcome, std::optional<uint64_t>* version) {
+  if (name == "v" || name == "time") {
+    Result<uint64_t> n = read_unsigned(d, node, name);
+    if (!n) return name == "v" ? Status::invalid("statement version \"v\" is not 1")
+                               : bad("time", "is not Unix milliseconds");
+    if (name == "v") *version = *n; else s->time_ms = *n;
+    return Status::ok();
   }
-  auto v = j.find("v");
-  if (v == j.end() || !v->is_number_unsigned() || v->get<uint64_t>() != kVersion) {
+  if (name == "op") return read_string(d, node, name, &s->op);
+  if (name == "outcome") return read_string(d, node, name, outcome);
+  if (name == "who") return read_string(d, node, name, &s->who);
+  if (name == "role") return read_string(d, node, name, &s->role);
+  if (name == "purpose") return read_string(d, node, name, &s->purpose);
+  if (name == "resources") return read_strings(d, node, name, &s->resources);
+  if (name == "sha256") return read_string(d, node, name, &s->sha256);
+  if (name == "patients") return read_strings(d, node, name, &s->patients);
+  if (name == "rule") return read_string(d, node, name, &s->rule);
+  if (name == "reason") return read_string(d, node, name, &s->reason);
+  if (name == "erased") return read_numbers(d, node, name, &s->erased);
+  return Status::invalid("statement has an unknown field");
+}
+
+Status read_fields(const Document& d, Statement* s) {
+  if (d.node(Document::root()).kind != Kind::kObject) {
+    return Status::invalid("a statement is a JSON object");
+  }
+  std::string outcome;
+  std::optional<uint64_t> version;
+  bool timed = false;
+  for (uint32_t c = d.first_child(Document::root()); c != json::kNone; c = d.next_sibling(c)) {
+    const std::string name = d.key(c);
+    timed = timed || name == "time";
+    MEDSEAL_RETURN_IF_ERROR(read_member(d, c, name, s, &outcome, &version));
+  }
+  if (version != static_cast<uint64_t>(kVersion)) {
     return Status::invalid("statement version \"v\" is not 1");
   }
-  auto time = j.find("time");
-  if (time == j.end() || !time->is_number_unsigned()) return bad("time", "is not Unix milliseconds");
-  return Status::ok();
-}
-
-Status read_fields(const Json& j, Statement* s) {
-  MEDSEAL_RETURN_IF_ERROR(check_members(j));
-  s->time_ms = j.find("time")->get<uint64_t>();
-  std::string outcome;
-  MEDSEAL_RETURN_IF_ERROR(read_string(j, "op", &s->op));
-  MEDSEAL_RETURN_IF_ERROR(read_string(j, "outcome", &outcome));
-  MEDSEAL_RETURN_IF_ERROR(read_string(j, "who", &s->who));
-  MEDSEAL_RETURN_IF_ERROR(read_string(j, "role", &s->role));
-  MEDSEAL_RETURN_IF_ERROR(read_string(j, "purpose", &s->purpose));
-  MEDSEAL_RETURN_IF_ERROR(read_strings(j, "resources", &s->resources));
-  MEDSEAL_RETURN_IF_ERROR(read_string(j, "sha256", &s->sha256));
-  MEDSEAL_RETURN_IF_ERROR(read_strings(j, "patients", &s->patients));
-  MEDSEAL_RETURN_IF_ERROR(read_string(j, "rule", &s->rule));
-  MEDSEAL_RETURN_IF_ERROR(read_string(j, "reason", &s->reason));
-  MEDSEAL_RETURN_IF_ERROR(read_numbers(j, "erased", &s->erased));
+  if (!timed) return bad("time", "is not Unix milliseconds");
   if (outcome != "ok" && outcome != "denied") return bad("outcome", "is neither \"ok\" nor \"denied\"");
   s->denied = outcome == "denied";
   // A refused request is recorded with whatever operation it asked for (record_refusal).
@@ -114,109 +137,137 @@ Status check_values(const Statement& s) {
 
 namespace {
 
-// The general form: nlohmann's serializer, whose escaping defines the canonical spelling.
-std::string format_with_nlohmann(const Statement& s) {
-  nlohmann::ordered_json j;
-  j["v"] = kVersion;
-  j["op"] = s.op;
-  j["outcome"] = s.denied ? "denied" : "ok";
-  j["time"] = s.time_ms;
-  if (!s.who.empty()) j["who"] = s.who;
-  if (!s.role.empty()) j["role"] = s.role;
-  if (!s.purpose.empty()) j["purpose"] = s.purpose;
-  if (!s.resources.empty()) j["resources"] = s.resources;
-  if (!s.sha256.empty()) j["sha256"] = s.sha256;
-  if (!s.patients.empty()) j["patients"] = s.patients;
-  if (!s.rule.empty()) j["rule"] = s.rule;
-  if (!s.reason.empty()) j["reason"] = s.reason;
-  if (!s.erased.empty()) j["erased"] = s.erased;
-  // Invalid UTF-8 in a string is replaced, never thrown about: the record layer's inputs are
-  // checked before they get here, and a statement must always be writable.
-  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-}
-
-// Printable ASCII other than '"' and '\\': the strings nlohmann writes as they are.
-bool is_plain(std::string_view text) {
-  for (const char c : text) {
-    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
+// True for strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
+bool valid_utf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (text.size() - i < len) return false;
+    const auto second = static_cast<unsigned char>(text[i + 1]);
+    if (second < lo || second > hi) return false;
+    for (size_t k = 2; k < len; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return false;
+    }
+    i += len;
   }
   return true;
 }
 
-bool all_plain(const Statement& s) {
-  for (const std::string* t : {&s.op, &s.who, &s.role, &s.purpose, &s.sha256, &s.rule, &s.reason}) {
-    if (!is_plain(*t)) return false;
+// `value` as nlohmann::json::dump(-1, ' ', false, replace) writes it: for valid UTF-8 the short
+// escapes for \b \f \n \r \t, \u00xx for the other control characters, everything else as it
+// is. Invalid UTF-8 (never in what the record layer checked) is left to nlohmann, whose
+// replacement characters the spelling has always had.
+void append_quoted(std::string& out, std::string_view value) {
+  if (!valid_utf8(value)) {
+    out += nlohmann::json(value).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return;
   }
-  auto plain_list = [](const std::vector<std::string>& list) {
-    return std::all_of(list.begin(), list.end(), [](const std::string& t) { return is_plain(t); });
-  };
-  return plain_list(s.resources) && plain_list(s.patients);
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  size_t plain = 0;  // start of the bytes not yet copied, which need no escape
+  for (size_t i = 0; i < value.size(); ++i) {
+    const auto c = static_cast<unsigned char>(value[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(value.substr(plain, i - plain));
+    plain = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        out += "\\u00";
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 0xF]);
+    }
+  }
+  out.append(value.substr(plain));
+  out.push_back('"');
 }
 
-// Writes `,"name":` (no comma before the first member).
-void open_member(std::string& out, std::string_view name) {
-  out += out.size() > 1 ? ",\"" : "\"";
-  out += name;
-  out += "\":";
+void append_member(std::string& out, std::string_view name) {
+  out.push_back(',');
+  append_quoted(out, name);
+  out.push_back(':');
 }
 
-void put_string(std::string& out, std::string_view name, std::string_view value) {
+void append_strings(std::string& out, std::string_view name, const std::vector<std::string>& values) {
+  if (values.empty()) return;
+  append_member(out, name);
+  out.push_back('[');
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    append_quoted(out, values[i]);
+  }
+  out.push_back(']');
+}
+
+void append_string(std::string& out, std::string_view name, const std::string& value) {
   if (value.empty()) return;
-  open_member(out, name);
-  out += '"';
-  out += value;
-  out += '"';
-}
-
-template <typename Item, typename Put>
-void put_list(std::string& out, std::string_view name, const std::vector<Item>& items, Put put) {
-  if (items.empty()) return;
-  open_member(out, name);
-  out += '[';
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += ',';
-    put(items[i]);
-  }
-  out += ']';
-}
-
-// The same bytes as format_with_nlohmann for a statement whose strings are all plain, written
-// directly: every record write formats one, and the general serializer costs several times more.
-std::string format_plain(const Statement& s) {
-  std::string out;
-  out.reserve(160 + s.sha256.size() + s.reason.size() + 40 * (s.resources.size() + s.patients.size()));
-  out += '{';
-  open_member(out, "v");
-  out += std::to_string(kVersion);
-  put_string(out, "op", s.op);
-  put_string(out, "outcome", s.denied ? "denied" : "ok");
-  open_member(out, "time");
-  out += std::to_string(s.time_ms);
-  put_string(out, "who", s.who);
-  put_string(out, "role", s.role);
-  put_string(out, "purpose", s.purpose);
-  auto quoted = [&](const std::string& t) { out += '"'; out += t; out += '"'; };
-  put_list(out, "resources", s.resources, quoted);
-  put_string(out, "sha256", s.sha256);
-  put_list(out, "patients", s.patients, quoted);
-  put_string(out, "rule", s.rule);
-  put_string(out, "reason", s.reason);
-  put_list(out, "erased", s.erased, [&](uint64_t i) { out += std::to_string(i); });
-  out += '}';
-  return out;
+  append_member(out, name);
+  append_quoted(out, value);
 }
 
 }  // namespace
 
+// Written directly rather than through an ordered_json: every request formats one, and the
+// sentinel formats every statement it verifies again (the canonical-form check). The output is
+// byte for byte what the ordered_json's dump gave (records_statement_test compares the two).
 std::string format_statement(const Statement& s) {
-  // An empty op is written too ("op":""), which put_string would leave out.
-  if (s.op.empty() || !all_plain(s)) return format_with_nlohmann(s);
-  return format_plain(s);
+  std::string out;
+  out.reserve(256);
+  out += "{\"v\":" + std::to_string(kVersion);
+  append_member(out, "op");
+  append_quoted(out, s.op);
+  out += s.denied ? ",\"outcome\":\"denied\"" : ",\"outcome\":\"ok\"";
+  append_member(out, "time");
+  out += std::to_string(s.time_ms);
+  append_string(out, "who", s.who);
+  append_string(out, "role", s.role);
+  append_string(out, "purpose", s.purpose);
+  append_strings(out, "resources", s.resources);
+  append_string(out, "sha256", s.sha256);
+  append_strings(out, "patients", s.patients);
+  append_string(out, "rule", s.rule);
+  append_string(out, "reason", s.reason);
+  if (!s.erased.empty()) {
+    append_member(out, "erased");
+    out.push_back('[');
+    for (size_t i = 0; i < s.erased.size(); ++i) {
+      if (i > 0) out.push_back(',');
+      out += std::to_string(s.erased[i]);
+    }
+    out.push_back(']');
+  }
+  out.push_back('}');
+  return out;
 }
 
 Result<Statement> parse_statement(std::string_view json) {
   if (json.size() > kMaxStatementBytes) return Status::invalid("statement is too large");
-  Result<Json> parsed = parse_strict_json(json, 2);
+  Result<Document> parsed = Document::scan(json, 2);
   if (!parsed) return Status::invalid("statement: " + parsed.status().message());
   Statement s;
   MEDSEAL_RETURN_IF_ERROR(read_fields(*parsed, &s));

@@ -110,10 +110,10 @@ Status EntryChecker::check_bundle(uint64_t bundle, uint64_t from, uint64_t to, u
   for (uint64_t i = lo; i < hi; ++i) {
     const std::string_view leaf = (*leaves)[i - first];
     const Hash leaf_hash = merkle::leaf_hash(leaf);
-    const std::string stored = hex_at(*hashes, i - first);
-    if (hex_encode(leaf_hash) != stored) {
+    // Compared as bytes; hex only for the alert.
+    if (std::string_view(*hashes).substr((i - first) * 32, 32) != as_view(leaf_hash)) {
       add("content-mismatch", "an entry's leaf hash differs from its level-0 tile", names, {i},
-          {{"expected", stored}, {"found", hex_encode(leaf_hash)}});
+          {{"expected", hex_at(*hashes, i - first)}, {"found", hex_encode(leaf_hash)}});
     }
     if (range != nullptr) range->append(leaf_hash, [](merkle::NodeId, const Hash&) {});
     check_entry(i, leaf, rows);
@@ -177,11 +177,11 @@ void EntryChecker::check_entry(uint64_t index, std::string_view leaf, Rows& rows
   }
   const Hash found = ledger::commitment(extra->salt, extra->statement);
   Result<records::Statement> st = records::parse_statement(extra->statement);
-  std::vector<std::string> named = st ? st->resources : std::vector<std::string>{};
   // System entries carry statements of other shapes too (alerts, `medseal log append` lines):
   // for them the commitment is what the ledger vouches for. Record statements must parse.
   const bool system = entry->kind == ledger::EntryKind::kSystem;
   if (found != entry->commitment || (!system && (!st || st->time_ms != entry->time_ms))) {
+    std::vector<std::string> named = st ? st->resources : std::vector<std::string>{};
     // Name the record the entry wrote even when its statement no longer says which.
     auto row = rows.records.find(index);
     if (row != rows.records.end() && named.empty()) named.push_back(versioned_name(row->second));
