@@ -211,7 +211,7 @@ TEST_F(CrashLoop, AcknowledgedWritesSurviveSigkillAndNothingIsFalselyReported) {
   // The check can fail: the same write with one byte changed, or claiming another entry, is lost.
   if (!checked_.empty()) {
     Server server(data_, kServeFlags);
-    ASSERT_TRUE(server.ready());
+    ASSERT_TRUE(server.ready()) << server.stderr_text();
     httplib::Client http(server.base());
     AckedWrite changed = checked_.back(), moved = checked_.back();
     changed.body.back() = changed.body.back() == '}' ? ' ' : '}';

@@ -33,7 +33,7 @@ Background::~Background() {
   if (out_fd_ >= 0) ::close(out_fd_);
 }
 
-std::string Background::stderr_text() const { return read_file(err_path_); }
+std::string Background::stderr_text() const { return read_file(err_path_) + ended_; }
 
 bool Background::wait_for_stderr(const std::string& text, int limit_s) const {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(limit_s);
@@ -80,7 +80,20 @@ void Background::wait_until_ready() {
     out_.append(buf, static_cast<size_t>(n));
   }
   const std::string prefix = "listening on ";
-  if (out_.rfind(prefix, 0) != 0 || out_.find('\n') == std::string::npos) return;
+  if (out_.rfind(prefix, 0) != 0 || out_.find('\n') == std::string::npos) {
+    // A silent crash says nothing on stderr: say how it ended, if it did (stdout closed).
+    for (int i = 0; i < 20 && pid_ > 0; ++i) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        ended_ = WIFEXITED(status) ? "[exited with status " + std::to_string(WEXITSTATUS(status)) + " before it was ready]"
+                                   : "[killed by signal " + std::to_string(WTERMSIG(status)) + " before it was ready]";
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    }
+    return;
+  }
   std::string url = out_.substr(prefix.size(), out_.find('\n') - prefix.size());
   httplib::Client client(url);
   client.enable_server_certificate_verification(false);  // https: only whether it answers

@@ -21,6 +21,7 @@ class Background {
   bool ready() const { return !base_.empty(); }
   const std::string& base() const { return base_; }  // http://127.0.0.1:PORT
   const std::string& first_lines() const { return out_; }  // stdout read while starting
+  // Its stderr; when it ended before it was ready, also how (exit status or signal).
   std::string stderr_text() const;
   // True once stderr contains `text`, waiting up to `limit_s` seconds.
   bool wait_for_stderr(const std::string& text, int limit_s) const;
@@ -37,6 +38,7 @@ class Background {
   pid_t pid_ = -1;
   int out_fd_ = -1;
   std::string out_, base_, err_path_;
+  std::string ended_;  // how it ended before it was ready, else ""
 };
 
 }  // namespace medseal::testing
