@@ -7,6 +7,7 @@
 
 #include "ledger/ledger.h"
 #include "note/keys.h"
+#include "records/json_scan.h"
 #include "records/resource.h"
 #include "records/service.h"
 #include "support/manual_clock.h"
@@ -20,6 +21,22 @@ constexpr std::string_view kLastUpdated = "2024-01-01T00:00:00.000Z";
 // fhir_resource_fuzz: whitespace before the resource's '{' shifted every stamping site by its
 // length, so the id and meta were spliced into the middle of resourceType's string and the
 // stored bytes were no JSON at all (crash-1bf3809d, reduced).
+// fhir_bundle_fuzz: a document ending in eight or more spaces made the scanner's whitespace skip
+// (eight spaces at a time) read one byte past the end (crash-9de997f7: "5" and eight spaces).
+// The bytes sit in a buffer of exactly their size, so AddressSanitizer sees the overread.
+TEST(FuzzRegression, TrailingSpacesEndTheScanAtTheLastByte) {
+  for (const std::string text : {"5        ", "{}        ", "[1]                "}) {
+    auto exact = std::make_unique<char[]>(text.size());
+    std::copy(text.begin(), text.end(), exact.get());
+    auto doc = records::json::Document::scan(std::string_view(exact.get(), text.size()), 8);
+    EXPECT_TRUE(doc.is_ok()) << text << ": " << doc.status().to_string();
+  }
+  const std::string unterminated = "{\"a\":        ";
+  auto exact = std::make_unique<char[]>(unterminated.size());
+  std::copy(unterminated.begin(), unterminated.end(), exact.get());
+  EXPECT_FALSE(records::json::Document::scan(std::string_view(exact.get(), unterminated.size()), 8).is_ok());
+}
+
 TEST(FuzzRegression, StampKeepsWhitespaceBeforeTheObject) {
   const std::string sent = "\n {\n \"resourceType\": \"Patient\"\n}\n";
   auto stamped = records::stamp_and_inspect(sent, "p1", "1", kLastUpdated);

@@ -139,7 +139,7 @@ class Scanner {
     while (pos_ < t_.size()) {
       // Pretty-printed documents are largely indentation: take spaces eight at a time.
       while (pos_ + 8 <= t_.size() && std::memcmp(t_.data() + pos_, "        ", 8) == 0) pos_ += 8;
-      if (!is_ws(t_[pos_])) return;
+      if (pos_ == t_.size() || !is_ws(t_[pos_])) return;
       ++pos_;
     }
   }
