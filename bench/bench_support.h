@@ -2,6 +2,7 @@
 #pragma once
 
 #include <sqlite3.h>
+#include <sys/types.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -41,6 +42,15 @@ inline constexpr std::string_view kPatient =
     R"("telecom":[{"system":"phone","value":"(03) 5555 6473","use":"work","rank":1}],)"
     R"("gender":"male","birthDate":"1974-12-25","address":[{"use":"home","line":["534 Erewhon St"],)"
     R"("city":"PleasantVille","district":"Rainbow","state":"Vic","postalCode":"3999"}]})";
+
+// CPU time (user + system) of this process, in seconds.
+double own_cpu_seconds();
+// CPU time (user + system) of a process or thread from its /proc/.../stat file, in clock ticks, if
+// its command is `want_comm` (any when empty); -1 if it is gone or is another command.
+int64_t stat_ticks(const std::string& stat_path, const std::string& want_comm = "");
+// The same for process `pid`.
+int64_t cpu_ticks(pid_t pid);
+double ticks_to_seconds(int64_t ticks);
 
 // ../shared beside the checkout (test data for benchmarks).
 std::string shared_dir();

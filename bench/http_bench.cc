@@ -12,7 +12,6 @@
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,7 +22,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -49,17 +47,7 @@ struct ProcessUsage {
 
 ProcessUsage usage_of(pid_t pid) {
   ProcessUsage u;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  // Fields after the command name (which may hold spaces) start at field 3; utime and stime are
-  // fields 14 and 15, in clock ticks.
-  std::istringstream fields(text.substr(text.rfind(')') + 2));
-  std::string field;
-  double ticks = 0;
-  for (int n = 3; n <= 15 && fields >> field; ++n) {
-    if (n >= 14) ticks += std::stod(field);
-  }
-  u.cpu_seconds = ticks / double(::sysconf(_SC_CLK_TCK));
+  u.cpu_seconds = ticks_to_seconds(cpu_ticks(pid));
   std::ifstream io("/proc/" + std::to_string(pid) + "/io");
   for (std::string name; io >> name;) {
     double value = 0;
@@ -67,13 +55,6 @@ ProcessUsage usage_of(pid_t pid) {
     if (name == "write_bytes:") u.storage_bytes = value;
   }
   return u;
-}
-
-double own_cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  auto seconds = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; };
-  return seconds(u.ru_utime) + seconds(u.ru_stime);
 }
 
 // `medseal serve` on a scratch data directory, with a clinician's token issued before it starts.

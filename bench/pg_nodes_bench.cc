@@ -13,7 +13,6 @@
 // fsync on for it. MEDSEAL_BENCH_PG_SECONDS sets each run's length (default 4);
 // MEDSEAL_BENCH_PG_PROCESSES=1 prints every PostgreSQL process's CPU with what it last ran.
 #include <benchmark/benchmark.h>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <csignal>
@@ -44,13 +43,6 @@ using storage::postgres::Params;
 
 std::chrono::milliseconds run_time() {
   return std::chrono::milliseconds(1000 * testing::env_int("MEDSEAL_BENCH_PG_SECONDS", 4));
-}
-
-double process_cpu_seconds() {  // this process: the clients
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  auto seconds = [](const timeval& t) { return double(t.tv_sec) + double(t.tv_usec) / 1e6; };
-  return seconds(u.ru_utime) + seconds(u.ru_stime);
 }
 
 // `nodes` medseal servers on one schema, sharing one log key and token store (one data directory
@@ -167,7 +159,7 @@ void BM_PgHttpCreate(benchmark::State& state) {
   for (auto _ : state) {
     const PgSnapshot pg_start = pg_before(schema.admin_url);
     const NodeTicks start = node_ticks(nodes);
-    const double clients_start = process_cpu_seconds();
+    const double clients_start = own_cpu_seconds();
     LoadResult r = run_load(nodes.targets(), clients, run_time(), [&](size_t, size_t) { return request; },
                             [&](const Answer& answer) {
                               if (answer.status == 201 && answer.has_header(server::fhir::kLedgerIndexHeader)) return true;
@@ -176,7 +168,7 @@ void BM_PgHttpCreate(benchmark::State& state) {
                               return false;
                             });
     const NodeTicks end = node_ticks(nodes);
-    const double clients_cpu = process_cpu_seconds() - clients_start;
+    const double clients_cpu = own_cpu_seconds() - clients_start;
     const PgUsage pg = pg_usage(pg_start, pg_after(schema.admin_url));
     state.SetIterationTime(r.seconds);
     state.SetItemsProcessed(int64_t(r.requests));
@@ -239,7 +231,7 @@ void BM_PgPlainInsert(benchmark::State& state) {
     std::atomic<int64_t> next{0};
     std::atomic<bool> stop{false};
     const PgSnapshot pg_start = pg_before(schema.admin_url);
-    const double clients_start = process_cpu_seconds();
+    const double clients_start = own_cpu_seconds();
     const auto start = Clock::now();
     std::vector<std::thread> threads;
     for (auto& session : sessions) {
@@ -260,7 +252,7 @@ void BM_PgPlainInsert(benchmark::State& state) {
     stop = true;
     for (auto& t : threads) t.join();
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    const double clients_cpu = process_cpu_seconds() - clients_start;
+    const double clients_cpu = own_cpu_seconds() - clients_start;
     const PgUsage pg = pg_usage(pg_start, pg_after(schema.admin_url));
     const double writes = double(std::max<int64_t>(next.load(), 1));
     state.SetIterationTime(seconds);

@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "bench_support.h"
@@ -22,25 +21,6 @@ namespace {
 const char* bench_pg_url() {
   const char* env = std::getenv("MEDSEAL_BENCH_PG");
   return env != nullptr && *env != '\0' ? env : nullptr;
-}
-
-// utime + stime of a /proc/.../stat file, if its command is `want_comm` (any when empty).
-int64_t stat_ticks(const std::string& path, const std::string& want_comm = "") {
-  std::ifstream in(path);
-  std::string line;
-  if (!std::getline(in, line)) return -1;
-  // "pid (comm) state ppid ...": comm may hold spaces, so fields count from the last ')'.
-  const size_t open = line.find('('), close = line.rfind(')');
-  if (open == std::string::npos || close == std::string::npos) return -1;
-  if (!want_comm.empty() && line.compare(open + 1, close - open - 1, want_comm) != 0) return -1;
-  std::istringstream fields(line.substr(close + 2));
-  std::string field;
-  int64_t utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {  // field 3 is the state
-    if (i == 14) utime = std::atoll(field.c_str());
-    if (i == 15) stime = std::atoll(field.c_str());
-  }
-  return utime + stime;
 }
 
 // Every process PostgreSQL lists, with its CPU ticks if it is a local "postgres" process.
@@ -104,10 +84,6 @@ int64_t pg_integer(Conn& db, const std::string& sql) {
   if (!rows) die(rows.status());
   return rows->integer(0, 0);
 }
-
-int64_t cpu_ticks(pid_t pid) { return stat_ticks("/proc/" + std::to_string(pid) + "/stat"); }
-
-double ticks_to_seconds(int64_t ticks) { return double(ticks) / double(sysconf(_SC_CLK_TCK)); }
 
 std::map<pid_t, int64_t> thread_ticks(pid_t pid) {
   std::map<pid_t, int64_t> ticks;

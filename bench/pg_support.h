@@ -40,9 +40,6 @@ void pg_exec(storage::postgres::Conn& db, const std::string& sql);
 // The first column of the first row of `sql` as an integer (a count, an LSN difference).
 int64_t pg_integer(storage::postgres::Conn& db, const std::string& sql);
 
-// CPU time in clock ticks (user + system) of a process, from /proc; -1 if gone.
-int64_t cpu_ticks(pid_t pid);
-double ticks_to_seconds(int64_t ticks);
 // Every thread of `pid` with its CPU ticks.
 std::map<pid_t, int64_t> thread_ticks(pid_t pid);
 
