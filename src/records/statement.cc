@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "identity/identity.h"
+#include "note/text.h"
 #include "records/json_scan.h"
 #include "util/strict_json.h"
 
@@ -137,37 +138,16 @@ Status check_values(const Statement& s) {
 
 namespace {
 
-// True for strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
+// True for strict UTF-8 (note/text.h: no overlong forms, no surrogates, nothing above U+10FFFF).
 bool valid_utf8(std::string_view text) {
-  size_t i = 0;
-  while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
+  for (size_t i = 0; i < text.size();) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
       ++i;
       continue;
     }
-    size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xBF;  // the allowed range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return false;
-    }
-    if (text.size() - i < len) return false;
-    const auto second = static_cast<unsigned char>(text[i + 1]);
-    if (second < lo || second > hi) return false;
-    for (size_t k = 2; k < len; ++k) {
-      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return false;
-    }
-    i += len;
+    const std::optional<note::text::Rune> rune = note::text::decode_rune(text.substr(i));
+    if (!rune) return false;
+    i += rune->size;
   }
   return true;
 }
