@@ -2,11 +2,9 @@
 
 namespace medseal::storage::sqlite {
 
-Result<std::unique_ptr<Checkpointer>> Checkpointer::start(const std::string& path, Db& writer,
-                                                          uint32_t chunk_bytes) {
+Result<std::unique_ptr<Checkpointer>> Checkpointer::start(const std::string& path, Db& writer) {
   Result<Db> db = Db::open(path, false);
   if (!db) return db.status();
-  db->set_chunk_size(chunk_bytes);  // the checkpointer is what extends the database file
   // A connection only checkpoints once its pager has opened the WAL, which its first read does;
   // before that, sqlite3_wal_checkpoint_v2 silently does nothing.
   MEDSEAL_RETURN_IF_ERROR(db->exec("SELECT count(*) FROM sqlite_master", "open the WAL"));

@@ -32,10 +32,8 @@ class Checkpointer {
   static constexpr int kWriterCheckpointFrames = 2048;
   static constexpr int64_t kWalSizeLimit = 64 << 20;
 
-  // Opens its own connection to `path` (growing the file `chunk_bytes` at a time, as the writer
-  // does) and installs the signal on `writer`.
-  static Result<std::unique_ptr<Checkpointer>> start(const std::string& path, Db& writer,
-                                                     uint32_t chunk_bytes);
+  // Opens its own connection to `path` and installs the signal on `writer`.
+  static Result<std::unique_ptr<Checkpointer>> start(const std::string& path, Db& writer);
   ~Checkpointer();  // stops the thread; the writer must still be open
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;

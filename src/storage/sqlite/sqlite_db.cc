@@ -90,11 +90,6 @@ Result<std::string> Db::query_text(const char* sql, std::string_view what) {
   return std::string(stmt->column_text(0));
 }
 
-void Db::set_chunk_size(uint32_t bytes) {
-  int chunk = static_cast<int>(bytes);
-  sqlite3_file_control(db_, "main", SQLITE_FCNTL_CHUNK_SIZE, &chunk);
-}
-
 Stmt::~Stmt() {
   if (stmt_ != nullptr) sqlite3_finalize(stmt_);
 }

@@ -35,8 +35,6 @@ class Db {
   // Runs a statement that returns one text value (PRAGMAs).
   Result<std::string> query_text(const char* sql, std::string_view what);
   bool in_transaction() const { return db_ != nullptr && sqlite3_get_autocommit(db_) == 0; }
-  // Makes this connection extend the database file `bytes` at a time (0: as needed).
-  void set_chunk_size(uint32_t bytes);
 
  private:
   explicit Db(sqlite3* db) : db_(db) {}

@@ -153,7 +153,6 @@ class SqliteStoreImpl final : public SqliteStore {
     if (!db) return db.status();
     writer_ = std::move(*db);
     MEDSEAL_RETURN_IF_ERROR(configure_writer(writer_, options_.page_size));
-    writer_.set_chunk_size(options_.grow_chunk_bytes);
     MEDSEAL_RETURN_IF_ERROR(migrate(writer_));
     MEDSEAL_RETURN_IF_ERROR(prepare_writer());
     Result<std::string> max_pages = writer_.query_text("PRAGMA max_page_count", "read page limit");
@@ -161,7 +160,7 @@ class SqliteStoreImpl final : public SqliteStore {
     default_max_pages_ = *max_pages;
     if (options_.background_checkpoints) {
       Result<std::unique_ptr<sqlite::Checkpointer>> c =
-          sqlite::Checkpointer::start(path_, writer_, options_.grow_chunk_bytes);
+          sqlite::Checkpointer::start(path_, writer_);
       if (!c) return c.status();
       checkpointer_ = std::move(*c);
     }

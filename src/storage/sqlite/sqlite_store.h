@@ -44,9 +44,9 @@ struct SqliteStoreOptions {
   // Copy the WAL into the database file on a background thread (storage/sqlite/checkpointer.h)
   // instead of SQLite's automatic checkpoint inside every ~1000th commit.
   bool background_checkpoints = true;
-  // Grow the database file this many bytes at a time (SQLITE_FCNTL_CHUNK_SIZE; 0: page by page).
-  // Fewer allocating writes, so less ext4 journal work tied to each commit's fsync.
-  uint32_t grow_chunk_bytes = 8 << 20;
+  // The file grows page by page (SQLite's default). Growing it 8 MiB at a time
+  // (SQLITE_FCNTL_CHUNK_SIZE) cost more than it saved on ext4: ingest spent ~35 ms more kernel
+  // time per run (writes into preallocated extents), and durable appends were ~13% slower.
 };
 
 class SqliteStore : public Store {
