@@ -449,6 +449,44 @@ TEST_P(LedgerAppendTest, ShuttingDownCommitsWhatIsQueued) {
   EXPECT_EQ(ledger->head().size, 5u);
 }
 
+TEST_P(LedgerAppendTest, NoAppendIsAnsweredBeforeTheFlushThatCoversIt) {
+  auto ledger = open_ledger(window(milliseconds(0)));
+  faults_->hold_syncs();  // a disk that takes its time
+  std::atomic<bool> answered{false};
+  std::thread caller([&] {
+    Result<uint64_t> index = ledger->append(request(statement(0, 0)));
+    EXPECT_TRUE(index.is_ok() && *index == 0) << index.status().to_string();
+    answered = true;
+  });
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(faults_->commits(), 1u) << "committed while the flush waits";
+  EXPECT_FALSE(answered) << "answered before its batch was flushed";
+  EXPECT_EQ(ledger->head().size, 0u) << "a checkpoint was served before it was durable";
+  faults_->release_syncs();
+  caller.join();
+  EXPECT_TRUE(answered);
+  EXPECT_EQ(ledger->head().size, 1u);
+}
+
+TEST_P(LedgerAppendTest, AFailedFlushFailsItsBatchAndEveryLaterWriteUntilReopened) {
+  auto ledger = open_ledger(window(milliseconds(0)));
+  ASSERT_TRUE(ledger->append(request(statement(0, 0))).is_ok());
+  faults_->fail_syncs(Status::io("EIO from fdatasync"));
+  Result<uint64_t> unflushed = ledger->append(request(statement(0, 1)));
+  EXPECT_EQ(unflushed.status().code(), Code::kIoError);
+  faults_->clear();
+  // The kernel may have dropped the pages it could not write: nothing more is acknowledged.
+  Result<uint64_t> later = ledger->append(request(statement(0, 2)));
+  EXPECT_EQ(later.status().code(), Code::kIoError);
+  EXPECT_NE(later.status().message().find("restart"), std::string::npos) << later.status().message();
+  EXPECT_EQ(ledger->head().size, 1u) << "only flushed checkpoints are served";
+  ledger.reset();
+  // Reopened, the ledger goes on from what the store holds (here the unflushed entry survived).
+  ledger = open_ledger();
+  Result<uint64_t> index = ledger->append(request(statement(0, 3)));
+  ASSERT_TRUE(index.is_ok()) << index.status().to_string();
+  EXPECT_EQ(*index, 2u);
+}
 
 // A record version and keys committed with their entry: the ledger stamps the version with the
 // entry's index and time, and an erasure entry removes it and the erased entry's extras.

@@ -103,7 +103,9 @@ Result<std::unique_ptr<OpenLog>> open_log(const std::string& data_dir, const std
     log->ledger = std::make_unique<cluster::NodeLedger>(*log->store, log->key, std::move(*intake));
     return log;
   }
-  auto ledger = ledger::Ledger::open(*log->store, log->key);
+  ledger::LedgerOptions options;
+  if (!store_url.empty()) options.batch_window = ledger::kDurableCommitBatchWindow;
+  auto ledger = ledger::Ledger::open(*log->store, log->key, options);
   if (!ledger) return ledger.status();
   log->ledger = std::move(*ledger);
   return log;

@@ -63,7 +63,8 @@ Status ClusterNode::lead_and_watch() {
   fenced.leader_session = (*lead)->session_pid();
   auto store = storage::open_postgres_store(options_.store_url, fenced);
   if (!store) return store.status();
-  auto ledger = ledger::Ledger::open(**store, key_);
+  auto ledger =
+      ledger::Ledger::open(**store, key_, {.batch_window = ledger::kDurableCommitBatchWindow});
   if (!ledger) return ledger.status();
   const uint64_t size = (*ledger)->head().size;
   // Before promote(): until then no request runs here (they are forwarded), so the record

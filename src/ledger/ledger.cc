@@ -61,13 +61,15 @@ class LedgerImpl final : public Ledger {
         queue_(options.batch_window, options.max_batch_entries) {}
 
   ~LedgerImpl() override {
-    queue_.close();  // the sequencer commits what is queued, then stops
+    queue_.close();  // the sequencer commits what is queued, then stops; then the syncer
     if (sequencer_.joinable()) sequencer_.join();
+    if (syncer_.joinable()) syncer_.join();
   }
 
   Status start() {
     MEDSEAL_RETURN_IF_ERROR(load_state());
-    sequencer_ = std::thread([this] { run(); });
+    sequencer_ = std::thread([this] { run_sequencer(); });
+    syncer_ = std::thread([this] { run_syncer(); });
     return Status::ok();
   }
 
@@ -102,7 +104,8 @@ class LedgerImpl final : public Ledger {
   }
 
  private:
-  // Loads head and tree from the store, trusting nothing it has not checked against the log key.
+  // Loads head and tree from the store and publishes the head, trusting nothing it has not checked
+  // against the log key. The store must hold no batch still waiting for its flush.
   Status load_state() {
     Result<storage::LogHead> stored = store_.head();
     if (!stored) return stored.status();
@@ -152,30 +155,77 @@ class LedgerImpl final : public Ledger {
     head_ = std::move(head);
   }
 
-  void run() {
+  // Commits batch after batch without waiting for the disk: each committed batch goes to the
+  // syncer, which acknowledges it after the next flush. A failed commit is answered at once.
+  // A batch is taken only once the syncer has taken the previous one, so while one flush runs
+  // the next batch gathers every request that arrives meanwhile: group commit paced by the
+  // disk, with one batch written ahead of it.
+  void run_sequencer() {
     for (;;) {
+      committed_.wait_until_taken();
       std::vector<Pending*> batch = queue_.next_batch();
-      if (batch.empty()) return;  // closed and drained
-      Result<uint64_t> first = commit_batch(batch);
-      acknowledge(batch, first);
+      if (batch.empty()) break;  // closed and drained
+      Result<storage::LogHead> head = commit_batch(batch);
+      if (!head) {
+        acknowledge(batch, head.status());
+        continue;
+      }
+      committed_.push({std::move(batch), std::move(*head)});
+    }
+    committed_.close();
+  }
+
+  // One flush for every batch committed since the last: while it runs, the sequencer commits the
+  // next batch, so the disk's latency is paid once per flush instead of once per batch.
+  void run_syncer() {
+    for (;;) {
+      std::vector<Committed> committed = committed_.take_all();
+      if (committed.empty()) return;  // the sequencer is done and everything is answered
+      Status flushed = sync_failure();
+      if (flushed) flushed = store_.sync();
+      if (!flushed) fail_syncs(flushed);
+      if (flushed) publish(committed.back().head);
+      for (Committed& c : committed) {
+        const uint64_t first = c.head.size - entry_count(c.batch);
+        acknowledge(c.batch, flushed ? Result<uint64_t>(first) : Result<uint64_t>(flushed));
+      }
+      committed_.finished(committed.size());
     }
   }
 
-  // Integrates and commits one batch; returns the index of its first entry.
-  Result<uint64_t> commit_batch(std::vector<Pending*>& batch) {
+  // After a failed flush the kernel may have dropped the unwritten pages: whether the batches
+  // since the last good flush are on disk is unknown, so no further write is acknowledged
+  // until the ledger is opened again (PostgreSQL stops for the same reason).
+  void fail_syncs(const Status& cause) {
+    std::lock_guard lock(sync_failure_mu_);
+    if (sync_failure_.is_ok()) {
+      sync_failure_ = Status::io("the store could not flush its writes (" + cause.message() +
+                                 "); restart to continue");
+    }
+  }
+  Status sync_failure() const {
+    std::lock_guard lock(sync_failure_mu_);
+    return sync_failure_;
+  }
+
+  // Integrates and commits one batch, not yet durable; returns the head it makes.
+  Result<storage::LogHead> commit_batch(std::vector<Pending*>& batch) {
+    MEDSEAL_RETURN_IF_ERROR(sync_failure());
     // After a failed commit the in-memory tree may hold entries the store does not: start over
     // from what the store holds, and fail this batch too if the store cannot be read yet.
     if (needs_reload_) {
+      // What the store holds may be served once the batches before the failure are flushed. (If
+      // someone truncated the store, the smaller head is served: monitors see the rollback.)
+      committed_.wait_until_idle();
       MEDSEAL_RETURN_IF_ERROR(load_state());
       needs_reload_ = false;
     }
     needs_reload_ = true;  // until the commit below has succeeded
     Result<storage::Batch> b = integrate(batch);
     if (!b) return b.status();
-    MEDSEAL_RETURN_IF_ERROR(store_.commit(*b));
+    MEDSEAL_RETURN_IF_ERROR(store_.commit_unsynced(*b));
     needs_reload_ = false;
-    publish({b->new_size, std::move(b->checkpoint)});
-    return b->old_size;
+    return storage::LogHead{b->new_size, std::move(b->checkpoint)};
   }
 
   // Appends the batch's entries to the tree and returns everything the store must write.
@@ -227,10 +277,13 @@ class LedgerImpl final : public Ledger {
   bool needs_reload_ = false;  // the sequencer's alone
 
   mutable std::mutex head_mu_;
-  storage::LogHead head_;  // the latest committed head, for readers
+  storage::LogHead head_;  // the latest durable head, for readers
 
   RequestQueue queue_;
-  std::thread sequencer_;
+  CommittedQueue committed_;
+  mutable std::mutex sync_failure_mu_;
+  Status sync_failure_ = Status::ok();
+  std::thread sequencer_, syncer_;
 };
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <utility>
+
 namespace medseal::ledger {
 
 void Pending::wake_one(std::atomic<uint32_t>* word) {
@@ -61,6 +63,49 @@ std::vector<Pending*> RequestQueue::take_locked() {
   queued_entries_ -= entries;
   last_batch_callers_ = batch.size();
   return batch;
+}
+
+void CommittedQueue::push(Committed c) {
+  {
+    std::lock_guard lock(mu_);
+    queued_.push_back(std::move(c));
+    ++unanswered_;
+  }
+  cv_.notify_all();  // the syncer; the sequencer, the only pusher, is not waiting
+}
+
+std::vector<Committed> CommittedQueue::take_all() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return !queued_.empty() || closed_; });
+  std::vector<Committed> taken = std::exchange(queued_, {});
+  cv_.notify_all();  // the sequencer may wait in wait_until_taken
+  return taken;
+}
+
+void CommittedQueue::wait_until_taken() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return queued_.empty(); });
+}
+
+void CommittedQueue::finished(size_t n) {
+  {
+    std::lock_guard lock(mu_);
+    unanswered_ -= n;
+  }
+  cv_.notify_all();
+}
+
+void CommittedQueue::wait_until_idle() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return unanswered_ == 0; });
+}
+
+void CommittedQueue::close() {
+  {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+  }
+  cv_.notify_all();
 }
 
 void RequestQueue::close() {

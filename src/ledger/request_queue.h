@@ -1,4 +1,5 @@
-// The queue between appending threads and the sequencer, and the group-commit window.
+// The queue between appending threads and the sequencer with the group-commit window, and the
+// hand-off from the sequencer to the syncer.
 //
 // A caller enqueues one Pending (one append or append_all) and blocks on it; the sequencer takes
 // the queued Pendings in batches: it waits for the first, then gathers more until the window that
@@ -97,6 +98,33 @@ class RequestQueue {
   std::deque<Pending*> queue_;
   size_t queued_entries_ = 0;
   size_t last_batch_callers_ = 0;  // 0 until a batch was taken: then only the window decides
+  bool closed_ = false;
+};
+
+// A batch the sequencer has committed but not yet made durable: its callers wait for the syncer.
+struct Committed {
+  std::vector<Pending*> batch;
+  storage::LogHead head;  // what the store holds after this batch
+};
+
+// The hand-off from the sequencer to the syncer, in commit order.
+class CommittedQueue {
+ public:
+  void push(Committed c);
+  // Blocks until something was pushed, then takes all of it. Empty only when closed and drained.
+  std::vector<Committed> take_all();
+  // Blocks until the syncer has taken everything pushed (its flush covers it or is about to).
+  void wait_until_taken();
+  // The syncer has answered `n` batches it took; wait_until_idle() returns once all are.
+  void finished(size_t n);
+  void wait_until_idle();
+  void close();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Committed> queued_;
+  size_t unanswered_ = 0;  // pushed and not yet finished
   bool closed_ = false;
 };
 

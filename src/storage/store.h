@@ -120,6 +120,15 @@ class Store {
   // visible, and the store accepts a batch from the old size again once the fault clears.
   virtual Status commit(const Batch& batch) = 0;
 
+  // Group commit in two steps, so the sequencer can write the next batch while the disk flushes
+  // this one: commit_unsynced() is commit() except that the batch may not be durable yet (readers
+  // may already see it), and sync() makes every batch committed so far durable. A batch is
+  // acknowledged only after a sync() that followed it returned OK. If sync() fails, batches since
+  // the last good sync may be lost (after a crash) or kept; nothing says which. The defaults
+  // commit durably and sync nothing.
+  virtual Status commit_unsynced(const Batch& batch) { return commit(batch); }
+  virtual Status sync() { return Status::ok(); }
+
   virtual Result<LogHead> head() = 0;
 
   // The tile or bundle at (entries, level, index) at its stored width; kNotFound if none.

@@ -17,11 +17,30 @@ void FaultStore::fail_reads(Status error) {
   read_fault_ = std::move(error);
 }
 
+void FaultStore::fail_syncs(Status error) {
+  std::lock_guard lock(mu_);
+  sync_fault_ = std::move(error);
+}
+
+void FaultStore::hold_syncs() {
+  std::lock_guard lock(mu_);
+  holding_syncs_ = true;
+}
+
+void FaultStore::release_syncs() {
+  {
+    std::lock_guard lock(mu_);
+    holding_syncs_ = false;
+  }
+  released_.notify_all();
+}
+
 void FaultStore::clear() {
   std::lock_guard lock(mu_);
   commit_fault_.reset();
   after_commit_fault_.reset();
   read_fault_.reset();
+  sync_fault_.reset();
 }
 
 size_t FaultStore::commits() const {
@@ -40,13 +59,31 @@ std::vector<uint64_t> FaultStore::committed_sizes() const {
 }
 
 Status FaultStore::commit(const storage::Batch& batch) {
+  return commit_with(batch, [&] { return inner_.commit(batch); });
+}
+
+Status FaultStore::commit_unsynced(const storage::Batch& batch) {
+  return commit_with(batch, [&] { return inner_.commit_unsynced(batch); });
+}
+
+Status FaultStore::sync() {
+  std::unique_lock lock(mu_);
+  released_.wait(lock, [&] { return !holding_syncs_; });
+  lock.unlock();
+  Status s = inner_.sync();
+  lock.lock();
+  return s && sync_fault_ ? *sync_fault_ : s;
+}
+
+template <typename Commit>
+Status FaultStore::commit_with(const storage::Batch& batch, Commit inner_commit) {
   std::unique_lock lock(mu_);
   if (commit_fault_) {
     ++failed_;
     return *commit_fault_;
   }
   lock.unlock();
-  Status s = inner_.commit(batch);
+  Status s = inner_commit();
   lock.lock();
   if (s) committed_.push_back(batch.new_size - batch.old_size);
   if (s && after_commit_fault_) s = *after_commit_fault_;

@@ -2,6 +2,7 @@
 // that a failed batch is never acknowledged and that the ledger recovers once the fault clears.
 #pragma once
 
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -21,6 +22,11 @@ class FaultStore : public storage::Store {
   void fail_after_commits(Status error);
   // Every read (head, tiles, extras, records, keys) fails with `error`, until clear().
   void fail_reads(Status error);
+  // Every sync() fails with `error` after the inner store's, until clear().
+  void fail_syncs(Status error);
+  // sync() waits until release_syncs(), as a disk slow to flush would.
+  void hold_syncs();
+  void release_syncs();
   void clear();
 
   size_t commits() const;         // commits that reached the inner store and succeeded there
@@ -28,6 +34,8 @@ class FaultStore : public storage::Store {
   std::vector<uint64_t> committed_sizes() const;  // entries per successful commit, in order
 
   Status commit(const storage::Batch& batch) override;
+  Status commit_unsynced(const storage::Batch& batch) override;  // commit()'s faults
+  Status sync() override;
   Result<storage::LogHead> head() override;
   Result<storage::StoredTile> read_tile(bool entries, uint8_t level, uint64_t index) override;
   Result<std::vector<storage::StoredTile>> read_tiles(
@@ -43,10 +51,14 @@ class FaultStore : public storage::Store {
 
  private:
   std::optional<Status> read_fault() const;
+  template <typename Commit>
+  Status commit_with(const storage::Batch& batch, Commit inner_commit);
 
   storage::Store& inner_;
   mutable std::mutex mu_;
-  std::optional<Status> commit_fault_, after_commit_fault_, read_fault_;
+  std::condition_variable released_;
+  bool holding_syncs_ = false;
+  std::optional<Status> commit_fault_, after_commit_fault_, read_fault_, sync_fault_;
   size_t failed_ = 0;
   std::vector<uint64_t> committed_;
 };

@@ -167,14 +167,22 @@ std::string_view Stmt::column_blob(int i) const {
                       : std::string_view(static_cast<const char*>(p), static_cast<size_t>(n));
 }
 
-Status use_durable_wal(Db& db) {
+namespace {
+
+Status use_wal(Db& db, const char* synchronous) {
   Result<std::string> mode = db.query_text("PRAGMA journal_mode = WAL", "set WAL mode");
   if (!mode) return mode.status();
   if (*mode != "wal") {
     return Status::io("sqlite: cannot switch to WAL mode (journal mode " + *mode + ")");
   }
-  return db.exec("PRAGMA synchronous = FULL", "set synchronous");
+  return db.exec(synchronous, "set synchronous");
 }
+
+}  // namespace
+
+Status use_durable_wal(Db& db) { return use_wal(db, "PRAGMA synchronous = FULL"); }
+
+Status use_wal_synced_by_caller(Db& db) { return use_wal(db, "PRAGMA synchronous = NORMAL"); }
 
 Status create_small_schema(Db& db, int64_t version, const char* schema, std::string_view what) {
   Result<std::string> found = db.query_text("PRAGMA user_version", "read schema version");

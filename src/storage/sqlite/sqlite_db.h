@@ -77,6 +77,11 @@ class Stmt {
 // is on disk. kIoError if the file cannot be switched to WAL.
 Status use_durable_wal(Db& db);
 
+// WAL mode with synchronous=NORMAL: a commit writes the WAL but does not fsync it; whoever
+// acknowledges the commit must fsync the WAL file first (the store's sync()). Checkpoints still
+// fsync the WAL before copying it and the database file after.
+Status use_wal_synced_by_caller(Db& db);
+
 // For small single-file stores of their own (the witness's, the alert outbox): refuses a file
 // whose PRAGMA user_version is newer than `version` (kFailedPrecondition naming `what`), then runs
 // `schema`, which must be idempotent (CREATE ... IF NOT EXISTS) and set user_version.

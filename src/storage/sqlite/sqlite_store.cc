@@ -1,5 +1,11 @@
 #include "storage/sqlite/sqlite_store.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -11,6 +17,7 @@
 #include "storage/session_pool.h"
 #include "storage/sqlite/record_sql.h"
 #include "storage/sqlite/sqlite_db.h"
+#include "util/file_io.h"
 
 namespace medseal::storage {
 namespace {
@@ -99,7 +106,7 @@ Status configure_writer(Db& db, uint32_t page_size) {
   // page_size only takes effect on a file that has no tables yet, and must precede WAL mode.
   const std::string pragma = "PRAGMA page_size = " + std::to_string(page_size);
   MEDSEAL_RETURN_IF_ERROR(db.exec(pragma.c_str(), "set page size"));
-  return sqlite::use_durable_wal(db);
+  return sqlite::use_wal_synced_by_caller(db);  // SqliteStoreImpl::sync()
 }
 
 // One tile by key, on a reader's statement.
@@ -168,12 +175,37 @@ class SqliteStoreImpl final : public SqliteStore {
   }
 
   Status commit(const Batch& batch) override {
+    MEDSEAL_RETURN_IF_ERROR(commit_unsynced(batch));
+    return sync();
+  }
+
+  Status commit_unsynced(const Batch& batch) override {
     Result<std::vector<ExtrasRun>> runs = check_batch(batch);
     if (!runs) return runs.status();
     std::lock_guard lock(writer_mu_);
     Status s = write(batch, *runs);
     if (!s && writer_.in_transaction()) (void)rollback_.run("rollback");
     return s;
+  }
+
+  // fdatasync of the WAL, through a descriptor of its own: the writer's commits only write it.
+  // Writing and flushing one file from two threads is safe, and a flush covers every write that
+  // returned before it.
+  Status sync() override {
+    std::lock_guard lock(sync_mu_);
+    if (wal_ == nullptr) {
+      const std::string wal = path_ + "-wal";  // exists from the writer's first commit on
+      auto fd = std::make_unique<Fd>(::open(wal.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!fd->ok()) return Status::io("sqlite: cannot open " + wal + ": " + std::strerror(errno));
+      // A WAL created by this process is durable only with its directory entry.
+      const std::filesystem::path dir = std::filesystem::path(path_).parent_path();
+      MEDSEAL_RETURN_IF_ERROR(fsync_dir(dir.empty() ? "." : dir.string()));
+      wal_ = std::move(fd);
+    }
+    if (::fdatasync(wal_->get()) != 0) {
+      return Status::io(std::string("sqlite: cannot flush the WAL: ") + std::strerror(errno));
+    }
+    return Status::ok();
   }
 
   Result<LogHead> head() override {
@@ -355,6 +387,9 @@ class SqliteStoreImpl final : public SqliteStore {
   sqlite::RecordWriter records_;
   std::string default_max_pages_;
   std::unique_ptr<sqlite::Checkpointer> checkpointer_;  // stopped before the writer closes
+
+  std::mutex sync_mu_;
+  std::unique_ptr<Fd> wal_;  // opened by the first sync()
 
   SessionPool<Reader> readers_{options_.idle_readers, [this] { return Reader::open(path_); }};
 };

@@ -1,5 +1,6 @@
-// The embedded store: one SQLite file in WAL mode with synchronous=FULL, so a commit is durable
-// when it returns and readers run while the writer commits.
+// The embedded store: one SQLite file in WAL mode, so readers run while the writer commits. A
+// commit is durable when commit() returns; commit_unsynced() only writes the WAL, and sync()
+// fdatasyncs it, so the ledger can write its next batch while the disk flushes the last one.
 //
 // Schema (version 2; plain tables and types that PostgreSQL also has, BLOB being BYTEA there):
 //   schema_version(version)                       one row: the schema this file holds
