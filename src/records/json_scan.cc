@@ -392,6 +392,16 @@ bool Document::string_equals(uint32_t i, std::string_view want) const {
   return n.value_escaped ? unescape(raw(i)) == want : inner(raw(i)) == want;
 }
 
+size_t quoted_size(std::string_view value) {
+  size_t size = value.size() + 2;
+  for (const char ch : value) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') size += 1;
+    else if (c < 0x20) size += 5;  // \u00xx
+  }
+  return size;
+}
+
 std::string quote(std::string_view value) {
   std::string out;
   out.reserve(value.size() + 2);

@@ -74,5 +74,7 @@ class Document {
 
 // `value` as a JSON string literal, quotes included (escapes '"', '\\' and control characters).
 std::string quote(std::string_view value);
+// quote(value).size(), without building it.
+size_t quoted_size(std::string_view value);
 
 }  // namespace medseal::records::json

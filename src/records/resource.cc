@@ -225,19 +225,13 @@ std::string patient_of_reference(std::string_view reference) {
   return is_valid_id(id) ? std::string(kPrefix) + std::string(id) : "";
 }
 
-// A string value replaced by a reference rewrite: the span of the literal and the new value.
-struct Rewrite {
-  TextSpan span;
-  const std::string* value;
-};
-
 // The patient of the first reference naming one, each read as it is after `rewrites` (which are
 // in document order).
-std::string referenced_patient(const StampSites& sites, const std::vector<Rewrite>& rewrites) {
+std::string referenced_patient(const StampSites& sites, const std::vector<UuidRewrite>& rewrites) {
   for (const StampSites::Reference& r : sites.references) {
     const auto rewritten = std::lower_bound(
         rewrites.begin(), rewrites.end(), r.span.begin,
-        [](const Rewrite& w, uint32_t at) { return w.span.begin < at; });
+        [](const UuidRewrite& w, uint32_t at) { return w.span.begin < at; });
     const bool hit = rewritten != rewrites.end() && rewritten->span.begin == r.span.begin;
     std::string patient = patient_of_reference(hit ? *rewritten->value : r.value);
     if (!patient.empty()) return patient;
@@ -260,14 +254,14 @@ Status check_stamp_ids(std::string_view id, std::string_view version_id) {
 // stamp_and_inspect of `text` whose sites are `sites`, after `rewrites` (in document order):
 // one pass that applies the rewrites and the stamps together.
 Result<StampedResource> stamp_at_sites(std::string_view text, const StampSites& sites,
-                                       const std::vector<Rewrite>& rewrites, std::string_view id,
+                                       const std::vector<UuidRewrite>& rewrites, std::string_view id,
                                        std::string_view version_id,
                                        std::string_view last_updated) {
   MEDSEAL_RETURN_IF_ERROR(check_stamp_ids(id, version_id));
   if (!sites.verdict) return sites.verdict;
   std::vector<Edit> edits;
   edits.reserve(rewrites.size() + 3);
-  for (const Rewrite& w : rewrites) {
+  for (const UuidRewrite& w : rewrites) {
     // A value that stamping replaces whole is not rewritten first (the id never is: a
     // urn:uuid is no valid id).
     if (inside(w.span, sites.version_id) || inside(w.span, sites.last_updated)) continue;
@@ -304,18 +298,6 @@ std::vector<TextSpan> uuid_strings_in(const Document& doc, uint32_t value) {
     }
   }
   return spans;
-}
-
-// The uuid_strings of `entry` that `rewrites` replaces, in document order.
-std::vector<Rewrite> uuid_rewrites(const BundleEntry& entry,
-                                   const std::map<std::string, std::string>& rewrites) {
-  std::vector<Rewrite> out;
-  for (const TextSpan& span : entry.uuid_strings) {
-    const std::string_view raw(entry.resource.data() + span.begin, span.end - span.begin);
-    const auto found = rewrites.find(std::string(raw.substr(1, raw.size() - 2)));
-    if (found != rewrites.end()) out.push_back({span, &found->second});
-  }
-  return out;
 }
 
 Result<BundleEntry> parse_entry(const Document& doc, uint32_t entry, size_t index) {
@@ -459,10 +441,23 @@ Result<std::vector<BundleEntry>> parse_transaction(std::string_view bytes, size_
   return entries;
 }
 
+std::vector<UuidRewrite> uuid_rewrites(const BundleEntry& entry,
+                                       const std::map<std::string, std::string>& rewrites) {
+  std::vector<UuidRewrite> out;
+  if (rewrites.empty()) return out;
+  std::string key;  // one buffer for every lookup: a urn:uuid is too long to be stored inline
+  for (const TextSpan& span : entry.uuid_strings) {
+    key.assign(entry.resource.data() + span.begin + 1, span.end - span.begin - 2);
+    const auto found = rewrites.find(key);
+    if (found != rewrites.end()) out.push_back({span, &found->second});
+  }
+  return out;
+}
+
 std::string rewrite_uuid_references(const BundleEntry& entry,
                                     const std::map<std::string, std::string>& rewrites) {
   std::vector<Edit> edits;
-  for (const Rewrite& w : uuid_rewrites(entry, rewrites)) {
+  for (const UuidRewrite& w : uuid_rewrites(entry, rewrites)) {
     edits.push_back(replace_value(w.span, *w.value));
   }
   return apply(std::string_view(entry.resource), std::move(edits));
@@ -470,9 +465,13 @@ std::string rewrite_uuid_references(const BundleEntry& entry,
 
 size_t rewritten_size(const BundleEntry& entry,
                       const std::map<std::string, std::string>& rewrites) {
+  return rewritten_size(entry, uuid_rewrites(entry, rewrites));
+}
+
+size_t rewritten_size(const BundleEntry& entry, const std::vector<UuidRewrite>& rewrites) {
   size_t size = entry.resource.size();
-  for (const Rewrite& w : uuid_rewrites(entry, rewrites)) {
-    size = size - (w.span.end - w.span.begin) + json::quote(*w.value).size();
+  for (const UuidRewrite& w : rewrites) {
+    size = size - (w.span.end - w.span.begin) + json::quoted_size(*w.value);
   }
   return size;
 }
@@ -481,8 +480,14 @@ Result<StampedResource> rewrite_and_stamp(const BundleEntry& entry,
                                           const std::map<std::string, std::string>& rewrites,
                                           std::string_view id, std::string_view version_id,
                                           std::string_view last_updated) {
-  return stamp_at_sites(entry.resource, entry.sites, uuid_rewrites(entry, rewrites), id,
-                        version_id, last_updated);
+  return rewrite_and_stamp(entry, uuid_rewrites(entry, rewrites), id, version_id, last_updated);
+}
+
+Result<StampedResource> rewrite_and_stamp(const BundleEntry& entry,
+                                          const std::vector<UuidRewrite>& rewrites,
+                                          std::string_view id, std::string_view version_id,
+                                          std::string_view last_updated) {
+  return stamp_at_sites(entry.resource, entry.sites, rewrites, id, version_id, last_updated);
 }
 
 Result<std::string> rewrite_references(std::string_view resource,

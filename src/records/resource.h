@@ -134,14 +134,31 @@ Result<std::vector<BundleEntry>> parse_transaction(std::string_view bytes,
 std::string rewrite_uuid_references(const BundleEntry& entry,
                                     const std::map<std::string, std::string>& rewrites);
 
+// One of entry.uuid_strings that a map of rewrites replaces: its span and the new value, which
+// points into the map (the map must outlive it).
+struct UuidRewrite {
+  TextSpan span;
+  const std::string* value;
+};
+// The uuid_strings of `entry` that `rewrites` replaces, in document order: looked up once for
+// both rewritten_size and rewrite_and_stamp below, which a write needs one after the other.
+std::vector<UuidRewrite> uuid_rewrites(const BundleEntry& entry,
+                                       const std::map<std::string, std::string>& rewrites);
+
 // The size of rewrite_uuid_references(entry, rewrites), without building it.
 size_t rewritten_size(const BundleEntry& entry, const std::map<std::string, std::string>& rewrites);
+size_t rewritten_size(const BundleEntry& entry, const std::vector<UuidRewrite>& rewrites);
 
 // stamp_and_inspect(rewrite_uuid_references(entry, rewrites), id, version_id, last_updated), in
 // one pass over entry.resource with no second scan. Byte offsets in error messages are those of
 // entry.resource.
 Result<StampedResource> rewrite_and_stamp(const BundleEntry& entry,
                                           const std::map<std::string, std::string>& rewrites,
+                                          std::string_view id, std::string_view version_id,
+                                          std::string_view last_updated);
+// The same with `rewrites` from uuid_rewrites(entry, map).
+Result<StampedResource> rewrite_and_stamp(const BundleEntry& entry,
+                                          const std::vector<UuidRewrite>& rewrites,
                                           std::string_view id, std::string_view version_id,
                                           std::string_view last_updated);
 
