@@ -319,6 +319,34 @@ TEST(RecordsResource, AcceptsStrictJsonAtItsLimits) {
   EXPECT_TRUE(is_valid_id(std::string(64, 'a')));
 }
 
+// The scanner skips plain string bytes eight at a time: a byte that needs a look is found at
+// every position of a word, and the error names what it found and at which byte.
+TEST(RecordsResource, ScannerFindsEveryByteThatEndsAPlainRunAndNamesItsOffset) {
+  const std::string head = R"({"resourceType":"Patient","v":")";
+  for (size_t at = 0; at < 24; ++at) {
+    SCOPED_TRACE(at);
+    const std::string run(at, 'a');
+    const std::string tail(24, 'b');
+    Result<ResourceInfo> control = inspect_resource(head + run + "\x01" + tail + "\"}");
+    ASSERT_FALSE(control.is_ok());
+    EXPECT_EQ(control.status().message(), "json: control character in string at byte " +
+                                              std::to_string(head.size() + at));
+    Result<ResourceInfo> utf8 = inspect_resource(head + run + "\xFF" + tail + "\"}");
+    ASSERT_FALSE(utf8.is_ok());
+    EXPECT_EQ(utf8.status().message(),
+              "json: invalid UTF-8 at byte " + std::to_string(head.size() + at));
+    EXPECT_TRUE(inspect_resource(head + run + "\\\\\\\"\xC3\xA9" + tail + "\"}").is_ok());
+    // A quote ends the string wherever it falls: "x" is a member, not part of the value.
+    Result<std::string> quoted =
+        stamp_resource(head + run + "\"," + R"("x":")" + tail + "\"}", "p", "1", "t");
+    ASSERT_TRUE(quoted.is_ok()) << quoted.status().to_string();
+    EXPECT_NE(quoted->find(R"("v":")" + run + R"(","x":")"), std::string::npos);
+  }
+  Result<ResourceInfo> trailing = inspect_resource(R"({"resourceType":"Patient"} x)");
+  ASSERT_FALSE(trailing.is_ok());
+  EXPECT_EQ(trailing.status().message(), "json: trailing data at byte 27");
+}
+
 TEST(RecordsResource, KnowsTheR4ResourceTypes) {
   const auto types = r4_resource_types();
   EXPECT_EQ(types.size(), 146u);

@@ -1,6 +1,7 @@
 #include "records/resource.h"
 
 #include <algorithm>
+#include <array>
 
 #include "records/json_scan.h"
 
@@ -13,9 +14,25 @@ using json::kNone;
 
 constexpr uint32_t kRoot = Document::root();
 
-bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
-bool is_alpha(char c) { return is_upper(c) || (c >= 'a' && c <= 'z'); }
-bool is_id_char(char c) { return is_alpha(c) || (c >= '0' && c <= '9') || c == '-' || c == '.'; }
+constexpr bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
+constexpr bool is_alpha(char c) { return is_upper(c) || (c >= 'a' && c <= 'z'); }
+constexpr bool is_id_char(char c) { return is_alpha(c) || (c >= '0' && c <= '9') || c == '-' || c == '.'; }
+
+// Every string a write reads is checked with these, so they are one lookup per byte.
+template <bool (*Accepts)(char)>
+constexpr std::array<bool, 256> kTableOf = [] {
+  std::array<bool, 256> table{};
+  for (size_t c = 0; c < table.size(); ++c) table[c] = Accepts(static_cast<char>(c));
+  return table;
+}();
+
+template <bool (*Accepts)(char)>
+bool all_of(std::string_view text) {
+  for (const char c : text) {
+    if (!kTableOf<Accepts>[static_cast<unsigned char>(c)]) return false;
+  }
+  return true;
+}
 
 Result<Document> scan_object(std::string_view bytes, size_t max_depth, const char* what) {
   Result<Document> doc = Document::scan(bytes, max_depth);
@@ -370,12 +387,12 @@ std::optional<uint64_t> parse_version_etag(std::string_view value) {
 }
 
 bool is_valid_id(std::string_view id) {
-  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), is_id_char);
+  return !id.empty() && id.size() <= 64 && all_of<is_id_char>(id);
 }
 
 bool is_valid_type_name(std::string_view type) {
   return !type.empty() && type.size() <= 64 && is_upper(type[0]) &&
-         std::all_of(type.begin(), type.end(), is_alpha);
+         all_of<is_alpha>(type);
 }
 
 Result<ResourceInfo> inspect_resource(std::string_view bytes) {
