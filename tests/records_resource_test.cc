@@ -533,7 +533,7 @@ TEST(RecordsResource, ParsesAndRewritesEverySyntheaBundle) {
       Result<std::string> rewritten = rewrite_references(e.resource, rewrites);
       ASSERT_TRUE(rewritten.is_ok()) << rewritten.status().to_string();
       EXPECT_EQ(rewritten->find("urn:uuid:"), std::string::npos);
-      EXPECT_EQ(*rewritten, rewrite_textually(e.resource, rewrites));
+      EXPECT_EQ(*rewritten, rewrite_textually(std::string(e.resource), rewrites));
       // The spans found while the bundle was parsed give the same result without a rescan.
       EXPECT_EQ(rewrite_uuid_references(e, rewrites), *rewritten);
       ++resources;
@@ -624,15 +624,18 @@ TEST(RecordsResource, OnePassRewriteAndStampEqualsTwoStepsForEveryExampleAndOddC
   const std::map<std::string, std::string> rewrites = {{uuid, "Patient/p1"}};
   for (const std::string& resource : resources) {
     SCOPED_TRACE(resource.substr(0, 200));
-    Result<std::vector<BundleEntry>> entries = parse_transaction(bundle_of(resource));
+    const std::string bundle = bundle_of(resource);
+    Result<std::vector<BundleEntry>> entries = parse_transaction(bundle);
     ASSERT_TRUE(entries.is_ok()) << entries.status().to_string();
     ASSERT_EQ(entries->size(), 1u);
     expect_one_pass_equals_two_steps(entries->front(), rewrites);
     expect_one_pass_equals_two_steps(entries->front(), {});
   }
-  Result<std::vector<BundleEntry>> odd = parse_transaction(bundle_of(resources.back()));
+  const std::string odd_bundle = bundle_of(resources.back());
+  Result<std::vector<BundleEntry>> odd = parse_transaction(odd_bundle);
   EXPECT_FALSE(rewrite_and_stamp(odd->front(), rewrites, kNewId, kVersion, kUpdated).is_ok());
-  Result<std::vector<BundleEntry>> first = parse_transaction(bundle_of(resources[resources.size() - 7]));
+  const std::string first_bundle = bundle_of(resources[resources.size() - 7]);
+  Result<std::vector<BundleEntry>> first = parse_transaction(first_bundle);
   Result<StampedResource> stamped =
       rewrite_and_stamp(first->front(), rewrites, kNewId, kVersion, kUpdated);
   ASSERT_TRUE(stamped.is_ok());

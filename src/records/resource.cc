@@ -361,7 +361,7 @@ Result<BundleEntry> parse_entry(const Document& doc, uint32_t entry, size_t inde
     if (doc.node(resource).kind != Kind::kObject) {
       return Status::invalid(where + ": resource is not an object");
     }
-    out.resource = std::string(doc.raw(resource));
+    out.resource = doc.raw(resource);
     out.uuid_strings = uuid_strings_in(doc, resource);
     out.sites = SiteFinder(doc, resource).find();
   }

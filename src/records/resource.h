@@ -114,14 +114,17 @@ struct BundleEntry {
   std::string method;    // "POST", "PUT" or "DELETE"
   std::string url;       // request.url as sent: "Patient" or "Patient/123"
   std::string if_match;  // request.ifMatch, "" when absent
-  std::string resource;  // the exact bytes of entry.resource ("" for DELETE)
+  // The exact bytes of entry.resource ("" for DELETE), within the bytes parse_transaction read,
+  // which must outlive the entry: a Bundle's resources are not copied to be read.
+  std::string_view resource;
   // The string values in `resource` that start with "urn:uuid:" (quotes included, no escapes),
   // found while the bundle was parsed, so references can be rewritten without another scan.
   std::vector<TextSpan> uuid_strings;
   StampSites sites;  // of `resource`, found while the bundle was parsed
 };
 
-// The entries of a Bundle of type "transaction", in order. kInvalidArgument for anything else:
+// The entries of a Bundle of type "transaction", in order; they refer to `bytes`, which must
+// outlive them. kInvalidArgument for anything else:
 // not a Bundle, another type, an entry without request, a method other than POST/PUT/DELETE, a
 // POST or PUT without a resource, a DELETE with one, a request member other than method, url
 // and ifMatch (conditional requests are not supported). At most `max_entries` entries. Nesting may
