@@ -433,6 +433,11 @@ size_t quoted_size(std::string_view value) {
 std::string quote(std::string_view value) {
   std::string out;
   out.reserve(value.size() + 2);
+  append_quoted(out, value);
+  return out;
+}
+
+void append_quoted(std::string& out, std::string_view value) {
   out.push_back('"');
   for (const char ch : value) {
     const auto c = static_cast<unsigned char>(ch);
@@ -448,7 +453,6 @@ std::string quote(std::string_view value) {
     }
   }
   out.push_back('"');
-  return out;
 }
 
 }  // namespace medseal::records::json

@@ -74,6 +74,8 @@ class Document {
 
 // `value` as a JSON string literal, quotes included (escapes '"', '\\' and control characters).
 std::string quote(std::string_view value);
+// Appends quote(value) to `out`.
+void append_quoted(std::string& out, std::string_view value);
 // quote(value).size(), without building it.
 size_t quoted_size(std::string_view value);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 
 #include "records/json_scan.h"
 
@@ -125,35 +126,44 @@ class SiteFinder {
   const uint32_t base_;
 };
 
-// One change to the text: `erase` bytes at `at` replaced by `text`.
+// One change to the text: `erase` bytes at `at` replaced by `text`, then by `quoted` as a JSON
+// string, which is written straight into the result (a reference rewrite or a stamp is one of
+// these, and needs no string of its own); `quoted` must outlive the edit.
 struct Edit {
   size_t at;
   size_t erase;
   std::string text;
+  std::optional<std::string_view> quoted = std::nullopt;
+
+  size_t size() const { return text.size() + (quoted ? json::quoted_size(*quoted) : 0); }
 };
 
 // `text` with `edits` applied; edits must not overlap, and those at the same offset apply in
 // the order given.
 std::string apply(std::string_view text, std::vector<Edit> edits) {
-  std::stable_sort(edits.begin(), edits.end(),
-                   [](const Edit& a, const Edit& b) { return a.at < b.at; });
+  // A stable insertion sort: the edits come nearly in order (rewrites in document order, then a
+  // few stamps), and std::stable_sort would allocate a buffer for them.
+  for (size_t i = 1; i < edits.size(); ++i) {
+    for (size_t j = i; j > 0 && edits[j].at < edits[j - 1].at; --j) std::swap(edits[j], edits[j - 1]);
+  }
   std::string out;
   size_t grow = 0;
-  for (const Edit& e : edits) grow += e.text.size();
+  for (const Edit& e : edits) grow += e.size();
   out.reserve(text.size() + grow);
   size_t copied = 0;
   for (const Edit& e : edits) {
     out.append(text, copied, e.at - copied);
     out += e.text;
+    if (e.quoted) json::append_quoted(out, *e.quoted);
     copied = e.at + e.erase;
   }
   out.append(text, copied);
   return out;
 }
 
-// `span` (a JSON value) replaced by the JSON string `new_value`.
+// `span` (a JSON value) replaced by the JSON string `new_value`, which must outlive the edit.
 Edit replace_value(TextSpan span, std::string_view new_value) {
-  return {span.begin, span.end - span.begin, json::quote(new_value)};
+  return {span.begin, span.end - span.begin, {}, new_value};
 }
 
 // How a member is laid out: the whitespace before its name, and what lies between its name and
