@@ -217,8 +217,8 @@ struct RecordService::Impl {
     AppendRequest r;
     r.kind = kind_of(s);
     r.time_ms = s.time_ms;
-    r.keys = s.patients;
     r.statement = format_statement(s);
+    r.keys = std::move(s.patients);
     r.record = std::move(record);
     return r;
   }
