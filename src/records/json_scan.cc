@@ -395,11 +395,15 @@ Result<Document> Document::scan(std::string_view text, size_t max_depth) {
 uint32_t Document::member(uint32_t object, std::string_view name) const {
   if (nodes_[object].kind != Kind::kObject) return kNone;
   for (uint32_t c = first_child(object); c != kNone; c = next_sibling(c)) {
-    const Node& n = nodes_[c];
-    const std::string_view literal = text_.substr(n.key_begin, n.key_end - n.key_begin);
-    if (n.key_escaped ? unescape(literal) == name : inner(literal) == name) return c;
+    if (key_equals(c, name)) return c;
   }
   return kNone;
+}
+
+bool Document::key_equals(uint32_t i, std::string_view name) const {
+  const Node& n = nodes_[i];
+  const std::string_view literal = text_.substr(n.key_begin, n.key_end - n.key_begin);
+  return n.key_escaped ? unescape(literal) == name : inner(literal) == name;
 }
 
 std::string Document::string_value(uint32_t i) const {

@@ -63,6 +63,8 @@ class Document {
   std::string string_value(uint32_t i) const;
   // The unescaped name of a member node.
   std::string key(uint32_t i) const;
+  // True when the unescaped name of member node `i` is `name` (key(i) == name, without a copy).
+  bool key_equals(uint32_t i, std::string_view name) const;
   // True when node `i` is a string whose unescaped value equals `want`.
   bool string_equals(uint32_t i, std::string_view want) const;
 

@@ -111,8 +111,10 @@ class SiteFinder {
   std::vector<StampSites::Reference> references() const {
     std::vector<StampSites::Reference> out;
     for (uint32_t c = doc_.first_child(resource_); c != kNone; c = doc_.next_sibling(c)) {
-      const std::string name = doc_.key(c);
-      if (name != "subject" && name != "patient" && name != "beneficiary") continue;
+      if (!doc_.key_equals(c, "subject") && !doc_.key_equals(c, "patient") &&
+          !doc_.key_equals(c, "beneficiary")) {
+        continue;
+      }
       const uint32_t reference = doc_.member(c, "reference");
       if (reference == kNone || doc_.node(reference).kind != Kind::kString) continue;
       out.push_back({span(doc_.node(reference).begin, doc_.node(reference).end),
@@ -351,8 +353,7 @@ Result<BundleEntry> parse_entry(const Document& doc, uint32_t entry, size_t inde
   // Conditional requests (ifNoneExist, ifNoneMatch, ifModifiedSince) are not supported; ignoring
   // them would silently turn a conditional create into a plain one.
   for (uint32_t c = doc.first_child(request); c != kNone; c = doc.next_sibling(c)) {
-    const std::string name = doc.key(c);
-    if (name != "method" && name != "url" && name != "ifMatch") {
+    if (!doc.key_equals(c, "method") && !doc.key_equals(c, "url") && !doc.key_equals(c, "ifMatch")) {
       return Status::invalid(where + ": unsupported request member at byte " +
                              std::to_string(doc.node(c).begin));
     }
