@@ -347,6 +347,19 @@ TEST(RecordsResource, ScannerFindsEveryByteThatEndsAPlainRunAndNamesItsOffset) {
   EXPECT_EQ(trailing.status().message(), "json: trailing data at byte 27");
 }
 
+// Stamps and rewrites are quoted straight into the result; their size is computed beforehand.
+TEST(RecordsResource, QuotesLikeJsonAndKnowsTheQuotedSize) {
+  const std::string tricky = std::string("a\"b\\c\x01\x1f\n", 8) + std::string(1, '\0') + "\xC3\xA9/";
+  const std::string quoted = records::json::quote(tricky);
+  EXPECT_EQ(quoted, std::string("\"a\\\"b\\\\c\\u0001\\u001f\\u000a\\u0000\xC3\xA9/\""));
+  EXPECT_EQ(json::parse(quoted).get<std::string>(), tricky);
+  EXPECT_EQ(records::json::quoted_size(tricky), quoted.size());
+  std::string appended = "x";
+  records::json::append_quoted(appended, "Patient/1");
+  EXPECT_EQ(appended, "x\"Patient/1\"");
+  EXPECT_EQ(records::json::quoted_size(""), 2u);
+}
+
 TEST(RecordsResource, KnowsTheR4ResourceTypes) {
   const auto types = r4_resource_types();
   EXPECT_EQ(types.size(), 146u);

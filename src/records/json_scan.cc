@@ -443,19 +443,22 @@ std::string quote(std::string_view value) {
 
 void append_quoted(std::string& out, std::string_view value) {
   out.push_back('"');
-  for (const char ch : value) {
-    const auto c = static_cast<unsigned char>(ch);
+  size_t plain = 0;  // start of the bytes not yet copied, which need no escape
+  for (size_t i = 0; i < value.size(); ++i) {
+    const auto c = static_cast<unsigned char>(value[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(value, plain, i - plain);
+    plain = i + 1;
     if (c == '"' || c == '\\') {
       out.push_back('\\');
-      out.push_back(ch);
-    } else if (c < 0x20) {
+      out.push_back(static_cast<char>(c));
+    } else {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\u%04x", c);
       out += buf;
-    } else {
-      out.push_back(ch);
     }
   }
+  out.append(value, plain);
   out.push_back('"');
 }
 

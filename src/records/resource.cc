@@ -460,6 +460,9 @@ Result<std::vector<BundleEntry>> parse_transaction(std::string_view bytes, size_
   const uint32_t list = doc->member(kRoot, "entry");
   if (list == kNone) return entries;
   if (doc->node(list).kind != Kind::kArray) return Status::invalid("bundle: entry is not an array");
+  size_t count = 0;
+  for (uint32_t e = doc->first_child(list); e != kNone && count <= max_entries; e = doc->next_sibling(e)) ++count;
+  entries.reserve(std::min(count, max_entries));
   for (uint32_t e = doc->first_child(list); e != kNone; e = doc->next_sibling(e)) {
     if (entries.size() == max_entries) return Status::invalid("bundle: too many entries");
     Result<BundleEntry> entry = parse_entry(*doc, e, entries.size());
