@@ -7,6 +7,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_map>
 
 #include "records/json_scan.h"
 #include "records/resource.h"
@@ -586,6 +587,15 @@ void expect_one_pass_equals_two_steps(const BundleEntry& e,
   EXPECT_EQ(one->info.id, two->info.id);
   EXPECT_EQ(one->compartment, two->compartment);
   EXPECT_EQ(rewritten_size(e, rewrites), rewrite_uuid_references(e, rewrites).size());
+  // The service looks the references up in a hash map: the same rewrites, in the same order.
+  const std::unordered_map<std::string, std::string> hashed(rewrites.begin(), rewrites.end());
+  const std::vector<UuidRewrite> ordered = uuid_rewrites(e, rewrites);
+  const std::vector<UuidRewrite> from_hash = uuid_rewrites(e, hashed);
+  ASSERT_EQ(ordered.size(), from_hash.size());
+  for (size_t i = 0; i < ordered.size(); ++i) {
+    EXPECT_EQ(ordered[i].span.begin, from_hash[i].span.begin);
+    EXPECT_EQ(*ordered[i].value, *from_hash[i].value);
+  }
 }
 
 TEST(RecordsResource, OnePassRewriteAndStampEqualsTwoStepsForEverySyntheaEntry) {

@@ -472,8 +472,10 @@ Result<std::vector<BundleEntry>> parse_transaction(std::string_view bytes, size_
   return entries;
 }
 
-std::vector<UuidRewrite> uuid_rewrites(const BundleEntry& entry,
-                                       const std::map<std::string, std::string>& rewrites) {
+namespace {
+
+template <typename Map>
+std::vector<UuidRewrite> uuid_rewrites_in(const BundleEntry& entry, const Map& rewrites) {
   std::vector<UuidRewrite> out;
   if (rewrites.empty()) return out;
   std::string key;  // one buffer for every lookup: a urn:uuid is too long to be stored inline
@@ -483,6 +485,18 @@ std::vector<UuidRewrite> uuid_rewrites(const BundleEntry& entry,
     if (found != rewrites.end()) out.push_back({span, &found->second});
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<UuidRewrite> uuid_rewrites(const BundleEntry& entry,
+                                       const std::map<std::string, std::string>& rewrites) {
+  return uuid_rewrites_in(entry, rewrites);
+}
+
+std::vector<UuidRewrite> uuid_rewrites(
+    const BundleEntry& entry, const std::unordered_map<std::string, std::string>& rewrites) {
+  return uuid_rewrites_in(entry, rewrites);
 }
 
 std::string rewrite_uuid_references(const BundleEntry& entry,

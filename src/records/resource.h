@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "util/status.h"
@@ -147,6 +148,10 @@ struct UuidRewrite {
 // both rewritten_size and rewrite_and_stamp below, which a write needs one after the other.
 std::vector<UuidRewrite> uuid_rewrites(const BundleEntry& entry,
                                        const std::map<std::string, std::string>& rewrites);
+// The same from a hash map: a Bundle's urn:uuids share their first nine bytes, which every
+// comparison in an ordered map reads again.
+std::vector<UuidRewrite> uuid_rewrites(const BundleEntry& entry,
+                                       const std::unordered_map<std::string, std::string>& rewrites);
 
 // The size of rewrite_uuid_references(entry, rewrites), without building it.
 size_t rewritten_size(const BundleEntry& entry, const std::map<std::string, std::string>& rewrites);

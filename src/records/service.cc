@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <map>
 #include <set>
+#include <unordered_map>
 #include <utility>
 
 #include "crypto/random.h"
@@ -534,7 +534,7 @@ struct PlannedWrite {
 // Resolves every entry's target: POST gets a new id, PUT and DELETE name theirs. Fills
 // `rewrites` with fullUrl -> "Type/id" for every urn:uuid fullUrl.
 Result<std::vector<PlannedWrite>> plan_transaction(std::vector<BundleEntry> entries,
-                                                   std::map<std::string, std::string>& rewrites) {
+                                                   std::unordered_map<std::string, std::string>& rewrites) {
   std::vector<PlannedWrite> plan;
   plan.reserve(entries.size());
   std::set<std::string> targets;
@@ -555,10 +555,11 @@ Result<std::vector<PlannedWrite>> plan_transaction(std::vector<BundleEntry> entr
       w.id = url.substr(slash + 1);
       if (!is_valid_id(w.id)) return Status::invalid(where + "not a valid FHIR id");
     }
-    if (!targets.insert(record_key(w.type, w.id)).second) {
-      return Status::invalid(where + "the bundle writes " + record_key(w.type, w.id) + " twice");
+    std::string target = record_key(w.type, w.id);
+    if (!targets.insert(target).second) {
+      return Status::invalid(where + "the bundle writes " + target + " twice");
     }
-    if (w.entry.full_url.starts_with(kUrnUuid)) rewrites[w.entry.full_url] = record_key(w.type, w.id);
+    if (w.entry.full_url.starts_with(kUrnUuid)) rewrites[w.entry.full_url] = std::move(target);
     plan.push_back(std::move(w));
   }
   return plan;
@@ -576,7 +577,7 @@ Result<std::vector<Written>> RecordService::Impl::transaction(const Caller& call
   }
   Result<std::vector<BundleEntry>> entries = parse_transaction(bundle);
   if (!entries) return entries.status();
-  std::map<std::string, std::string> rewrites;
+  std::unordered_map<std::string, std::string> rewrites;
   Result<std::vector<PlannedWrite>> plan = plan_transaction(std::move(*entries), rewrites);
   if (!plan) return plan.status();
 
