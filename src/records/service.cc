@@ -317,7 +317,7 @@ struct RecordService::Impl {
   Statement write_statement(const Caller& caller, const RecordVersion& r, bool created) const {
     Statement s = statement(caller, r.deleted ? "delete" : created ? "create" : "update",
                             r.updated_ms);
-    s.resources = {version_ref(r)};
+    s.resources.push_back(version_ref(r));  // moved in; a braced list would copy it
     if (!r.deleted) s.sha256 = hex_encode(crypto::sha256(r.bytes));
     if (!r.compartment.empty()) s.patients = {r.compartment};
     return s;
