@@ -400,12 +400,6 @@ uint32_t Document::member(uint32_t object, std::string_view name) const {
   return kNone;
 }
 
-bool Document::key_equals(uint32_t i, std::string_view name) const {
-  const Node& n = nodes_[i];
-  const std::string_view literal = text_.substr(n.key_begin, n.key_end - n.key_begin);
-  return n.key_escaped ? unescape(literal) == name : inner(literal) == name;
-}
-
 std::string Document::string_value(uint32_t i) const {
   const Node& n = nodes_[i];
   if (n.kind != Kind::kString) return "";

@@ -64,7 +64,13 @@ class Document {
   // The unescaped name of a member node.
   std::string key(uint32_t i) const;
   // True when the unescaped name of member node `i` is `name` (key(i) == name, without a copy).
-  bool key_equals(uint32_t i, std::string_view name) const;
+  // Inline: every lookup of a member by name compares it with most names of its object.
+  bool key_equals(uint32_t i, std::string_view name) const {
+    const Node& n = nodes_[i];
+    if (n.key_escaped) return key(i) == name;
+    return n.key_end - n.key_begin == name.size() + 2 &&
+           text_.substr(n.key_begin + 1, name.size()) == name;
+  }
   // True when node `i` is a string whose unescaped value equals `want`.
   bool string_equals(uint32_t i, std::string_view want) const;
 

@@ -18,6 +18,7 @@ constexpr uint32_t kRoot = Document::root();
 constexpr bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
 constexpr bool is_alpha(char c) { return is_upper(c) || (c >= 'a' && c <= 'z'); }
 constexpr bool is_id_char(char c) { return is_alpha(c) || (c >= '0' && c <= '9') || c == '-' || c == '.'; }
+constexpr bool is_json_whitespace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 // Every string a write reads is checked with these, so they are one lookup per byte.
 template <bool (*Accepts)(char)>
@@ -97,8 +98,7 @@ class SiteFinder {
   MemberSite site(uint32_t member) const {
     const json::Node& n = doc_.node(member);
     uint32_t start = n.key_begin;
-    constexpr std::string_view kWhitespace = " \t\r\n";
-    while (start > 0 && kWhitespace.find(doc_.text()[start - 1]) != std::string_view::npos) --start;
+    while (start > 0 && is_json_whitespace(doc_.text()[start - 1])) --start;
     return {span(n.begin, n.end), span(start, n.key_begin), span(n.key_end, n.begin)};
   }
 
