@@ -259,6 +259,7 @@ TEST(RecordsResource, RejectsWhatIsNotStrictJsonOrNotAResource) {
       {"duplicate top-level key", R"({"resourceType":"Patient","resourceType":"Patient"})"},
       {"duplicate key", R"({"resourceType":"Patient","name":"SECRET","name":"SECRET"})"},
       {"duplicate key via escape", R"({"resourceType":"Patient","a":1,"\u0061":2})"},
+      {"duplicate empty key", R"({"resourceType":"Patient","":1,"":2})"},
       {"duplicate in meta",
        R"({"resourceType":"Patient","meta":{"versionId":"1","versionId":"2"}})"},
       {"duplicate deep", R"({"resourceType":"Patient","x":[{"a":{"b":1,"b":1}}]})"},
@@ -306,6 +307,7 @@ TEST(RecordsResource, AcceptsStrictJsonAtItsLimits) {
       p + "[-0, 0, 0.5e+10, 1E-22, -1.000E+245, 10, 1.00, true, false, null, {}, []]}",
       " \t\r\n" + p + "1} \t\r\n",
       R"({"resourceType":"Patient","a":{"b":1},"b":{"a":1}})",  // same names, other objects
+      R"({"resourceType":"Patient","ab":1,"ac":2,"":3,"bb":4})",  // alike, not the same
       R"({"resourceType":"DomainResource"})",  // a valid name; is_r4_resource_type is the caller's
   };
   for (const std::string& c : cases) {

@@ -356,9 +356,13 @@ class Scanner {
     const auto first = keys_.begin() + static_cast<ptrdiff_t>(base);
     bool duplicate = false;
     if (keys_.end() - first <= kFewMembers) {
-      // Pairwise: most names differ in length, so this rarely compares bytes, unlike a sort.
+      // Pairwise: most names differ in length or first byte, so this rarely calls memcmp,
+      // unlike a sort.
+      auto same = [](std::string_view x, std::string_view y) {
+        return x.size() == y.size() && (x.empty() || (x[0] == y[0] && x == y));
+      };
       for (auto a = first; a != keys_.end() && !duplicate; ++a) {
-        duplicate = std::find(a + 1, keys_.end(), *a) != keys_.end();
+        duplicate = std::any_of(a + 1, keys_.end(), [&](std::string_view b) { return same(*a, b); });
       }
     } else {
       std::sort(first, keys_.end());
