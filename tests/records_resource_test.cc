@@ -7,6 +7,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_map>
 
 #include "records/json_scan.h"
 #include "records/resource.h"
@@ -258,6 +259,7 @@ TEST(RecordsResource, RejectsWhatIsNotStrictJsonOrNotAResource) {
       {"duplicate top-level key", R"({"resourceType":"Patient","resourceType":"Patient"})"},
       {"duplicate key", R"({"resourceType":"Patient","name":"SECRET","name":"SECRET"})"},
       {"duplicate key via escape", R"({"resourceType":"Patient","a":1,"\u0061":2})"},
+      {"duplicate empty key", R"({"resourceType":"Patient","":1,"":2})"},
       {"duplicate in meta",
        R"({"resourceType":"Patient","meta":{"versionId":"1","versionId":"2"}})"},
       {"duplicate deep", R"({"resourceType":"Patient","x":[{"a":{"b":1,"b":1}}]})"},
@@ -305,6 +307,7 @@ TEST(RecordsResource, AcceptsStrictJsonAtItsLimits) {
       p + "[-0, 0, 0.5e+10, 1E-22, -1.000E+245, 10, 1.00, true, false, null, {}, []]}",
       " \t\r\n" + p + "1} \t\r\n",
       R"({"resourceType":"Patient","a":{"b":1},"b":{"a":1}})",  // same names, other objects
+      R"({"resourceType":"Patient","ab":1,"ac":2,"":3,"bb":4})",  // alike, not the same
       R"({"resourceType":"DomainResource"})",  // a valid name; is_r4_resource_type is the caller's
   };
   for (const std::string& c : cases) {
@@ -317,6 +320,47 @@ TEST(RecordsResource, AcceptsStrictJsonAtItsLimits) {
   EXPECT_EQ(info->id, "A-z.09");
   EXPECT_EQ(inspect_resource(R"({"resourceType":"Patient"})")->id, "");
   EXPECT_TRUE(is_valid_id(std::string(64, 'a')));
+}
+
+// The scanner skips plain string bytes eight at a time: a byte that needs a look is found at
+// every position of a word, and the error names what it found and at which byte.
+TEST(RecordsResource, ScannerFindsEveryByteThatEndsAPlainRunAndNamesItsOffset) {
+  const std::string head = R"({"resourceType":"Patient","v":")";
+  for (size_t at = 0; at < 24; ++at) {
+    SCOPED_TRACE(at);
+    const std::string run(at, 'a');
+    const std::string tail(24, 'b');
+    Result<ResourceInfo> control = inspect_resource(head + run + "\x01" + tail + "\"}");
+    ASSERT_FALSE(control.is_ok());
+    EXPECT_EQ(control.status().message(), "json: control character in string at byte " +
+                                              std::to_string(head.size() + at));
+    Result<ResourceInfo> utf8 = inspect_resource(head + run + "\xFF" + tail + "\"}");
+    ASSERT_FALSE(utf8.is_ok());
+    EXPECT_EQ(utf8.status().message(),
+              "json: invalid UTF-8 at byte " + std::to_string(head.size() + at));
+    EXPECT_TRUE(inspect_resource(head + run + "\\\\\\\"\xC3\xA9" + tail + "\"}").is_ok());
+    // A quote ends the string wherever it falls: "x" is a member, not part of the value.
+    Result<std::string> quoted =
+        stamp_resource(head + run + "\"," + R"("x":")" + tail + "\"}", "p", "1", "t");
+    ASSERT_TRUE(quoted.is_ok()) << quoted.status().to_string();
+    EXPECT_NE(quoted->find(R"("v":")" + run + R"(","x":")"), std::string::npos);
+  }
+  Result<ResourceInfo> trailing = inspect_resource(R"({"resourceType":"Patient"} x)");
+  ASSERT_FALSE(trailing.is_ok());
+  EXPECT_EQ(trailing.status().message(), "json: trailing data at byte 27");
+}
+
+// Stamps and rewrites are quoted straight into the result; their size is computed beforehand.
+TEST(RecordsResource, QuotesLikeJsonAndKnowsTheQuotedSize) {
+  const std::string tricky = std::string("a\"b\\c\x01\x1f\n", 8) + std::string(1, '\0') + "\xC3\xA9/";
+  const std::string quoted = records::json::quote(tricky);
+  EXPECT_EQ(quoted, std::string("\"a\\\"b\\\\c\\u0001\\u001f\\u000a\\u0000\xC3\xA9/\""));
+  EXPECT_EQ(json::parse(quoted).get<std::string>(), tricky);
+  EXPECT_EQ(records::json::quoted_size(tricky), quoted.size());
+  std::string appended = "x";
+  records::json::append_quoted(appended, "Patient/1");
+  EXPECT_EQ(appended, "x\"Patient/1\"");
+  EXPECT_EQ(records::json::quoted_size(""), 2u);
 }
 
 TEST(RecordsResource, KnowsTheR4ResourceTypes) {
@@ -505,7 +549,7 @@ TEST(RecordsResource, ParsesAndRewritesEverySyntheaBundle) {
       Result<std::string> rewritten = rewrite_references(e.resource, rewrites);
       ASSERT_TRUE(rewritten.is_ok()) << rewritten.status().to_string();
       EXPECT_EQ(rewritten->find("urn:uuid:"), std::string::npos);
-      EXPECT_EQ(*rewritten, rewrite_textually(e.resource, rewrites));
+      EXPECT_EQ(*rewritten, rewrite_textually(std::string(e.resource), rewrites));
       // The spans found while the bundle was parsed give the same result without a rescan.
       EXPECT_EQ(rewrite_uuid_references(e, rewrites), *rewritten);
       ++resources;
@@ -545,6 +589,15 @@ void expect_one_pass_equals_two_steps(const BundleEntry& e,
   EXPECT_EQ(one->info.id, two->info.id);
   EXPECT_EQ(one->compartment, two->compartment);
   EXPECT_EQ(rewritten_size(e, rewrites), rewrite_uuid_references(e, rewrites).size());
+  // The service looks the references up in a hash map: the same rewrites, in the same order.
+  const std::unordered_map<std::string, std::string> hashed(rewrites.begin(), rewrites.end());
+  const std::vector<UuidRewrite> ordered = uuid_rewrites(e, rewrites);
+  const std::vector<UuidRewrite> from_hash = uuid_rewrites(e, hashed);
+  ASSERT_EQ(ordered.size(), from_hash.size());
+  for (size_t i = 0; i < ordered.size(); ++i) {
+    EXPECT_EQ(ordered[i].span.begin, from_hash[i].span.begin);
+    EXPECT_EQ(*ordered[i].value, *from_hash[i].value);
+  }
 }
 
 TEST(RecordsResource, OnePassRewriteAndStampEqualsTwoStepsForEverySyntheaEntry) {
@@ -596,15 +649,18 @@ TEST(RecordsResource, OnePassRewriteAndStampEqualsTwoStepsForEveryExampleAndOddC
   const std::map<std::string, std::string> rewrites = {{uuid, "Patient/p1"}};
   for (const std::string& resource : resources) {
     SCOPED_TRACE(resource.substr(0, 200));
-    Result<std::vector<BundleEntry>> entries = parse_transaction(bundle_of(resource));
+    const std::string bundle = bundle_of(resource);
+    Result<std::vector<BundleEntry>> entries = parse_transaction(bundle);
     ASSERT_TRUE(entries.is_ok()) << entries.status().to_string();
     ASSERT_EQ(entries->size(), 1u);
     expect_one_pass_equals_two_steps(entries->front(), rewrites);
     expect_one_pass_equals_two_steps(entries->front(), {});
   }
-  Result<std::vector<BundleEntry>> odd = parse_transaction(bundle_of(resources.back()));
+  const std::string odd_bundle = bundle_of(resources.back());
+  Result<std::vector<BundleEntry>> odd = parse_transaction(odd_bundle);
   EXPECT_FALSE(rewrite_and_stamp(odd->front(), rewrites, kNewId, kVersion, kUpdated).is_ok());
-  Result<std::vector<BundleEntry>> first = parse_transaction(bundle_of(resources[resources.size() - 7]));
+  const std::string first_bundle = bundle_of(resources[resources.size() - 7]);
+  Result<std::vector<BundleEntry>> first = parse_transaction(first_bundle);
   Result<StampedResource> stamped =
       rewrite_and_stamp(first->front(), rewrites, kNewId, kVersion, kUpdated);
   ASSERT_TRUE(stamped.is_ok());

@@ -125,15 +125,21 @@ class Scanner {
 
   Status run() {
     skip_ws();
-    MEDSEAL_RETURN_IF_ERROR(value(0, 0, 0, false));
-    skip_ws();
-    if (pos_ != t_.size()) return error("trailing data");
-    return Status::ok();
+    if (value(0, 0, 0, false)) {
+      skip_ws();
+      if (pos_ == t_.size()) return Status::ok();
+      error("trailing data");
+    }
+    return Status::invalid("json: " + std::string(error_) + " at byte " + std::to_string(error_at_));
   }
 
  private:
-  Status error(const char* what) const {
-    return Status::invalid("json: " + std::string(what) + " at byte " + std::to_string(pos_));
+  // The steps below return false on the first error, which error() records: a Status carries a
+  // string, and building, moving and testing one per value was a fifth of the scan.
+  bool error(const char* what) {
+    error_ = what;
+    error_at_ = pos_;
+    return false;
   }
   void skip_ws() {
     while (pos_ < t_.size()) {
@@ -145,7 +151,7 @@ class Scanner {
   }
   bool at_end() const { return pos_ >= t_.size(); }
 
-  Status value(size_t depth, size_t key_begin, size_t key_end, bool key_escaped) {
+  bool value(size_t depth, size_t key_begin, size_t key_end, bool key_escaped) {
     if (at_end()) return error("expected a value");
     const uint32_t self = static_cast<uint32_t>(doc_.nodes_.size());
     Node n;
@@ -154,12 +160,12 @@ class Scanner {
     n.key_end = static_cast<uint32_t>(key_end);
     n.key_escaped = key_escaped;
     doc_.nodes_.push_back(n);
-    MEDSEAL_RETURN_IF_ERROR(value_body(self, depth));
+    if (!value_body(self, depth)) return false;
     doc_.nodes_[self].end = static_cast<uint32_t>(pos_);
-    return Status::ok();
+    return true;
   }
 
-  Status value_body(uint32_t self, size_t depth) {
+  bool value_body(uint32_t self, size_t depth) {
     const char c = t_[pos_];
     Node& n = doc_.nodes_[self];
     switch (c) {
@@ -172,9 +178,9 @@ class Scanner {
       case '"': {
         n.kind = Kind::kString;
         bool escaped = false;
-        MEDSEAL_RETURN_IF_ERROR(string(&escaped));
+        if (!string(&escaped)) return false;
         doc_.nodes_[self].value_escaped = escaped;
-        return Status::ok();
+        return true;
       }
       case 't': n.kind = Kind::kTrue; return literal("true");
       case 'f': n.kind = Kind::kFalse; return literal("false");
@@ -188,14 +194,14 @@ class Scanner {
     }
   }
 
-  Status literal(std::string_view word) {
+  bool literal(std::string_view word) {
     if (t_.substr(pos_, word.size()) != word) return error("invalid literal");
     pos_ += word.size();
-    return Status::ok();
+    return true;
   }
 
   // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-  Status number() {
+  bool number() {
     if (t_[pos_] == '-') ++pos_;
     if (at_end() || !is_digit(t_[pos_])) return error("invalid number");
     if (t_[pos_] == '0') {
@@ -212,7 +218,7 @@ class Scanner {
       if (!at_end() && (t_[pos_] == '+' || t_[pos_] == '-')) ++pos_;
       if (!skip_digits()) return error("invalid number");
     }
-    return Status::ok();
+    return true;
   }
   bool skip_digits() {
     const size_t start = pos_;
@@ -221,19 +227,20 @@ class Scanner {
   }
 
   // At the opening quote; leaves pos_ after the closing one.
-  Status string(bool* escaped) {
+  bool string(bool* escaped) {
     ++pos_;
     for (;;) {
+      skip_plain_words();
       while (pos_ < t_.size() && kPlainStringByte[static_cast<unsigned char>(t_[pos_])]) ++pos_;
       if (at_end()) return error("unterminated string");
       const unsigned char c = static_cast<unsigned char>(t_[pos_]);
       if (c == '"') {
         ++pos_;
-        return Status::ok();
+        return true;
       }
       if (c == '\\') {
         *escaped = true;
-        MEDSEAL_RETURN_IF_ERROR(escape());
+        if (!escape()) return false;
       } else if (c < 0x20) {
         return error("control character in string");
       } else if (c < 0x80) {
@@ -246,8 +253,27 @@ class Scanner {
     }
   }
 
+  // Skips eight bytes at a time while all of them are plain (kPlainStringByte): long strings,
+  // such as narratives and base64 attachments, then cost a few operations per word, not per byte.
+  void skip_plain_words() {
+    constexpr uint64_t kOnes = 0x0101010101010101ULL;
+    constexpr uint64_t kHigh = 0x8080808080808080ULL;
+    // A byte's high bit is set in has_zero(x) when that byte of x is zero, and maybe in bytes
+    // above a zero byte (borrows), never in a word without one: exact for "is any byte special".
+    auto has_zero = [](uint64_t x) { return (x - kOnes) & ~x & kHigh; };
+    while (pos_ + 8 <= t_.size()) {
+      uint64_t w;
+      std::memcpy(&w, t_.data() + pos_, sizeof w);
+      const uint64_t special = has_zero(w ^ (kOnes * '"')) | has_zero(w ^ (kOnes * '\\')) |
+                               ((w - kOnes * 0x20) & ~w & kHigh) |  // a byte below 0x20
+                               (w & kHigh);                         // a byte of 0x80 or more
+      if (special != 0) return;
+      pos_ += 8;
+    }
+  }
+
   // At a backslash inside a string.
-  Status escape() {
+  bool escape() {
     if (pos_ + 1 >= t_.size()) return error("unterminated string");
     const char e = t_[pos_ + 1];
     if (e != 'u') {
@@ -256,7 +282,7 @@ class Scanner {
         return error("invalid escape");
       }
       pos_ += 2;
-      return Status::ok();
+      return true;
     }
     const int32_t cp = hex4(t_, pos_ + 2);
     if (cp < 0) return error("invalid \\u escape");
@@ -268,10 +294,10 @@ class Scanner {
       pos_ += 6;
     }
     pos_ += 6;
-    return Status::ok();
+    return true;
   }
 
-  Status container(uint32_t self, size_t depth) {
+  bool container(uint32_t self, size_t depth) {
     if (depth > max_depth_) return error("nesting too deep");
     const bool is_object = t_[pos_] == '{';
     const char close = is_object ? '}' : ']';
@@ -280,12 +306,12 @@ class Scanner {
     skip_ws();
     if (!at_end() && t_[pos_] == close) {
       ++pos_;
-      return Status::ok();
+      return true;
     }
     uint32_t prev = kNone;
     for (;;) {
       const uint32_t child = static_cast<uint32_t>(doc_.nodes_.size());
-      MEDSEAL_RETURN_IF_ERROR(is_object ? member(depth) : value(depth, 0, 0, false));
+      if (!(is_object ? member(depth) : value(depth, 0, 0, false))) return false;
       if (prev == kNone) {
         doc_.nodes_[self].has_children = true;
       } else {
@@ -299,16 +325,16 @@ class Scanner {
       ++pos_;
       skip_ws();
     }
-    if (is_object) MEDSEAL_RETURN_IF_ERROR(check_unique_keys(keys_base));
+    if (is_object && !check_unique_keys(keys_base)) return false;
     ++pos_;
-    return Status::ok();
+    return true;
   }
 
-  Status member(size_t depth) {
+  bool member(size_t depth) {
     if (at_end() || t_[pos_] != '"') return error("expected a member name");
     const size_t key_begin = pos_;
     bool escaped = false;
-    MEDSEAL_RETURN_IF_ERROR(string(&escaped));
+    if (!string(&escaped)) return false;
     const std::string_view literal = t_.substr(key_begin, pos_ - key_begin);
     if (escaped) {
       decoded_keys_.push_back(unescape(literal));
@@ -326,13 +352,17 @@ class Scanner {
 
   // The names pushed since `base` are the members of the object just closed; nested objects
   // have pushed and popped theirs already.
-  Status check_unique_keys(size_t base) {
+  bool check_unique_keys(size_t base) {
     const auto first = keys_.begin() + static_cast<ptrdiff_t>(base);
     bool duplicate = false;
     if (keys_.end() - first <= kFewMembers) {
-      // Pairwise: most names differ in length, so this rarely compares bytes, unlike a sort.
+      // Pairwise: most names differ in length or first byte, so this rarely calls memcmp,
+      // unlike a sort.
+      auto same = [](std::string_view x, std::string_view y) {
+        return x.size() == y.size() && (x.empty() || (x[0] == y[0] && x == y));
+      };
       for (auto a = first; a != keys_.end() && !duplicate; ++a) {
-        duplicate = std::find(a + 1, keys_.end(), *a) != keys_.end();
+        duplicate = std::any_of(a + 1, keys_.end(), [&](std::string_view b) { return same(*a, b); });
       }
     } else {
       std::sort(first, keys_.end());
@@ -340,7 +370,7 @@ class Scanner {
     }
     keys_.resize(base);
     if (duplicate) return error("duplicate member name in the object ending");
-    return Status::ok();
+    return true;
   }
 
   static constexpr ptrdiff_t kFewMembers = 16;
@@ -351,6 +381,8 @@ class Scanner {
   size_t pos_ = 0;
   std::vector<std::string_view> keys_;    // names of the members of the open objects
   std::deque<std::string> decoded_keys_;  // storage for names that had escapes
+  const char* error_ = nullptr;           // the first error, at byte error_at_
+  size_t error_at_ = 0;
 };
 
 Result<Document> Document::scan(std::string_view text, size_t max_depth) {
@@ -367,9 +399,7 @@ Result<Document> Document::scan(std::string_view text, size_t max_depth) {
 uint32_t Document::member(uint32_t object, std::string_view name) const {
   if (nodes_[object].kind != Kind::kObject) return kNone;
   for (uint32_t c = first_child(object); c != kNone; c = next_sibling(c)) {
-    const Node& n = nodes_[c];
-    const std::string_view literal = text_.substr(n.key_begin, n.key_end - n.key_begin);
-    if (n.key_escaped ? unescape(literal) == name : inner(literal) == name) return c;
+    if (key_equals(c, name)) return c;
   }
   return kNone;
 }
@@ -392,25 +422,42 @@ bool Document::string_equals(uint32_t i, std::string_view want) const {
   return n.value_escaped ? unescape(raw(i)) == want : inner(raw(i)) == want;
 }
 
+size_t quoted_size(std::string_view value) {
+  size_t size = value.size() + 2;
+  for (const char ch : value) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') size += 1;
+    else if (c < 0x20) size += 5;  // \u00xx
+  }
+  return size;
+}
+
 std::string quote(std::string_view value) {
   std::string out;
   out.reserve(value.size() + 2);
+  append_quoted(out, value);
+  return out;
+}
+
+void append_quoted(std::string& out, std::string_view value) {
   out.push_back('"');
-  for (const char ch : value) {
-    const auto c = static_cast<unsigned char>(ch);
+  size_t plain = 0;  // start of the bytes not yet copied, which need no escape
+  for (size_t i = 0; i < value.size(); ++i) {
+    const auto c = static_cast<unsigned char>(value[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(value, plain, i - plain);
+    plain = i + 1;
     if (c == '"' || c == '\\') {
       out.push_back('\\');
-      out.push_back(ch);
-    } else if (c < 0x20) {
+      out.push_back(static_cast<char>(c));
+    } else {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\u%04x", c);
       out += buf;
-    } else {
-      out.push_back(ch);
     }
   }
+  out.append(value, plain);
   out.push_back('"');
-  return out;
 }
 
 }  // namespace medseal::records::json

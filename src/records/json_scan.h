@@ -63,6 +63,14 @@ class Document {
   std::string string_value(uint32_t i) const;
   // The unescaped name of a member node.
   std::string key(uint32_t i) const;
+  // True when the unescaped name of member node `i` is `name` (key(i) == name, without a copy).
+  // Inline: every lookup of a member by name compares it with most names of its object.
+  bool key_equals(uint32_t i, std::string_view name) const {
+    const Node& n = nodes_[i];
+    if (n.key_escaped) return key(i) == name;
+    return n.key_end - n.key_begin == name.size() + 2 &&
+           text_.substr(n.key_begin + 1, name.size()) == name;
+  }
   // True when node `i` is a string whose unescaped value equals `want`.
   bool string_equals(uint32_t i, std::string_view want) const;
 
@@ -74,5 +82,9 @@ class Document {
 
 // `value` as a JSON string literal, quotes included (escapes '"', '\\' and control characters).
 std::string quote(std::string_view value);
+// Appends quote(value) to `out`.
+void append_quoted(std::string& out, std::string_view value);
+// quote(value).size(), without building it.
+size_t quoted_size(std::string_view value);
 
 }  // namespace medseal::records::json

@@ -235,6 +235,9 @@ Status RelationIndex::load(storage::Store& store,
 }
 
 void RelationIndex::apply(const storage::RecordVersion& v, std::string_view registrant) {
+  const bool relates = v.type == "Encounter" || v.type == "CareTeam" || v.type == "Consent";
+  // Most records establish nothing: they neither build a name nor wait for the writer lock.
+  if (v.type != "Patient" && !relates) return;
   const std::string source = source_of(v);
   std::unique_lock lock(mu_);
   if (v.type == "Patient") {
@@ -247,7 +250,6 @@ void RelationIndex::apply(const storage::RecordVersion& v, std::string_view regi
     }
     return;
   }
-  if (v.type != "Encounter" && v.type != "CareTeam" && v.type != "Consent") return;
   remove_source_locked(source);
   Extracted e = extract(v, options_.follow_up_ms);
   if (e.kind == RelationKind::kNone || !e.window) return;

@@ -1,6 +1,8 @@
 #include "records/resource.h"
 
 #include <algorithm>
+#include <array>
+#include <optional>
 
 #include "records/json_scan.h"
 
@@ -13,9 +15,26 @@ using json::kNone;
 
 constexpr uint32_t kRoot = Document::root();
 
-bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
-bool is_alpha(char c) { return is_upper(c) || (c >= 'a' && c <= 'z'); }
-bool is_id_char(char c) { return is_alpha(c) || (c >= '0' && c <= '9') || c == '-' || c == '.'; }
+constexpr bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
+constexpr bool is_alpha(char c) { return is_upper(c) || (c >= 'a' && c <= 'z'); }
+constexpr bool is_id_char(char c) { return is_alpha(c) || (c >= '0' && c <= '9') || c == '-' || c == '.'; }
+constexpr bool is_json_whitespace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// Every string a write reads is checked with these, so they are one lookup per byte.
+template <bool (*Accepts)(char)>
+constexpr std::array<bool, 256> kTableOf = [] {
+  std::array<bool, 256> table{};
+  for (size_t c = 0; c < table.size(); ++c) table[c] = Accepts(static_cast<char>(c));
+  return table;
+}();
+
+template <bool (*Accepts)(char)>
+bool all_of(std::string_view text) {
+  for (const char c : text) {
+    if (!kTableOf<Accepts>[static_cast<unsigned char>(c)]) return false;
+  }
+  return true;
+}
 
 Result<Document> scan_object(std::string_view bytes, size_t max_depth, const char* what) {
   Result<Document> doc = Document::scan(bytes, max_depth);
@@ -79,8 +98,7 @@ class SiteFinder {
   MemberSite site(uint32_t member) const {
     const json::Node& n = doc_.node(member);
     uint32_t start = n.key_begin;
-    constexpr std::string_view kWhitespace = " \t\r\n";
-    while (start > 0 && kWhitespace.find(doc_.text()[start - 1]) != std::string_view::npos) --start;
+    while (start > 0 && is_json_whitespace(doc_.text()[start - 1])) --start;
     return {span(n.begin, n.end), span(start, n.key_begin), span(n.key_end, n.begin)};
   }
 
@@ -93,8 +111,10 @@ class SiteFinder {
   std::vector<StampSites::Reference> references() const {
     std::vector<StampSites::Reference> out;
     for (uint32_t c = doc_.first_child(resource_); c != kNone; c = doc_.next_sibling(c)) {
-      const std::string name = doc_.key(c);
-      if (name != "subject" && name != "patient" && name != "beneficiary") continue;
+      if (!doc_.key_equals(c, "subject") && !doc_.key_equals(c, "patient") &&
+          !doc_.key_equals(c, "beneficiary")) {
+        continue;
+      }
       const uint32_t reference = doc_.member(c, "reference");
       if (reference == kNone || doc_.node(reference).kind != Kind::kString) continue;
       out.push_back({span(doc_.node(reference).begin, doc_.node(reference).end),
@@ -108,35 +128,44 @@ class SiteFinder {
   const uint32_t base_;
 };
 
-// One change to the text: `erase` bytes at `at` replaced by `text`.
+// One change to the text: `erase` bytes at `at` replaced by `text`, then by `quoted` as a JSON
+// string, which is written straight into the result (a reference rewrite or a stamp is one of
+// these, and needs no string of its own); `quoted` must outlive the edit.
 struct Edit {
   size_t at;
   size_t erase;
   std::string text;
+  std::optional<std::string_view> quoted = std::nullopt;
+
+  size_t size() const { return text.size() + (quoted ? json::quoted_size(*quoted) : 0); }
 };
 
 // `text` with `edits` applied; edits must not overlap, and those at the same offset apply in
 // the order given.
 std::string apply(std::string_view text, std::vector<Edit> edits) {
-  std::stable_sort(edits.begin(), edits.end(),
-                   [](const Edit& a, const Edit& b) { return a.at < b.at; });
+  // A stable insertion sort: the edits come nearly in order (rewrites in document order, then a
+  // few stamps), and std::stable_sort would allocate a buffer for them.
+  for (size_t i = 1; i < edits.size(); ++i) {
+    for (size_t j = i; j > 0 && edits[j].at < edits[j - 1].at; --j) std::swap(edits[j], edits[j - 1]);
+  }
   std::string out;
   size_t grow = 0;
-  for (const Edit& e : edits) grow += e.text.size();
+  for (const Edit& e : edits) grow += e.size();
   out.reserve(text.size() + grow);
   size_t copied = 0;
   for (const Edit& e : edits) {
     out.append(text, copied, e.at - copied);
     out += e.text;
+    if (e.quoted) json::append_quoted(out, *e.quoted);
     copied = e.at + e.erase;
   }
   out.append(text, copied);
   return out;
 }
 
-// `span` (a JSON value) replaced by the JSON string `new_value`.
+// `span` (a JSON value) replaced by the JSON string `new_value`, which must outlive the edit.
 Edit replace_value(TextSpan span, std::string_view new_value) {
-  return {span.begin, span.end - span.begin, json::quote(new_value)};
+  return {span.begin, span.end - span.begin, {}, new_value};
 }
 
 // How a member is laid out: the whitespace before its name, and what lies between its name and
@@ -225,19 +254,13 @@ std::string patient_of_reference(std::string_view reference) {
   return is_valid_id(id) ? std::string(kPrefix) + std::string(id) : "";
 }
 
-// A string value replaced by a reference rewrite: the span of the literal and the new value.
-struct Rewrite {
-  TextSpan span;
-  const std::string* value;
-};
-
 // The patient of the first reference naming one, each read as it is after `rewrites` (which are
 // in document order).
-std::string referenced_patient(const StampSites& sites, const std::vector<Rewrite>& rewrites) {
+std::string referenced_patient(const StampSites& sites, const std::vector<UuidRewrite>& rewrites) {
   for (const StampSites::Reference& r : sites.references) {
     const auto rewritten = std::lower_bound(
         rewrites.begin(), rewrites.end(), r.span.begin,
-        [](const Rewrite& w, uint32_t at) { return w.span.begin < at; });
+        [](const UuidRewrite& w, uint32_t at) { return w.span.begin < at; });
     const bool hit = rewritten != rewrites.end() && rewritten->span.begin == r.span.begin;
     std::string patient = patient_of_reference(hit ? *rewritten->value : r.value);
     if (!patient.empty()) return patient;
@@ -260,14 +283,14 @@ Status check_stamp_ids(std::string_view id, std::string_view version_id) {
 // stamp_and_inspect of `text` whose sites are `sites`, after `rewrites` (in document order):
 // one pass that applies the rewrites and the stamps together.
 Result<StampedResource> stamp_at_sites(std::string_view text, const StampSites& sites,
-                                       const std::vector<Rewrite>& rewrites, std::string_view id,
+                                       const std::vector<UuidRewrite>& rewrites, std::string_view id,
                                        std::string_view version_id,
                                        std::string_view last_updated) {
   MEDSEAL_RETURN_IF_ERROR(check_stamp_ids(id, version_id));
   if (!sites.verdict) return sites.verdict;
   std::vector<Edit> edits;
   edits.reserve(rewrites.size() + 3);
-  for (const Rewrite& w : rewrites) {
+  for (const UuidRewrite& w : rewrites) {
     // A value that stamping replaces whole is not rewritten first (the id never is: a
     // urn:uuid is no valid id).
     if (inside(w.span, sites.version_id) || inside(w.span, sites.last_updated)) continue;
@@ -306,18 +329,6 @@ std::vector<TextSpan> uuid_strings_in(const Document& doc, uint32_t value) {
   return spans;
 }
 
-// The uuid_strings of `entry` that `rewrites` replaces, in document order.
-std::vector<Rewrite> uuid_rewrites(const BundleEntry& entry,
-                                   const std::map<std::string, std::string>& rewrites) {
-  std::vector<Rewrite> out;
-  for (const TextSpan& span : entry.uuid_strings) {
-    const std::string_view raw(entry.resource.data() + span.begin, span.end - span.begin);
-    const auto found = rewrites.find(std::string(raw.substr(1, raw.size() - 2)));
-    if (found != rewrites.end()) out.push_back({span, &found->second});
-  }
-  return out;
-}
-
 Result<BundleEntry> parse_entry(const Document& doc, uint32_t entry, size_t index) {
   const std::string where = "bundle: entry " + std::to_string(index);
   if (doc.node(entry).kind != Kind::kObject) return Status::invalid(where + " is not an object");
@@ -342,8 +353,7 @@ Result<BundleEntry> parse_entry(const Document& doc, uint32_t entry, size_t inde
   // Conditional requests (ifNoneExist, ifNoneMatch, ifModifiedSince) are not supported; ignoring
   // them would silently turn a conditional create into a plain one.
   for (uint32_t c = doc.first_child(request); c != kNone; c = doc.next_sibling(c)) {
-    const std::string name = doc.key(c);
-    if (name != "method" && name != "url" && name != "ifMatch") {
+    if (!doc.key_equals(c, "method") && !doc.key_equals(c, "url") && !doc.key_equals(c, "ifMatch")) {
       return Status::invalid(where + ": unsupported request member at byte " +
                              std::to_string(doc.node(c).begin));
     }
@@ -362,7 +372,7 @@ Result<BundleEntry> parse_entry(const Document& doc, uint32_t entry, size_t inde
     if (doc.node(resource).kind != Kind::kObject) {
       return Status::invalid(where + ": resource is not an object");
     }
-    out.resource = std::string(doc.raw(resource));
+    out.resource = doc.raw(resource);
     out.uuid_strings = uuid_strings_in(doc, resource);
     out.sites = SiteFinder(doc, resource).find();
   }
@@ -388,12 +398,12 @@ std::optional<uint64_t> parse_version_etag(std::string_view value) {
 }
 
 bool is_valid_id(std::string_view id) {
-  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), is_id_char);
+  return !id.empty() && id.size() <= 64 && all_of<is_id_char>(id);
 }
 
 bool is_valid_type_name(std::string_view type) {
   return !type.empty() && type.size() <= 64 && is_upper(type[0]) &&
-         std::all_of(type.begin(), type.end(), is_alpha);
+         all_of<is_alpha>(type);
 }
 
 Result<ResourceInfo> inspect_resource(std::string_view bytes) {
@@ -450,6 +460,9 @@ Result<std::vector<BundleEntry>> parse_transaction(std::string_view bytes, size_
   const uint32_t list = doc->member(kRoot, "entry");
   if (list == kNone) return entries;
   if (doc->node(list).kind != Kind::kArray) return Status::invalid("bundle: entry is not an array");
+  size_t count = 0;
+  for (uint32_t e = doc->first_child(list); e != kNone && count <= max_entries; e = doc->next_sibling(e)) ++count;
+  entries.reserve(std::min(count, max_entries));
   for (uint32_t e = doc->first_child(list); e != kNone; e = doc->next_sibling(e)) {
     if (entries.size() == max_entries) return Status::invalid("bundle: too many entries");
     Result<BundleEntry> entry = parse_entry(*doc, e, entries.size());
@@ -459,10 +472,37 @@ Result<std::vector<BundleEntry>> parse_transaction(std::string_view bytes, size_
   return entries;
 }
 
+namespace {
+
+template <typename Map>
+std::vector<UuidRewrite> uuid_rewrites_in(const BundleEntry& entry, const Map& rewrites) {
+  std::vector<UuidRewrite> out;
+  if (rewrites.empty()) return out;
+  std::string key;  // one buffer for every lookup: a urn:uuid is too long to be stored inline
+  for (const TextSpan& span : entry.uuid_strings) {
+    key.assign(entry.resource.data() + span.begin + 1, span.end - span.begin - 2);
+    const auto found = rewrites.find(key);
+    if (found != rewrites.end()) out.push_back({span, &found->second});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<UuidRewrite> uuid_rewrites(const BundleEntry& entry,
+                                       const std::map<std::string, std::string>& rewrites) {
+  return uuid_rewrites_in(entry, rewrites);
+}
+
+std::vector<UuidRewrite> uuid_rewrites(
+    const BundleEntry& entry, const std::unordered_map<std::string, std::string>& rewrites) {
+  return uuid_rewrites_in(entry, rewrites);
+}
+
 std::string rewrite_uuid_references(const BundleEntry& entry,
                                     const std::map<std::string, std::string>& rewrites) {
   std::vector<Edit> edits;
-  for (const Rewrite& w : uuid_rewrites(entry, rewrites)) {
+  for (const UuidRewrite& w : uuid_rewrites(entry, rewrites)) {
     edits.push_back(replace_value(w.span, *w.value));
   }
   return apply(std::string_view(entry.resource), std::move(edits));
@@ -470,9 +510,13 @@ std::string rewrite_uuid_references(const BundleEntry& entry,
 
 size_t rewritten_size(const BundleEntry& entry,
                       const std::map<std::string, std::string>& rewrites) {
+  return rewritten_size(entry, uuid_rewrites(entry, rewrites));
+}
+
+size_t rewritten_size(const BundleEntry& entry, const std::vector<UuidRewrite>& rewrites) {
   size_t size = entry.resource.size();
-  for (const Rewrite& w : uuid_rewrites(entry, rewrites)) {
-    size = size - (w.span.end - w.span.begin) + json::quote(*w.value).size();
+  for (const UuidRewrite& w : rewrites) {
+    size = size - (w.span.end - w.span.begin) + json::quoted_size(*w.value);
   }
   return size;
 }
@@ -481,8 +525,14 @@ Result<StampedResource> rewrite_and_stamp(const BundleEntry& entry,
                                           const std::map<std::string, std::string>& rewrites,
                                           std::string_view id, std::string_view version_id,
                                           std::string_view last_updated) {
-  return stamp_at_sites(entry.resource, entry.sites, uuid_rewrites(entry, rewrites), id,
-                        version_id, last_updated);
+  return rewrite_and_stamp(entry, uuid_rewrites(entry, rewrites), id, version_id, last_updated);
+}
+
+Result<StampedResource> rewrite_and_stamp(const BundleEntry& entry,
+                                          const std::vector<UuidRewrite>& rewrites,
+                                          std::string_view id, std::string_view version_id,
+                                          std::string_view last_updated) {
+  return stamp_at_sites(entry.resource, entry.sites, rewrites, id, version_id, last_updated);
 }
 
 Result<std::string> rewrite_references(std::string_view resource,

@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "util/status.h"
@@ -114,14 +115,17 @@ struct BundleEntry {
   std::string method;    // "POST", "PUT" or "DELETE"
   std::string url;       // request.url as sent: "Patient" or "Patient/123"
   std::string if_match;  // request.ifMatch, "" when absent
-  std::string resource;  // the exact bytes of entry.resource ("" for DELETE)
+  // The exact bytes of entry.resource ("" for DELETE), within the bytes parse_transaction read,
+  // which must outlive the entry: a Bundle's resources are not copied to be read.
+  std::string_view resource;
   // The string values in `resource` that start with "urn:uuid:" (quotes included, no escapes),
   // found while the bundle was parsed, so references can be rewritten without another scan.
   std::vector<TextSpan> uuid_strings;
   StampSites sites;  // of `resource`, found while the bundle was parsed
 };
 
-// The entries of a Bundle of type "transaction", in order. kInvalidArgument for anything else:
+// The entries of a Bundle of type "transaction", in order; they refer to `bytes`, which must
+// outlive them. kInvalidArgument for anything else:
 // not a Bundle, another type, an entry without request, a method other than POST/PUT/DELETE, a
 // POST or PUT without a resource, a DELETE with one, a request member other than method, url
 // and ifMatch (conditional requests are not supported). At most `max_entries` entries. Nesting may
@@ -134,14 +138,35 @@ Result<std::vector<BundleEntry>> parse_transaction(std::string_view bytes,
 std::string rewrite_uuid_references(const BundleEntry& entry,
                                     const std::map<std::string, std::string>& rewrites);
 
+// One of entry.uuid_strings that a map of rewrites replaces: its span and the new value, which
+// points into the map (the map must outlive it).
+struct UuidRewrite {
+  TextSpan span;
+  const std::string* value;
+};
+// The uuid_strings of `entry` that `rewrites` replaces, in document order: looked up once for
+// both rewritten_size and rewrite_and_stamp below, which a write needs one after the other.
+std::vector<UuidRewrite> uuid_rewrites(const BundleEntry& entry,
+                                       const std::map<std::string, std::string>& rewrites);
+// The same from a hash map: a Bundle's urn:uuids share their first nine bytes, which every
+// comparison in an ordered map reads again.
+std::vector<UuidRewrite> uuid_rewrites(const BundleEntry& entry,
+                                       const std::unordered_map<std::string, std::string>& rewrites);
+
 // The size of rewrite_uuid_references(entry, rewrites), without building it.
 size_t rewritten_size(const BundleEntry& entry, const std::map<std::string, std::string>& rewrites);
+size_t rewritten_size(const BundleEntry& entry, const std::vector<UuidRewrite>& rewrites);
 
 // stamp_and_inspect(rewrite_uuid_references(entry, rewrites), id, version_id, last_updated), in
 // one pass over entry.resource with no second scan. Byte offsets in error messages are those of
 // entry.resource.
 Result<StampedResource> rewrite_and_stamp(const BundleEntry& entry,
                                           const std::map<std::string, std::string>& rewrites,
+                                          std::string_view id, std::string_view version_id,
+                                          std::string_view last_updated);
+// The same with `rewrites` from uuid_rewrites(entry, map).
+Result<StampedResource> rewrite_and_stamp(const BundleEntry& entry,
+                                          const std::vector<UuidRewrite>& rewrites,
                                           std::string_view id, std::string_view version_id,
                                           std::string_view last_updated);
 

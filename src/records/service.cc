@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <map>
 #include <set>
+#include <unordered_map>
 #include <utility>
 
 #include "crypto/random.h"
@@ -23,25 +23,52 @@ using storage::RecordVersion;
 
 constexpr std::string_view kUrnUuid = "urn:uuid:";
 
-// A time-ordered (version 7, RFC 9562) UUID: 48 bits of Unix milliseconds, then 74 random bits.
+// Time-ordered (version 7, RFC 9562) UUIDs: 48 bits of Unix milliseconds, then 74 random bits.
 // The ids of new records sort after those before them, so the indexes keyed by id (the version
 // index, the compartment index, entry keys: storage/schema.h) grow at their right edge instead of
 // dirtying a random leaf page per create: fewer WAL frames per batch. An id shows its creation
 // time (as its first version's meta.lastUpdated does to whoever may read it), not how many
 // records exist; 74 random bits keep ids unguessable.
-std::string new_id() {
-  uint8_t b[16];
-  crypto::random_bytes(b, sizeof b);
-  const auto ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                            std::chrono::system_clock::now().time_since_epoch())
-                                            .count());
-  for (int i = 0; i < 6; ++i) b[i] = static_cast<uint8_t>(ms >> (8 * (5 - i)));
-  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x70);
-  b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
-  const std::string hex = hex_encode(std::string_view(reinterpret_cast<const char*>(b), sizeof b));
-  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
-         hex.substr(16, 4) + "-" + hex.substr(20);
-}
+//
+// The randomness of all the ids is drawn in one call: a DRBG call costs about a microsecond
+// whatever its size, and a transaction Bundle creates hundreds of records.
+class NewIds {
+ public:
+  explicit NewIds(size_t count)
+      : random_(count * kRandomBytes),
+        ms_(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count())) {
+    crypto::random_bytes(random_.data(), random_.size());
+  }
+
+  // The next id; at most `count` of them.
+  std::string next() {
+    uint8_t b[16];
+    for (int i = 0; i < 6; ++i) b[i] = static_cast<uint8_t>(ms_ >> (8 * (5 - i)));
+    std::copy_n(random_.data() + used_, kRandomBytes, b + 6);
+    used_ += kRandomBytes;
+    b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x70);
+    b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string id;
+    id.reserve(36);
+    for (size_t i = 0; i < sizeof b; ++i) {
+      if (i == 4 || i == 6 || i == 8 || i == 10) id.push_back('-');
+      id.push_back(kHex[b[i] >> 4]);
+      id.push_back(kHex[b[i] & 0x0f]);
+    }
+    return id;
+  }
+
+ private:
+  static constexpr size_t kRandomBytes = 10;  // b[6..16): the version and variant bits overwrite 6
+  std::vector<uint8_t> random_;
+  size_t used_ = 0;
+  uint64_t ms_;
+};
+
+std::string new_id() { return NewIds(1).next(); }
 
 std::string record_key(std::string_view type, std::string_view id) {
   return std::string(type) + "/" + std::string(id);
@@ -190,8 +217,8 @@ struct RecordService::Impl {
     AppendRequest r;
     r.kind = kind_of(s);
     r.time_ms = s.time_ms;
-    r.keys = s.patients;
     r.statement = format_statement(s);
+    r.keys = std::move(s.patients);
     r.record = std::move(record);
     return r;
   }
@@ -254,23 +281,25 @@ struct RecordService::Impl {
   Result<RecordVersion> next_version(std::string_view type, std::string_view id,
                                      std::string_view body, const RecordVersion* current,
                                      uint64_t time_ms, bool id_in_body) const {
-    return next_version_with(type, id, current, time_ms, id_in_body,
+    return next_version_with(type, id, current, time_ms, format_instant(time_ms), id_in_body,
                              [&](std::string_view version_id, std::string_view last_updated) {
                                return stamp_and_inspect(body, id, version_id, last_updated);
                              });
   }
 
-  // next_version with the body stamped by `stamp(version_id, last_updated)`.
+  // next_version with the body stamped by `stamp(version_id, last_updated)`, where
+  // `last_updated` is format_instant(time_ms).
   template <typename Stamp>
   static Result<RecordVersion> next_version_with(std::string_view type, std::string_view id,
                                                  const RecordVersion* current, uint64_t time_ms,
-                                                 bool id_in_body, Stamp stamp) {
+                                                 std::string_view last_updated, bool id_in_body,
+                                                 Stamp stamp) {
     RecordVersion r;
     r.type = std::string(type);
     r.id = std::string(id);
     r.version = current == nullptr ? 1 : current->version + 1;
     r.updated_ms = time_ms;
-    Result<StampedResource> stamped = stamp(std::to_string(r.version), format_instant(time_ms));
+    Result<StampedResource> stamped = stamp(std::to_string(r.version), last_updated);
     if (!stamped) return stamped.status();
     if (stamped->info.type != type) {
       return Status::invalid("resourceType " + stamped->info.type + " does not match the URL's " +
@@ -288,7 +317,7 @@ struct RecordService::Impl {
   Statement write_statement(const Caller& caller, const RecordVersion& r, bool created) const {
     Statement s = statement(caller, r.deleted ? "delete" : created ? "create" : "update",
                             r.updated_ms);
-    s.resources = {version_ref(r)};
+    s.resources.push_back(version_ref(r));  // moved in; a braced list would copy it
     if (!r.deleted) s.sha256 = hex_encode(crypto::sha256(r.bytes));
     if (!r.compartment.empty()) s.patients = {r.compartment};
     return s;
@@ -505,10 +534,12 @@ struct PlannedWrite {
 // Resolves every entry's target: POST gets a new id, PUT and DELETE name theirs. Fills
 // `rewrites` with fullUrl -> "Type/id" for every urn:uuid fullUrl.
 Result<std::vector<PlannedWrite>> plan_transaction(std::vector<BundleEntry> entries,
-                                                   std::map<std::string, std::string>& rewrites) {
+                                                   std::unordered_map<std::string, std::string>& rewrites) {
   std::vector<PlannedWrite> plan;
   plan.reserve(entries.size());
   std::set<std::string> targets;
+  NewIds new_ids(static_cast<size_t>(std::count_if(
+      entries.begin(), entries.end(), [](const BundleEntry& e) { return e.method == "POST"; })));
   for (size_t i = 0; i < entries.size(); ++i) {
     PlannedWrite w{std::move(entries[i]), {}, {}};
     const std::string where = "entry " + std::to_string(i) + ": ";
@@ -518,16 +549,17 @@ Result<std::vector<PlannedWrite>> plan_transaction(std::vector<BundleEntry> entr
     if (!is_r4_resource_type(w.type)) return Status::invalid(where + "not a FHIR R4 resource type");
     if (w.entry.method == "POST") {
       if (slash != std::string::npos) return Status::invalid(where + "POST goes to a type");
-      w.id = new_id();
+      w.id = new_ids.next();
     } else {
       if (slash == std::string::npos) return Status::invalid(where + w.entry.method + " needs Type/id");
       w.id = url.substr(slash + 1);
       if (!is_valid_id(w.id)) return Status::invalid(where + "not a valid FHIR id");
     }
-    if (!targets.insert(record_key(w.type, w.id)).second) {
-      return Status::invalid(where + "the bundle writes " + record_key(w.type, w.id) + " twice");
+    std::string target = record_key(w.type, w.id);
+    if (!targets.insert(target).second) {
+      return Status::invalid(where + "the bundle writes " + target + " twice");
     }
-    if (w.entry.full_url.starts_with(kUrnUuid)) rewrites[w.entry.full_url] = record_key(w.type, w.id);
+    if (w.entry.full_url.starts_with(kUrnUuid)) rewrites[w.entry.full_url] = std::move(target);
     plan.push_back(std::move(w));
   }
   return plan;
@@ -545,7 +577,7 @@ Result<std::vector<Written>> RecordService::Impl::transaction(const Caller& call
   }
   Result<std::vector<BundleEntry>> entries = parse_transaction(bundle);
   if (!entries) return entries.status();
-  std::map<std::string, std::string> rewrites;
+  std::unordered_map<std::string, std::string> rewrites;
   Result<std::vector<PlannedWrite>> plan = plan_transaction(std::move(*entries), rewrites);
   if (!plan) return plan.status();
 
@@ -555,10 +587,15 @@ Result<std::vector<Written>> RecordService::Impl::transaction(const Caller& call
   }
   RecordLocks::Held held = locks.lock({keys.begin(), keys.end()});
   const uint64_t now = clock.now_ms();
+  const std::string last_updated = format_instant(now);
   std::vector<Written> written;
   std::vector<AppendRequest> requests;
-  std::vector<Statement> statements;
-  std::vector<std::pair<size_t, Decision>> broke_glass;  // entry, decision
+  written.reserve(plan->size());
+  requests.reserve(plan->size());
+  // The first statement that broke the glass, with the patients of every one that did, and the
+  // entries that did: one alert for the Bundle.
+  std::optional<std::pair<Statement, Decision>> broke_glass;
+  std::vector<size_t> broke_glass_entries;
   for (size_t i = 0; i < plan->size(); ++i) {
     const PlannedWrite& w = (*plan)[i];
     const std::string where = "entry " + std::to_string(i) + ": ";
@@ -584,14 +621,15 @@ Result<std::vector<Written>> RecordService::Impl::transaction(const Caller& call
       r.deleted = true;
       r.bytes.clear();
     } else {
+      const std::vector<UuidRewrite> references = uuid_rewrites(w.entry, rewrites);
       Status fits =
-          check_request(w.type, rewritten_size(w.entry, rewrites), options.max_resource_bytes);
+          check_request(w.type, rewritten_size(w.entry, references), options.max_resource_bytes);
       if (!fits) return Status::invalid(where + fits.message());
       // Rewritten and stamped in one pass over the bytes the bundle scan already validated.
       Result<RecordVersion> next = next_version_with(
-          w.type, w.id, current ? &*current : nullptr, now, w.entry.method == "PUT",
-          [&](std::string_view version_id, std::string_view last_updated) {
-            return rewrite_and_stamp(w.entry, rewrites, w.id, version_id, last_updated);
+          w.type, w.id, current ? &*current : nullptr, now, last_updated, w.entry.method == "PUT",
+          [&](std::string_view version_id, std::string_view stamp_time) {
+            return rewrite_and_stamp(w.entry, references, w.id, version_id, stamp_time);
           });
       if (!next) return Status::invalid(where + next.status().message());
       r = std::move(*next);
@@ -606,8 +644,14 @@ Result<std::vector<Written>> RecordService::Impl::transaction(const Caller& call
                   ledger_index);
     }
     note_decision(s, d);
-    if (d.break_glass) broke_glass.emplace_back(i, d);
-    statements.push_back(s);
+    if (d.break_glass) {
+      if (!broke_glass) broke_glass.emplace(s, d);
+      std::vector<std::string>& all = broke_glass->first.patients;
+      for (const std::string& p : s.patients) {
+        if (std::find(all.begin(), all.end(), p) == all.end()) all.push_back(p);
+      }
+      broke_glass_entries.push_back(i);
+    }
     requests.push_back(request(std::move(s), r));
     written.push_back(Written{std::move(r), created});
   }
@@ -615,20 +659,15 @@ Result<std::vector<Written>> RecordService::Impl::transaction(const Caller& call
   Result<uint64_t> first = ledger.append_all(std::move(requests));
   if (!first) return first.status();
   if (ledger_index != nullptr) *ledger_index = *first;
+  const std::string registrant = registrant_of(caller.who);
   for (size_t i = 0; i < written.size(); ++i) {
     written[i].version.ledger_index = *first + i;
-    learn(caller, written[i].version);
+    relations->apply(written[i].version, registrant);  // learn(), for many
   }
-  if (!broke_glass.empty()) {
+  if (broke_glass) {
     std::vector<uint64_t> indexes;
-    Statement all = statements[broke_glass.front().first];
-    for (const auto& [i, d] : broke_glass) {
-      indexes.push_back(*first + i);
-      for (const std::string& p : statements[i].patients) {
-        if (std::find(all.patients.begin(), all.patients.end(), p) == all.patients.end()) all.patients.push_back(p);
-      }
-    }
-    raise_break_glass(caller, all, broke_glass.front().second, std::move(indexes));
+    for (size_t i : broke_glass_entries) indexes.push_back(*first + i);
+    raise_break_glass(caller, broke_glass->first, broke_glass->second, std::move(indexes));
   }
   return written;
 }
