@@ -38,6 +38,9 @@ int Checkpointer::on_commit(void* self, sqlite3* writer, const char* schema, int
     sqlite3_wal_checkpoint_v2(writer, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     return SQLITE_OK;
   }
+  if (frames < c->signalled_frames_) c->signalled_frames_ = 0;  // the WAL restarted
+  if (frames - c->signalled_frames_ < kBackgroundCheckpointFrames) return SQLITE_OK;
+  c->signalled_frames_ = frames;
   {
     std::lock_guard lock(c->mu_);
     c->pending_ = true;
