@@ -1,7 +1,8 @@
 // Background WAL checkpoints for the SQLite store, internal to storage/sqlite.
 //
-// In WAL mode every committed byte is written twice: into the WAL at commit (and fsynced: that is
-// the durability point), and later into the database file by a checkpoint. SQLite's automatic
+// In WAL mode every committed byte is written twice: into the WAL at commit (fsynced by the
+// store's sync() before the commit is acknowledged: the durability point), and later into the
+// database file by a checkpoint. SQLite's automatic
 // checkpoint runs inside the committing thread and stalls every ~1000 pages' commit for tens of
 // milliseconds. Here the writer only signals once kBackgroundCheckpointFrames new frames have
 // piled up, and a thread with its own connection copies them while the next batches are built and
