@@ -50,14 +50,8 @@ class NewIds {
     used_ += kRandomBytes;
     b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x70);
     b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string id;
-    id.reserve(36);
-    for (size_t i = 0; i < sizeof b; ++i) {
-      if (i == 4 || i == 6 || i == 8 || i == 10) id.push_back('-');
-      id.push_back(kHex[b[i] >> 4]);
-      id.push_back(kHex[b[i] & 0x0f]);
-    }
+    std::string id = hex_encode(std::string_view(reinterpret_cast<const char*>(b), sizeof b));
+    for (size_t dash : {20, 16, 12, 8}) id.insert(dash, 1, '-');  // 8-4-4-4-12
     return id;
   }
 
@@ -533,8 +527,8 @@ struct PlannedWrite {
 
 // Resolves every entry's target: POST gets a new id, PUT and DELETE name theirs. Fills
 // `rewrites` with fullUrl -> "Type/id" for every urn:uuid fullUrl.
-Result<std::vector<PlannedWrite>> plan_transaction(std::vector<BundleEntry> entries,
-                                                   std::unordered_map<std::string, std::string>& rewrites) {
+Result<std::vector<PlannedWrite>> plan_transaction(
+    std::vector<BundleEntry> entries, std::unordered_map<std::string, std::string>& rewrites) {
   std::vector<PlannedWrite> plan;
   plan.reserve(entries.size());
   std::set<std::string> targets;
